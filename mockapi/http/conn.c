@@ -1,0 +1,720 @@
+/* conn.c -- one client connection: HTTP/1.1 requests in (libhttp-parser), responses and chunked
+ * streams out through one egress path, upgrades handed to the stream engines.
+ *
+ * Why not evhttp: it answers malformed requests itself, hides the bytes it writes and cannot hand an
+ * upgraded connection over (shared/docs/reference/streaming.md §3). Here every byte leaves through
+ * staged -> egress filter -> wire, so a fault can shape any response the same way. */
+#include "mockapi/http/conn.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <http_parser.h>
+
+#include "mockapi/base/clock.h"
+#include "mockapi/base/log.h"
+
+enum conn_mode { MODE_HTTP, MODE_UPGRADED };
+
+struct conn {
+    struct bufferevent *bev;
+    struct conn_config cfg;
+    char peer[64];
+    uint64_t id;
+    void *data;
+
+    enum conn_mode mode;
+    http_parser parser;
+    http_parser_settings settings;
+
+    /* the request being read, then answered */
+    struct http_request req;
+    int req_ready;        /* parsed completely, waiting for or in its answer */
+    int req_in_progress;  /* some of it was parsed */
+    int header_is_value;  /* the parser's last header callback was a value */
+    size_t header_bytes;
+    size_t body_cap;
+    int cap_error;       /* an HTTP status answering a tripped cap, 0 when none */
+    int streaming;       /* a chunked response is open */
+    int close_after;     /* close once everything is out */
+
+    struct evbuffer *staged; /* written by protocol layers, not yet through the egress filter */
+    conn_egress_cb egress;
+    void *egress_arg;
+
+    conn_close_cb on_close;
+    void *close_arg;
+
+    struct event *resume; /* zero-delay event that parses pipelined input after an answer */
+
+    conn_upgraded_cb on_upgraded;
+    void *upgraded_arg;
+
+    struct conn *set_prev, *set_next;
+
+    int depth; /* callbacks running on the stack; free waits until it is 0 */
+    int dead;  /* marked for freeing */
+    int reset; /* close with RST */
+};
+
+static uint64_t next_conn_id = 1;
+
+static void conn_destroy(struct conn *c);
+static void process_input(struct conn *c);
+
+/* ---- requests ---- */
+
+const char *http_request_header(const struct http_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+const char *http_request_param(const struct http_request *r, const char *key)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (strcmp(r->params[i].key, key) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+size_t http_request_params(const struct http_request *r, const char *key, const char **out,
+                           size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nparams && n < max; i++)
+        if (strcmp(r->params[i].key, key) == 0)
+            out[n++] = r->params[i].value;
+    return n;
+}
+
+static void request_release(struct http_request *r)
+{
+    free(r->url);
+    free(r->path);
+    free(r->query);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    for (size_t i = 0; i < r->nparams; i++) {
+        free(r->params[i].key);
+        free(r->params[i].value);
+    }
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..len) into a new string; '+' becomes a space when plus_is_space. */
+static char *decode(const char *s, size_t len, int plus_is_space)
+{
+    char *out = malloc(len + 1);
+    size_t n = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (s[i] == '+' && plus_is_space) {
+            out[n++] = ' ';
+        } else {
+            out[n++] = s[i];
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Split the URL into path, query and decoded parameters. Returns 0, or an HTTP status. */
+static int split_url(struct http_request *r)
+{
+    const char *q = strchr(r->url, '?');
+    size_t plen = q ? (size_t)(q - r->url) : strlen(r->url);
+    r->path = decode(r->url, plen, 0);
+    r->query = strdup(q ? q + 1 : "");
+    if (!r->path || !r->query)
+        return HTTP_INTERNAL;
+    const char *p = r->query;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > 0) {
+            if (r->nparams == HTTP_MAX_QUERY_PARAMS)
+                return HTTP_BADREQUEST;
+            const char *eq = memchr(p, '=', len);
+            struct http_param *pr = &r->params[r->nparams];
+            pr->key = decode(p, eq ? (size_t)(eq - p) : len, 1);
+            pr->value = eq ? decode(eq + 1, len - (size_t)(eq - p) - 1, 1) : strdup("");
+            if (!pr->key || !pr->value) {
+                free(pr->key);
+                free(pr->value);
+                pr->key = pr->value = NULL;
+                return HTTP_INTERNAL;
+            }
+            r->nparams++;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+static int append(char **dst, const char *at, size_t len)
+{
+    size_t old = *dst ? strlen(*dst) : 0;
+    char *n = realloc(*dst, old + len + 1);
+    if (!n)
+        return -1;
+    memcpy(n + old, at, len);
+    n[old + len] = '\0';
+    *dst = n;
+    return 0;
+}
+
+static struct conn *parser_conn(http_parser *p)
+{
+    return p->data;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct conn *c = parser_conn(p);
+    request_release(&c->req);
+    c->req_in_progress = 1;
+    c->header_is_value = 0;
+    c->header_bytes = 0;
+    c->body_cap = 0;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = parser_conn(p);
+    size_t have = c->req.url ? strlen(c->req.url) : 0;
+    if (have + len > HTTP_MAX_URL_BYTES) {
+        c->cap_error = HTTP_URITOOLONG;
+        return -1;
+    }
+    return append(&c->req.url, at, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = parser_conn(p);
+    struct http_request *r = &c->req;
+    c->header_bytes += len;
+    if (c->header_bytes > HTTP_MAX_HEADER_BYTES) {
+        c->cap_error = HTTP_HEADERSTOOLARGE;
+        return -1;
+    }
+    if (r->nheaders == 0 || c->header_is_value) {
+        if (r->nheaders == HTTP_MAX_HEADER_COUNT) {
+            c->cap_error = HTTP_HEADERSTOOLARGE;
+            return -1;
+        }
+        r->nheaders++;
+        c->header_is_value = 0;
+    }
+    return append(&r->headers[r->nheaders - 1].name, at, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = parser_conn(p);
+    struct http_request *r = &c->req;
+    c->header_bytes += len;
+    if (c->header_bytes > HTTP_MAX_HEADER_BYTES) {
+        c->cap_error = HTTP_HEADERSTOOLARGE;
+        return -1;
+    }
+    if (r->nheaders == 0)
+        return -1;
+    c->header_is_value = 1;
+    return append(&r->headers[r->nheaders - 1].value, at, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct conn *c = parser_conn(p);
+    for (size_t i = 0; i < c->req.nheaders; i++) {
+        if (!c->req.headers[i].value && !(c->req.headers[i].value = strdup("")))
+            return -1;
+        if (!c->req.headers[i].name && !(c->req.headers[i].name = strdup("")))
+            return -1;
+    }
+    if (p->content_length != ULLONG_MAX && p->content_length > HTTP_MAX_BODY_BYTES) {
+        c->cap_error = HTTP_PAYLOADTOOLARGE;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = parser_conn(p);
+    struct http_request *r = &c->req;
+    if (r->body_len + len > HTTP_MAX_BODY_BYTES) {
+        c->cap_error = HTTP_PAYLOADTOOLARGE;
+        return -1;
+    }
+    if (r->body_len + len + 1 > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 1024;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
+        unsigned char *nb = realloc(r->body, cap);
+        if (!nb)
+            return -1;
+        r->body = nb;
+        c->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, at, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct conn *c = parser_conn(p);
+    struct http_request *r = &c->req;
+    r->method = http_method_str((enum http_method)p->method);
+    r->upgrade = p->upgrade;
+    r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
+    if (!r->url && !(r->url = strdup("")))
+        return -1;
+    if (!r->body && !(r->body = calloc(1, 1)))
+        return -1;
+    c->req_ready = 1;
+    c->req_in_progress = 0;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ---- egress ---- */
+
+static void egress_flush(struct conn *c)
+{
+    if (c->dead || !c->bev)
+        return;
+    if (c->egress)
+        c->egress(c->egress_arg, c, c->staged);
+    else
+        evbuffer_add_buffer(bufferevent_get_output(c->bev), c->staged);
+}
+
+void conn_egress_kick(struct conn *c)
+{
+    egress_flush(c);
+}
+
+struct evbuffer *conn_wire(struct conn *c)
+{
+    return bufferevent_get_output(c->bev);
+}
+
+size_t conn_pending_bytes(const struct conn *c)
+{
+    return evbuffer_get_length(c->staged) + evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg)
+{
+    c->egress = cb;
+    c->egress_arg = arg;
+    egress_flush(c);
+}
+
+void conn_write_raw(struct conn *c, const void *data, size_t len)
+{
+    if (c->dead)
+        return;
+    evbuffer_add(c->staged, data, len);
+    egress_flush(c);
+}
+
+/* If everything is out and the connection should close, close it (FIN). */
+static void maybe_finish_close(struct conn *c)
+{
+    if (c->close_after && !c->dead && conn_pending_bytes(c) == 0)
+        conn_abort(c);
+}
+
+/* ---- responses ---- */
+
+static void write_head(struct conn *c, struct evbuffer *out, int code, const char *content_type,
+                       const char *const *extra, int chunked, size_t len)
+{
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", code, http_reason(code));
+    if (c->cfg.server_header)
+        evbuffer_add_printf(out, "Server: %s\r\n", c->cfg.server_header);
+    evbuffer_add_printf(out, "Cache-Control: no-cache, private\r\n");
+    if (content_type)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+    for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+        evbuffer_add_printf(out, "%s: %s\r\n", extra[i], extra[i + 1]);
+    if (chunked)
+        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+    else
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+    if (!c->req.keep_alive)
+        evbuffer_add_printf(out, "Connection: close\r\n");
+    evbuffer_add(out, "\r\n", 2);
+}
+
+void conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra,
+                  const void *body, size_t len)
+{
+    if (c->dead)
+        return;
+    write_head(c, c->staged, code, content_type, extra, 0, len);
+    if (len)
+        evbuffer_add(c->staged, body, len);
+    egress_flush(c);
+    conn_request_done(c);
+}
+
+void conn_stream_begin(struct conn *c, int code, const char *content_type,
+                       const char *const *extra)
+{
+    if (c->dead)
+        return;
+    write_head(c, c->staged, code, content_type, extra, 1, 0);
+    c->streaming = 1;
+    egress_flush(c);
+}
+
+void conn_stream_write(struct conn *c, const void *data, size_t len)
+{
+    if (c->dead || !c->streaming || len == 0)
+        return;
+    evbuffer_add_printf(c->staged, "%zx\r\n", len);
+    evbuffer_add(c->staged, data, len);
+    evbuffer_add(c->staged, "\r\n", 2);
+    egress_flush(c);
+}
+
+void conn_stream_end(struct conn *c)
+{
+    if (c->dead || !c->streaming)
+        return;
+    evbuffer_add(c->staged, "0\r\n\r\n", 5);
+    c->streaming = 0;
+    egress_flush(c);
+    conn_request_done(c);
+}
+
+int conn_streaming(const struct conn *c)
+{
+    return c->streaming;
+}
+
+/* Resume parsing pipelined input from a zero-delay callback, never from inside the handler. */
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    c->depth++;
+    process_input(c);
+    c->depth--;
+    if (c->dead && c->depth == 0)
+        conn_destroy(c);
+}
+
+void conn_request_done(struct conn *c)
+{
+    if (c->dead || !c->req_ready || c->mode != MODE_HTTP)
+        return;
+    int keep = c->req.keep_alive;
+    int upgrade = c->req.upgrade;
+    c->req_ready = 0;
+    if (!keep || upgrade) {
+        /* An upgrade answered without switching leaves the stream in an unknown state. */
+        c->close_after = 1;
+        maybe_finish_close(c);
+        return;
+    }
+    http_parser_pause(&c->parser, 0);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        event_active(c->resume, EV_TIMEOUT, 0);
+}
+
+void conn_upgrade(struct conn *c, conn_upgraded_cb cb, void *arg)
+{
+    c->mode = MODE_UPGRADED;
+    c->req_ready = 0;
+    c->on_upgraded = cb;
+    c->upgraded_arg = arg;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        cb(arg, c, bufferevent_get_input(c->bev));
+}
+
+/* ---- errors found while parsing: a Status body, then close ---- */
+
+static void respond_parse_error(struct conn *c, int code, const char *message)
+{
+    char body[512];
+    const char *reason = code == HTTP_PAYLOADTOOLARGE   ? "RequestEntityTooLarge"
+                         : code == HTTP_BADREQUEST      ? "BadRequest"
+                         : code == HTTP_HEADERSTOOLARGE ? "BadRequest"
+                         : code == HTTP_URITOOLONG      ? "BadRequest"
+                                                        : "InternalError";
+    snprintf(body, sizeof body,
+             "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+             "\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}\n",
+             message, reason, code);
+    c->req.keep_alive = 0;
+    c->req_ready = 1;
+    conn_respond(c, code, HTTP_CT_JSON, NULL, body, strlen(body));
+}
+
+static void process_input(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (!c->dead && c->mode == MODE_HTTP && !c->req_ready && !c->close_after) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+            return;
+        size_t n = http_parser_execute(&c->parser, &c->settings, v.iov_base, v.iov_len);
+        enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            char snip[129], msg[256];
+            log_snippet(v.iov_base, v.iov_len, snip, sizeof snip);
+            log_info("conn %llu %s: bad request (%s): %s", (unsigned long long)c->id, c->peer,
+                     http_errno_name(err), snip);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            if (c->cap_error == HTTP_PAYLOADTOOLARGE)
+                snprintf(msg, sizeof msg, "the request body is larger than %d bytes",
+                         HTTP_MAX_BODY_BYTES);
+            else if (c->cap_error == HTTP_HEADERSTOOLARGE || err == HPE_HEADER_OVERFLOW)
+                snprintf(msg, sizeof msg, "request headers larger than %d bytes or more than %d lines",
+                         HTTP_MAX_HEADER_BYTES, HTTP_MAX_HEADER_COUNT);
+            else if (c->cap_error == HTTP_URITOOLONG)
+                snprintf(msg, sizeof msg, "request target longer than %d bytes",
+                         HTTP_MAX_URL_BYTES);
+            else
+                snprintf(msg, sizeof msg, "malformed HTTP request: %s",
+                         http_errno_description(err));
+            respond_parse_error(c, c->cap_error ? c->cap_error
+                                   : err == HPE_HEADER_OVERFLOW ? HTTP_HEADERSTOOLARGE
+                                                                : HTTP_BADREQUEST,
+                                msg);
+            return;
+        }
+        evbuffer_drain(in, n);
+        if (!c->req_ready)
+            continue;
+        int status = split_url(&c->req);
+        c->req.seq = c->cfg.request_counter ? ++*c->cfg.request_counter : 0;
+        c->req.start_ns = clock_mono_ns();
+        if (status) {
+            respond_parse_error(c, status, status == HTTP_BADREQUEST ? "too many query parameters"
+                                                                     : "out of memory");
+            return;
+        }
+        c->cfg.on_request(c->cfg.arg, c, &c->req);
+    }
+}
+
+/* ---- bufferevent callbacks ---- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    c->depth++;
+    if (c->mode == MODE_UPGRADED && c->on_upgraded)
+        c->on_upgraded(c->upgraded_arg, c, bufferevent_get_input(bev));
+    else if (c->mode == MODE_HTTP)
+        process_input(c);
+    c->depth--;
+    if (c->dead && c->depth == 0)
+        conn_destroy(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    c->depth++;
+    maybe_finish_close(c);
+    c->depth--;
+    if (c->dead && c->depth == 0)
+        conn_destroy(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (what & BEV_EVENT_ERROR) {
+        unsigned long e;
+        while ((e = bufferevent_get_openssl_error(bev)) != 0)
+            log_debug("conn %llu: tls error %lu", (unsigned long long)c->id, e);
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        c->depth++;
+        conn_abort(c);
+        c->depth--;
+        if (c->depth == 0)
+            conn_destroy(c);
+    }
+}
+
+struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, const char *peer)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c || !(c->staged = evbuffer_new()) ||
+        !(c->resume = event_new(bufferevent_get_base(bev), -1, 0, on_resume, c))) {
+        if (c && c->staged)
+            evbuffer_free(c->staged);
+        free(c);
+        bufferevent_free(bev);
+        return NULL;
+    }
+    c->bev = bev;
+    c->cfg = *cfg;
+    c->id = next_conn_id++;
+    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    http_parser_settings_init(&c->settings);
+    c->settings.on_message_begin = on_message_begin;
+    c->settings.on_url = on_url;
+    c->settings.on_header_field = on_header_field;
+    c->settings.on_header_value = on_header_value;
+    c->settings.on_headers_complete = on_headers_complete;
+    c->settings.on_body = on_body;
+    c->settings.on_message_complete = on_message_complete;
+    if (c->cfg.set) {
+        c->set_next = c->cfg.set->head;
+        if (c->set_next)
+            c->set_next->set_prev = c;
+        c->cfg.set->head = c;
+        c->cfg.set->count++;
+    }
+    bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    return c;
+}
+
+const char *conn_peer(const struct conn *c)
+{
+    return c->peer;
+}
+
+uint64_t conn_id(const struct conn *c)
+{
+    return c->id;
+}
+
+void conn_set_data(struct conn *c, void *data)
+{
+    c->data = data;
+}
+
+void *conn_get_data(const struct conn *c)
+{
+    return c->data;
+}
+
+void conn_set_close_cb(struct conn *c, conn_close_cb cb, void *arg)
+{
+    c->on_close = cb;
+    c->close_arg = arg;
+}
+
+/* Mark dead, tell the owner, and free now unless a callback of ours is on the stack. */
+static void conn_kill(struct conn *c, int rst)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    c->reset = rst;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->on_close) {
+        conn_close_cb cb = c->on_close;
+        c->on_close = NULL;
+        cb(c->close_arg, c);
+    }
+    if (c->depth == 0)
+        conn_destroy(c);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->dead)
+        return;
+    c->close_after = 1;
+    c->depth++;
+    egress_flush(c);
+    maybe_finish_close(c);
+    c->depth--;
+    if (c->dead && c->depth == 0)
+        conn_destroy(c);
+}
+
+void conn_reset(struct conn *c)
+{
+    conn_kill(c, 1);
+}
+
+void conn_abort(struct conn *c)
+{
+    conn_kill(c, 0);
+}
+
+void conn_set_abort_all(struct conn_set *set)
+{
+    while (set->head)
+        conn_abort(set->head); /* not inside a callback: frees at once and unlinks */
+}
+
+static void conn_destroy(struct conn *c)
+{
+    if (c->cfg.set) {
+        if (c->set_prev)
+            c->set_prev->set_next = c->set_next;
+        else
+            c->cfg.set->head = c->set_next;
+        if (c->set_next)
+            c->set_next->set_prev = c->set_prev;
+        c->cfg.set->count--;
+    }
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (c->reset && fd >= 0) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    event_free(c->resume); /* also cancels a resume still queued */
+    bufferevent_free(c->bev);
+    evbuffer_free(c->staged);
+    request_release(&c->req);
+    free(c);
+}

@@ -1,0 +1,151 @@
+/* conn.h -- one client connection: HTTP/1.1 requests in, responses and chunked streams out, upgrades,
+ * and the single egress path every byte leaves through (where faults stall, drip, truncate or reset) */
+#ifndef KF_CONN_H
+#define KF_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mockapi/http/http.h"
+
+struct bufferevent;
+struct evbuffer;
+struct event_base;
+struct conn;
+
+struct http_header {
+    char *name;  /**< as sent */
+    char *value; /**< as sent, surrounding blanks trimmed */
+};
+
+struct http_param {
+    char *key;   /**< percent-decoded */
+    char *value; /**< percent-decoded, "" when the key had no '=' */
+};
+
+/** One parsed request. Owned by the connection; valid until the response to it is complete. */
+struct http_request {
+    const char *method;      /**< "GET", "POST", ... (static string) */
+    char *url;               /**< the raw request target */
+    char *path;              /**< percent-decoded path without the query */
+    char *query;             /**< raw query (after '?'), "" when none */
+    struct http_header headers[HTTP_MAX_HEADER_COUNT];
+    size_t nheaders;
+    struct http_param params[HTTP_MAX_QUERY_PARAMS];
+    size_t nparams;
+    unsigned char *body; /**< NUL-terminated for convenience; body_len excludes the NUL */
+    size_t body_len;
+    int upgrade;    /**< the client asked for a protocol upgrade */
+    int keep_alive; /**< the connection may carry another request after this one */
+    uint64_t seq;   /**< request number on this server, from 1 */
+    int64_t start_ns; /**< monotonic time the request was complete */
+};
+
+/** The value of a header (case-insensitive name), or NULL. Borrowed. */
+const char *http_request_header(const struct http_request *r, const char *name);
+
+/** The first value of a query parameter, or NULL. Borrowed. */
+const char *http_request_param(const struct http_request *r, const char *key);
+
+/** Every value of a repeated query parameter (exec's command=), up to max. Returns the count. */
+size_t http_request_params(const struct http_request *r, const char *key, const char **out,
+                           size_t max);
+
+/** Called once per complete request. The handler answers with conn_respond() or a stream, now or
+ *  later; the next pipelined request waits until then. */
+typedef void (*conn_request_cb)(void *arg, struct conn *c, struct http_request *req);
+
+/** Called when the connection goes away (client closed, error, reset) while this callback is set. */
+typedef void (*conn_close_cb)(void *arg, struct conn *c);
+
+/** The egress filter: staged holds bytes the protocol layers wrote; the filter moves them (all, some,
+ *  later, never) into conn_wire(c), or resets/closes the connection. Without one, every byte passes. */
+typedef void (*conn_egress_cb)(void *arg, struct conn *c, struct evbuffer *staged);
+
+/** Bytes received after an upgrade are handed here (issue 4's SPDY and WebSocket engines). */
+typedef void (*conn_upgraded_cb)(void *arg, struct conn *c, struct evbuffer *input);
+
+/** The live connections of one server, so it can end them all at shutdown. */
+struct conn_set {
+    struct conn *head;
+    size_t count;
+};
+
+/** Abort every connection in the set (their close callbacks run). */
+void conn_set_abort_all(struct conn_set *set);
+
+struct conn_config {
+    struct conn_set *set;      /**< borrowed; the connection joins it until it is freed */
+    conn_request_cb on_request;
+    void *arg;
+    uint64_t *request_counter; /**< borrowed; numbers requests across the server */
+    const char *server_header; /**< NULL: none */
+};
+
+/** Wrap an accepted bufferevent (plain or OpenSSL). Takes ownership of bev (freed with the conn).
+ *  Returns NULL on allocation failure (bev is freed then too). */
+struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, const char *peer);
+
+/** The peer as "127.0.0.1:54321". Borrowed. */
+const char *conn_peer(const struct conn *c);
+
+/** A unique id for logs and the journal. */
+uint64_t conn_id(const struct conn *c);
+
+/** User data slot for the layer above (the server keeps per-connection state here). */
+void conn_set_data(struct conn *c, void *data);
+void *conn_get_data(const struct conn *c);
+
+/** Install a close callback (NULL to clear). One slot: a stream owner sets it and clears it when done. */
+void conn_set_close_cb(struct conn *c, conn_close_cb cb, void *arg);
+
+/** Install the egress filter (NULL restores pass-through and flushes what is staged). */
+void conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg);
+
+/** The wire buffer (the bufferevent's output): the egress filter moves bytes here. Borrowed. */
+struct evbuffer *conn_wire(struct conn *c);
+
+/** Run the egress filter again over what is staged (from a filter's timer). */
+void conn_egress_kick(struct conn *c);
+
+/** Bytes written by protocol layers and not yet on the wire buffer, plus the wire buffer itself. */
+size_t conn_pending_bytes(const struct conn *c);
+
+/* ---- responses (all go through the egress path) ---- */
+
+/** A complete response with Content-Length. extra_headers: NULL-terminated pairs name, value. */
+void conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra_headers,
+                  const void *body, size_t len);
+
+/** Start a chunked response; conn_stream_write() sends chunks; conn_stream_end() finishes it. */
+void conn_stream_begin(struct conn *c, int code, const char *content_type,
+                       const char *const *extra_headers);
+void conn_stream_write(struct conn *c, const void *data, size_t len);
+void conn_stream_end(struct conn *c);
+
+/** 1 while a chunked response is open. */
+int conn_streaming(const struct conn *c);
+
+/** Write raw bytes through the egress path (status line and headers written by a caller that
+ *  answers by hand, upgraded protocols). */
+void conn_write_raw(struct conn *c, const void *data, size_t len);
+
+/** Mark the current request answered by hand (after conn_write_raw), so the next can be parsed. */
+void conn_request_done(struct conn *c);
+
+/** Switch to an upgraded protocol: later input goes to cb; bytes already buffered are delivered at
+ *  once. The HTTP parser is not used again on this connection. */
+void conn_upgrade(struct conn *c, conn_upgraded_cb cb, void *arg);
+
+/* ---- endings. After these the connection may already be freed: do not touch it again. ---- */
+
+/** Close after everything staged has reached the kernel (FIN). */
+void conn_close(struct conn *c);
+
+/** Close now with an RST (SO_LINGER 0), dropping anything not sent. */
+void conn_reset(struct conn *c);
+
+/** Close now with a FIN, dropping anything not yet sent. */
+void conn_abort(struct conn *c);
+
+#endif

@@ -1,0 +1,45 @@
+/* server.h -- the fake kube-apiserver: listener (TLS or plain), authentication, routing, and the
+ * store, cluster and watches behind it; the hook points the harness plugs into */
+#ifndef KF_SERVER_H
+#define KF_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mockapi/kube/cluster.h"
+
+struct event_base;
+struct mockapi_hooks;
+struct store;
+struct watch_hub;
+struct mockapi_server;
+
+struct mockapi_server_opts {
+    const char *bind_addr;    /**< default "127.0.0.1" */
+    int port;                 /**< 0: a free port */
+    int plain_http;           /**< serve HTTP without TLS (and without authentication) */
+    const char *kube_version; /**< "1.32" (default); /version and the node report it */
+    const char *token;        /**< bearer token; NULL: a random one per run */
+    uint64_t seed;            /**< seeds uids, names and IPs */
+    struct cluster_opts cluster;
+    const struct mockapi_hooks *hooks; /**< borrowed; NULL for none */
+};
+
+/** Start listening. NULL + err on failure (address in use, bad version, TLS setup). */
+struct mockapi_server *mockapi_server_new(struct event_base *base,
+                                          const struct mockapi_server_opts *opts, char *err,
+                                          size_t errlen);
+
+/** Stop listening, end every connection's streams, free everything. NULL is a no-op. */
+void mockapi_server_free(struct mockapi_server *s);
+
+int mockapi_server_port(const struct mockapi_server *s);
+const char *mockapi_server_url(const struct mockapi_server *s);    /**< "https://127.0.0.1:PORT" */
+const char *mockapi_server_token(const struct mockapi_server *s);  /**< NULL with plain HTTP */
+const char *mockapi_server_ca_pem(const struct mockapi_server *s); /**< NULL with plain HTTP */
+uint64_t mockapi_server_requests(const struct mockapi_server *s);  /**< requests seen so far */
+struct store *mockapi_server_store(struct mockapi_server *s);
+struct cluster *mockapi_server_cluster(struct mockapi_server *s);
+struct watch_hub *mockapi_server_watches(struct mockapi_server *s);
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# setup.sh -- install the Debian packages kubefault builds, tests and runs with (idempotent).
+# Run as root on Debian 12; does nothing when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libevent-dev libssl-dev zlib1g-dev libhttp-parser-dev libcjson-dev
+  libcurl4-openssl-dev libcmocka-dev
+  protobuf-compiler   # makes the protobuf test vectors (scripts/gen-proto-vectors.sh)
+  curl ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+  exit 2
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

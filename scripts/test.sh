@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh -- the README's test command: install what is needed, build, run every test (unit,
+# integration, the kubectl matrix), then the whole suite again under ASan+UBSan.
+# KF_SKIP_SANITIZE=1 skips the sanitizer pass (quicker local runs); CI never sets it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+
+echo "== build (warnings are errors)"
+BUILD_DIR=build bash scripts/build.sh -DKF_WERROR=ON -DKF_SANITIZE=OFF
+echo "== tests"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+if [ "${KF_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== sanitizer build (ASan+UBSan) and tests"
+  BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DKF_WERROR=ON -DKF_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+fi
+echo "== all tests passed"

@@ -1,0 +1,210 @@
+/* main.c -- the kubefault program: argument parsing and wiring only */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "mockapi/base/log.h"
+#include "mockapi/kube/kubeconfig.h"
+#include "mockapi/server.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kubefault serve [options]\n"
+            "       kubefault --help | --version\n"
+            "\n"
+            "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
+            "SIGINT or SIGTERM, and write a kubeconfig that points at it.\n"
+            "\n"
+            "options:\n"
+            "  --port N              port on 127.0.0.1 (default 0: a free port)\n"
+            "  --bind ADDR           IPv4 address to bind (default 127.0.0.1)\n"
+            "  --plain-http          serve HTTP instead of HTTPS (kubectl then sends no token)\n"
+            "  --kube-version 1.NN   version /version reports (default 1.32; the kubectl\n"
+            "                        dispatcher picks its binary from the minor)\n"
+            "  --kubeconfig FILE     where to write the kubeconfig (default\n"
+            "                        $TMPDIR/kubefault-PID/kubeconfig)\n"
+            "  --token TOKEN         bearer token to require (default: random per run)\n"
+            "  --seed N              seed for uids, generated names and IPs (default 1)\n"
+            "  --schedule-delay MS   pod created -> scheduled (default 50)\n"
+            "  --start-delay MS      scheduled -> Running and Ready (default 200)\n"
+            "  --terminate-delay MS  graceful delete -> gone, at most the grace period (default 200)\n"
+            "  --verbose             log every request\n"
+            "  --quiet               log only errors\n");
+}
+
+static int parse_num(const char *opt, const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    if (!v || errno || end == v || *end || n < min || n > max) {
+        fprintf(stderr, "kubefault: %s needs a number from %lld to %lld (got \"%s\")\n", opt, min,
+                max, v ? v : "");
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: shutting down", (int)sig);
+    event_base_loopbreak(arg);
+}
+
+static int serve(int argc, char **argv)
+{
+    struct mockapi_server_opts o;
+    memset(&o, 0, sizeof o);
+    o.seed = 1;
+    o.cluster.schedule_delay_ms = 50;
+    o.cluster.start_delay_ms = 200;
+    o.cluster.terminate_delay_ms = 200;
+    const char *kubeconfig = NULL;
+    char default_dir[512] = "";
+    char default_path[600];
+    long long n;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--plain-http") == 0) {
+            o.plain_http = 1;
+        } else if (strcmp(a, "--verbose") == 0) {
+            log_set_level(LOG_LEVEL_DEBUG);
+        } else if (strcmp(a, "--quiet") == 0) {
+            log_set_level(LOG_LEVEL_ERROR);
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--port") == 0) {
+            if (parse_num(a, v, 0, 65535, &n) < 0)
+                return EXIT_USAGE;
+            o.port = (int)n;
+            i++;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (parse_num(a, v, 0, INT64_MAX, &n) < 0)
+                return EXIT_USAGE;
+            o.seed = (uint64_t)n;
+            i++;
+        } else if (strcmp(a, "--schedule-delay") == 0 || strcmp(a, "--start-delay") == 0 ||
+                   strcmp(a, "--terminate-delay") == 0) {
+            if (parse_num(a, v, 0, 86400000, &n) < 0)
+                return EXIT_USAGE;
+            if (a[2] == 's' && a[3] == 'c')
+                o.cluster.schedule_delay_ms = n;
+            else if (a[2] == 's')
+                o.cluster.start_delay_ms = n;
+            else
+                o.cluster.terminate_delay_ms = n;
+            i++;
+        } else if (strcmp(a, "--bind") == 0 || strcmp(a, "--kube-version") == 0 ||
+                   strcmp(a, "--kubeconfig") == 0 || strcmp(a, "--token") == 0) {
+            if (!v) {
+                fprintf(stderr, "kubefault: %s needs a value\n", a);
+                return EXIT_USAGE;
+            }
+            if (strcmp(a, "--bind") == 0)
+                o.bind_addr = v;
+            else if (strcmp(a, "--kube-version") == 0)
+                o.kube_version = v;
+            else if (strcmp(a, "--kubeconfig") == 0)
+                kubeconfig = v;
+            else
+                o.token = v;
+            i++;
+        } else {
+            fprintf(stderr, "kubefault: unknown option \"%s\" (see kubefault --help)\n", a);
+            return EXIT_USAGE;
+        }
+    }
+
+    struct event_base *base = event_base_new();
+    struct mockapi_server *srv = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    int rc = 1;
+    char err[512];
+    if (!base) {
+        fprintf(stderr, "kubefault: cannot create the event loop\n");
+        goto out;
+    }
+    if (!(srv = mockapi_server_new(base, &o, err, sizeof err))) {
+        fprintf(stderr, "kubefault: %s\n", err);
+        goto out;
+    }
+    if (!kubeconfig) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(default_dir, sizeof default_dir, "%s/kubefault-%ld", tmp && *tmp ? tmp : "/tmp",
+                 (long)getpid());
+        if (mkdir(default_dir, 0700) < 0 && errno != EEXIST) {
+            fprintf(stderr, "kubefault: cannot create %s: %s\n", default_dir, strerror(errno));
+            goto out;
+        }
+        snprintf(default_path, sizeof default_path, "%s/kubeconfig", default_dir);
+        kubeconfig = default_path;
+    }
+    struct kubeconfig_opts ko = {mockapi_server_url(srv), mockapi_server_ca_pem(srv),
+                                 mockapi_server_token(srv), NULL, NULL};
+    if (kubeconfig_write(&ko, kubeconfig, err, sizeof err) < 0) {
+        fprintf(stderr, "kubefault: %s\n", err);
+        goto out;
+    }
+    sigint = evsignal_new(base, SIGINT, on_signal, base);
+    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0) {
+        fprintf(stderr, "kubefault: cannot install signal handlers\n");
+        goto out;
+    }
+    printf("kubefault %s: fake kube-apiserver v%s listening on %s\n", KF_VERSION,
+           o.kube_version ? o.kube_version : "1.32", mockapi_server_url(srv));
+    printf("kubeconfig: %s\n", kubeconfig);
+    printf("try: KUBECONFIG=%s kubectl get pods\n", kubeconfig);
+    fflush(stdout);
+    event_base_dispatch(base);
+    rc = 0;
+out:
+    if (sigint)
+        event_free(sigint);
+    if (sigterm)
+        event_free(sigterm);
+    mockapi_server_free(srv);
+    if (base)
+        event_base_free(base);
+    if (default_dir[0]) {
+        unlink(default_path);
+        rmdir(default_dir);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("kubefault %s\n", KF_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve)\n", argv[1]);
+    return EXIT_USAGE;
+}
