@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "mockapi/base/clock.h"
+#include "mockapi/base/json.h"
 #include "mockapi/base/log.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/http/conn.h"
@@ -114,39 +115,7 @@ static void send_owned(struct conn *c, int code, cJSON *body, const char *conten
     cJSON_Delete(body);
 }
 
-/* ---- small JSON helpers ---- */
-
-static const char *str_at(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static cJSON *obj_at(cJSON *o, const char *key)
-{
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsObject(v)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-        v = cJSON_AddObjectToObject(o, key);
-    }
-    return v;
-}
-
-static void put(cJSON *o, const char *key, cJSON *v)
-{
-    if (!v)
-        return;
-    if (cJSON_GetObjectItemCaseSensitive(o, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
-    else if (!cJSON_AddItemToObject(o, key, v))
-        cJSON_Delete(v);
-}
-
-static void put_default_str(cJSON *o, const char *key, const char *value)
-{
-    if (!cJSON_GetObjectItemCaseSensitive(o, key))
-        cJSON_AddStringToObject(o, key, value);
-}
+/* ---- small helpers ---- */
 
 /* Media type without parameters, lower-cased, into buf. */
 static const char *media_type(const char *ct, char *buf, size_t len)
@@ -297,14 +266,14 @@ static void handle_discovery(struct api *a, struct conn *c, struct http_request 
 
 static void default_pod(cJSON *pod)
 {
-    cJSON *spec = obj_at(pod, "spec");
-    put_default_str(spec, "restartPolicy", "Always");
-    put_default_str(spec, "dnsPolicy", "ClusterFirst");
-    put_default_str(spec, "schedulerName", "default-scheduler");
-    put_default_str(spec, "serviceAccountName", "default");
+    cJSON *spec = json_obj(pod, "spec");
+    json_default_str(spec, "restartPolicy", "Always");
+    json_default_str(spec, "dnsPolicy", "ClusterFirst");
+    json_default_str(spec, "schedulerName", "default-scheduler");
+    json_default_str(spec, "serviceAccountName", "default");
     if (!cJSON_GetObjectItemCaseSensitive(spec, "serviceAccount"))
         cJSON_AddStringToObject(spec, "serviceAccount",
-                                str_at(spec, "serviceAccountName"));
+                                json_str(spec, "serviceAccountName"));
     if (!cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds"))
         cJSON_AddNumberToObject(spec, "terminationGracePeriodSeconds", API_DEFAULT_POD_GRACE_S);
     if (!cJSON_GetObjectItemCaseSensitive(spec, "securityContext"))
@@ -316,7 +285,7 @@ static void default_pod(cJSON *pod)
         cJSON *ctr;
         cJSON_ArrayForEach(ctr, cJSON_GetObjectItemCaseSensitive(spec, lists[i]))
         {
-            const char *image = str_at(ctr, "image");
+            const char *image = json_str(ctr, "image");
             if (!cJSON_GetObjectItemCaseSensitive(ctr, "imagePullPolicy")) {
                 const char *slash = image ? strrchr(image, '/') : NULL;
                 const char *tag = image ? strchr(slash ? slash : image, ':') : NULL;
@@ -324,8 +293,8 @@ static void default_pod(cJSON *pod)
                                         (!tag || strcmp(tag, ":latest") == 0));
                 cJSON_AddStringToObject(ctr, "imagePullPolicy", latest ? "Always" : "IfNotPresent");
             }
-            put_default_str(ctr, "terminationMessagePath", "/dev/termination-log");
-            put_default_str(ctr, "terminationMessagePolicy", "File");
+            json_default_str(ctr, "terminationMessagePath", "/dev/termination-log");
+            json_default_str(ctr, "terminationMessagePolicy", "File");
             if (!cJSON_GetObjectItemCaseSensitive(ctr, "resources"))
                 cJSON_AddObjectToObject(ctr, "resources");
         }
@@ -333,7 +302,7 @@ static void default_pod(cJSON *pod)
     cJSON *status = cJSON_CreateObject();
     cJSON_AddStringToObject(status, "phase", "Pending");
     cJSON_AddStringToObject(status, "qosClass", "BestEffort");
-    put(pod, "status", status);
+    json_set(pod, "status", status);
 }
 
 /* Validation the clients rely on: containers with names and images. Returns a Status or NULL. */
@@ -350,7 +319,7 @@ static cJSON *validate_pod(const struct kinds_info *k, const char *name, const c
         cJSON_ArrayForEach(ctr, cJSON_GetObjectItemCaseSensitive(spec, lists[l]))
         {
             char field[96];
-            const char *cname = str_at(ctr, "name"), *image = str_at(ctr, "image");
+            const char *cname = json_str(ctr, "name"), *image = json_str(ctr, "image");
             if (!cname || !*cname) {
                 snprintf(field, sizeof field, "spec.%s[%d].name", lists[l], i);
                 return status_invalid(k, name, field, "FieldValueRequired", "Required value");
@@ -367,10 +336,10 @@ static cJSON *validate_pod(const struct kinds_info *k, const char *name, const c
 
 static void default_secret(cJSON *s)
 {
-    put_default_str(s, "type", "Opaque");
+    json_default_str(s, "type", "Opaque");
     cJSON *sd = cJSON_GetObjectItemCaseSensitive(s, "stringData");
     if (cJSON_IsObject(sd)) {
-        cJSON *data = obj_at(s, "data");
+        cJSON *data = json_obj(s, "data");
         cJSON *it;
         cJSON_ArrayForEach(it, sd)
         {
@@ -381,7 +350,7 @@ static void default_secret(cJSON *s)
             if (!b64)
                 continue;
             EVP_EncodeBlock(b64, (const unsigned char *)it->valuestring, (int)n);
-            put(data, it->string, cJSON_CreateString((char *)b64));
+            json_set(data, it->string, cJSON_CreateString((char *)b64));
             free(b64);
         }
         cJSON_DeleteItemFromObjectCaseSensitive(s, "stringData");
@@ -390,9 +359,9 @@ static void default_secret(cJSON *s)
 
 static void default_service(struct api *a, cJSON *svc)
 {
-    cJSON *spec = obj_at(svc, "spec");
-    put_default_str(spec, "type", "ClusterIP");
-    put_default_str(spec, "sessionAffinity", "None");
+    cJSON *spec = json_obj(svc, "spec");
+    json_default_str(spec, "type", "ClusterIP");
+    json_default_str(spec, "sessionAffinity", "None");
     if (!cJSON_GetObjectItemCaseSensitive(spec, "clusterIP")) {
         char ip[32];
         unsigned n = ++a->next_cluster_ip;
@@ -404,7 +373,7 @@ static void default_service(struct api *a, cJSON *svc)
     cJSON *port;
     cJSON_ArrayForEach(port, cJSON_GetObjectItemCaseSensitive(spec, "ports"))
     {
-        put_default_str(port, "protocol", "TCP");
+        json_default_str(port, "protocol", "TCP");
         if (!cJSON_GetObjectItemCaseSensitive(port, "targetPort")) {
             const cJSON *p = cJSON_GetObjectItemCaseSensitive(port, "port");
             if (cJSON_IsNumber(p))
@@ -417,14 +386,14 @@ static void default_service(struct api *a, cJSON *svc)
 
 static void default_namespace(cJSON *ns, const char *name)
 {
-    cJSON *labels = obj_at(obj_at(ns, "metadata"), "labels");
-    put(labels, "kubernetes.io/metadata.name", cJSON_CreateString(name));
-    cJSON *spec = obj_at(ns, "spec");
+    cJSON *labels = json_obj(json_obj(ns, "metadata"), "labels");
+    json_set(labels, "kubernetes.io/metadata.name", cJSON_CreateString(name));
+    cJSON *spec = json_obj(ns, "spec");
     if (!cJSON_GetObjectItemCaseSensitive(spec, "finalizers")) {
         cJSON *f = cJSON_AddArrayToObject(spec, "finalizers");
         cJSON_AddItemToArray(f, cJSON_CreateString("kubernetes"));
     }
-    put(obj_at(ns, "status"), "phase", cJSON_CreateString("Active"));
+    json_set(json_obj(ns, "status"), "phase", cJSON_CreateString("Active"));
 }
 
 /* ---- verbs ---- */
@@ -466,16 +435,16 @@ static void handle_create(struct api *a, struct conn *c, struct http_request *re
         cJSON_Delete(obj);
         return;
     }
-    const char *kind = str_at(obj, "kind");
+    const char *kind = json_str(obj, "kind");
     if (kind && *kind && strcmp(kind, k->kind) != 0) {
         fail(c, 400, STATUS_REASON_BADREQUEST,
              "the API version in the data (%s) does not match the expected API version (%s)",
-             str_at(obj, "apiVersion") ? str_at(obj, "apiVersion") : "", k->version);
+             json_str(obj, "apiVersion") ? json_str(obj, "apiVersion") : "", k->version);
         cJSON_Delete(obj);
         return;
     }
-    cJSON *meta = obj_at(obj, "metadata");
-    const char *bns = str_at(meta, "namespace");
+    cJSON *meta = json_obj(obj, "metadata");
+    const char *bns = json_str(meta, "namespace");
     if (k->namespaced && bns && *bns && strcmp(bns, r->namespace) != 0) {
         cJSON_Delete(obj);
         fail(c, 400, STATUS_REASON_BADREQUEST,
@@ -488,15 +457,15 @@ static void handle_create(struct api *a, struct conn *c, struct http_request *re
         api_send_status(c, status_not_found(&kinds_table[KIND_namespaces], r->namespace));
         return;
     }
-    const char *name = str_at(meta, "name");
-    const char *gen = str_at(meta, "generateName");
+    const char *name = json_str(meta, "name");
+    const char *gen = json_str(meta, "generateName");
     char generated[300];
     if ((!name || !*name) && gen && *gen) {
         char suffix[API_GENERATE_SUFFIX_LEN + 1];
         snprintf(generated, sizeof generated, "%.*s%s", 58, gen,
                  rng_name_suffix(a->rng, suffix, API_GENERATE_SUFFIX_LEN));
-        put(meta, "name", cJSON_CreateString(generated));
-        name = str_at(meta, "name");
+        json_set(meta, "name", cJSON_CreateString(generated));
+        name = json_str(meta, "name");
     }
     if (!name || !*name) {
         cJSON_Delete(obj);
@@ -703,8 +672,8 @@ static void handle_list(struct api *a, struct conn *c, struct http_request *req,
         cJSON *t = table_from_list(k, arr, rv, clock_wall_ns() / 1000000000, 1);
         if (t) {
             if (more)
-                cJSON_AddStringToObject(obj_at(t, "metadata"), "continue",
-                                        str_at(meta, "continue"));
+                cJSON_AddStringToObject(json_obj(t, "metadata"), "continue",
+                                        json_str(meta, "continue"));
             send_owned(c, 200, t, TABLE_CONTENT_TYPE);
             cJSON_Delete(list);
             free(items);
@@ -782,7 +751,7 @@ static void handle_watch(struct api *a, struct conn *c, struct http_request *req
 /* Keep what a client may not change through PUT or PATCH of the main resource. */
 static void keep_system_fields(cJSON *updated, const cJSON *old, const struct route *r)
 {
-    cJSON *m = obj_at(updated, "metadata");
+    cJSON *m = json_obj(updated, "metadata");
     const cJSON *om = cJSON_GetObjectItemCaseSensitive(old, "metadata");
     static const char *const keep[] = {"name",              "namespace",
                                        "uid",               "creationTimestamp",
@@ -819,7 +788,7 @@ static void handle_update(struct api *a, struct conn *c, struct http_request *re
     if (!obj)
         return;
     const cJSON *old = store_get(a->store, r->kind, r->namespace, r->name);
-    const char *bname = str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
+    const char *bname = json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
         fail(c, 400, STATUS_REASON_BADREQUEST, "the body of the request must be a JSON object");
@@ -837,7 +806,7 @@ static void handle_update(struct api *a, struct conn *c, struct http_request *re
         api_send_status(c, status_not_found(r->kind, r->name));
         return;
     }
-    const char *brv = str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
+    const char *brv = json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
     if (brv && *brv && strtoll(brv, NULL, 10) != store_obj_rv(old)) {
         cJSON_Delete(obj);
         api_send_status(c, status_conflict(r->kind, r->name));
@@ -856,6 +825,32 @@ static void handle_update(struct api *a, struct conn *c, struct http_request *re
         return;
     }
     send_json(c, 200, stored, HTTP_CT_JSON);
+}
+
+/* A failed patch answered as kube-apiserver answers it (see enum kpatch_status). */
+static void send_patch_error(struct conn *c, int rc, const char *err)
+{
+    switch (rc) {
+    case KPATCH_EINVALID: {
+        cJSON *st = status_new(422, STATUS_REASON_INVALID, KPATCH_INVALID_MESSAGE);
+        cJSON *causes = cJSON_AddArrayToObject(json_obj(st, "details"), "causes");
+        cJSON *cause = cJSON_CreateObject();
+        cJSON_AddStringToObject(cause, "reason", "UnexpectedServerResponse");
+        cJSON_AddStringToObject(cause, "message", err);
+        cJSON_AddItemToArray(causes, cause);
+        api_send_status(c, st);
+        return;
+    }
+    case KPATCH_ETOOLARGE:
+        fail(c, 413, STATUS_REASON_TOOLARGE, "Request entity too large: %s", err);
+        return;
+    case KPATCH_EINTERNAL:
+        api_send_status(c, status_new(500, NULL, err));
+        return;
+    default:
+        fail(c, 400, STATUS_REASON_BADREQUEST, "%s", err);
+        return;
+    }
 }
 
 static void handle_patch(struct api *a, struct conn *c, struct http_request *req,
@@ -900,22 +895,19 @@ static void handle_patch(struct api *a, struct conn *c, struct http_request *req
     cJSON_Delete(patch);
     if (rc < 0) {
         cJSON_Delete(obj);
-        fail(c, strcmp(mt, HTTP_CT_JSON_PATCH) == 0 ? 422 : 400,
-             strcmp(mt, HTTP_CT_JSON_PATCH) == 0 ? STATUS_REASON_INVALID
-                                                 : STATUS_REASON_BADREQUEST,
-             "%s", err);
+        send_patch_error(c, rc, err);
         return;
     }
-    const char *brv = str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
+    const char *brv = json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
     if (brv && *brv && strtoll(brv, NULL, 10) != store_obj_rv(old)) {
         cJSON_Delete(obj);
         api_send_status(c, status_conflict(r->kind, r->name));
         return;
     }
     keep_system_fields(obj, old, r);
-    cJSON_DeleteItemFromObjectCaseSensitive(obj_at(obj, "metadata"), "resourceVersion");
-    cJSON *m = obj_at(obj, "metadata");
-    cJSON_AddStringToObject(m, "resourceVersion", str_at(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "resourceVersion"));
+    cJSON_DeleteItemFromObjectCaseSensitive(json_obj(obj, "metadata"), "resourceVersion");
+    cJSON *m = json_obj(obj, "metadata");
+    cJSON_AddStringToObject(m, "resourceVersion", json_str(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "resourceVersion"));
     if (cJSON_Compare(obj, old, 1) || http_request_param(req, "dryRun")) {
         /* no change: the apiserver answers with the object and writes nothing */
         send_owned(c, 200, obj, HTTP_CT_JSON);
@@ -956,10 +948,10 @@ static int parse_delete_opts(struct conn *c, const struct http_request *req,
     if (cJSON_IsNumber(g))
         o->grace = g->valuedouble < 0 ? 0 : (long long)g->valuedouble;
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(body, "preconditions");
-    if (str_at(pre, "uid"))
-        snprintf(o->uid, sizeof o->uid, "%s", str_at(pre, "uid"));
-    if (str_at(pre, "resourceVersion"))
-        snprintf(o->rv, sizeof o->rv, "%s", str_at(pre, "resourceVersion"));
+    if (json_str(pre, "uid"))
+        snprintf(o->uid, sizeof o->uid, "%s", json_str(pre, "uid"));
+    if (json_str(pre, "resourceVersion"))
+        snprintf(o->rv, sizeof o->rv, "%s", json_str(pre, "resourceVersion"));
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(body, "dryRun")) > 0)
         o->dry_run = 1;
     cJSON_Delete(body);
@@ -978,19 +970,19 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
         return -1;
     }
     const cJSON *om = cJSON_GetObjectItemCaseSensitive(old, "metadata");
-    if (o->uid[0] && strcmp(o->uid, str_at(om, "uid") ? str_at(om, "uid") : "") != 0) {
+    if (o->uid[0] && strcmp(o->uid, json_str(om, "uid") ? json_str(om, "uid") : "") != 0) {
         if (c)
             fail(c, 409, STATUS_REASON_CONFLICT,
                  "Precondition failed: UID in precondition: %s, UID in object meta: %s", o->uid,
-                 str_at(om, "uid") ? str_at(om, "uid") : "");
+                 json_str(om, "uid") ? json_str(om, "uid") : "");
         return -1;
     }
-    if (o->rv[0] && strcmp(o->rv, str_at(om, "resourceVersion")) != 0) {
+    if (o->rv[0] && strcmp(o->rv, json_str(om, "resourceVersion")) != 0) {
         if (c)
             fail(c, 409, STATUS_REASON_CONFLICT,
                  "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in "
                  "object meta: %s",
-                 o->rv, str_at(om, "resourceVersion"));
+                 o->rv, json_str(om, "resourceVersion"));
         return -1;
     }
     if (o->dry_run) {
@@ -1006,7 +998,7 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
         grace = o->grace >= 0 ? o->grace
                               : cJSON_IsNumber(tg) ? (long long)tg->valuedouble
                                                    : API_DEFAULT_POD_GRACE_S;
-        const char *node = str_at(spec, "nodeName");
+        const char *node = json_str(spec, "nodeName");
         graceful = grace > 0 && node && *node; /* unscheduled pods go at once, as in kube */
     } else if (k->id == KIND_namespaces) {
         graceful = 1;
@@ -1021,13 +1013,13 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
         }
         char ts[32];
         cJSON *obj = cJSON_Duplicate(old, 1);
-        cJSON *m = obj_at(obj, "metadata");
-        put(m, "deletionTimestamp",
+        cJSON *m = json_obj(obj, "metadata");
+        json_set(m, "deletionTimestamp",
             cJSON_CreateString(clock_rfc3339(clock_wall_ns() / 1000000000 + grace, ts, sizeof ts)));
         if (k->id == KIND_pods)
-            put(m, "deletionGracePeriodSeconds", cJSON_CreateNumber((double)grace));
+            json_set(m, "deletionGracePeriodSeconds", cJSON_CreateNumber((double)grace));
         else
-            put(obj_at(obj, "status"), "phase", cJSON_CreateString("Terminating"));
+            json_set(json_obj(obj, "status"), "phase", cJSON_CreateString("Terminating"));
         const cJSON *stored = NULL;
         if (store_replace(a->store, k, obj, &stored) < 0)
             return -1;
@@ -1206,7 +1198,7 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
             cJSON_ArrayForEach(it, ctrs)
             {
                 int w = snprintf(names + n, sizeof names - n, "%s%s", n ? " " : "",
-                                 str_at(it, "name") ? str_at(it, "name") : "");
+                                 json_str(it, "name") ? json_str(it, "name") : "");
                 if (w > 0 && (size_t)w < sizeof names - n)
                     n += (size_t)w;
             }
@@ -1215,7 +1207,7 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
                  names);
             return;
         }
-        container = str_at(cJSON_GetArrayItem(ctrs, 0), "name");
+        container = json_str(cJSON_GetArrayItem(ctrs, 0), "name");
     }
     /* a container that has not started answers as the kubelet does */
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(pod, "status");
@@ -1225,7 +1217,7 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
         const cJSON *cs;
         cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(status, lists[l]))
         {
-            if (!str_at(cs, "name") || strcmp(str_at(cs, "name"), container) != 0)
+            if (!json_str(cs, "name") || strcmp(json_str(cs, "name"), container) != 0)
                 continue;
             found = 1;
             const cJSON *w = cJSON_GetObjectItemCaseSensitive(
@@ -1233,7 +1225,7 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
             if (w) {
                 fail(c, 400, STATUS_REASON_BADREQUEST,
                      "container \"%s\" in pod \"%s\" is waiting to start: %s", container, r->name,
-                     str_at(w, "reason") ? str_at(w, "reason") : "ContainerCreating");
+                     json_str(w, "reason") ? json_str(w, "reason") : "ContainerCreating");
                 return;
             }
         }

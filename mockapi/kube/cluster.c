@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "mockapi/base/clock.h"
+#include "mockapi/base/json.h"
 #include "mockapi/base/log.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/hooks.h"
@@ -121,32 +122,6 @@ static void sim_free(struct pod_sim *p)
 
 /* ---- helpers on JSON ---- */
 
-static cJSON *obj_at(cJSON *o, const char *key)
-{
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsObject(v)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-        v = cJSON_AddObjectToObject(o, key);
-    }
-    return v;
-}
-
-static void put(cJSON *o, const char *key, cJSON *v)
-{
-    if (!v)
-        return;
-    if (cJSON_GetObjectItemCaseSensitive(o, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
-    else if (!cJSON_AddItemToObject(o, key, v))
-        cJSON_Delete(v);
-}
-
-static const char *str_at(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static char *now_stamp(char *buf, size_t len)
 {
     return clock_rfc3339(clock_wall_ns() / 1000000000, buf, len);
@@ -162,22 +137,22 @@ static void set_condition(cJSON *status, const char *type, const char *value, co
         conds = cJSON_AddArrayToObject(status, "conditions");
     }
     cJSON *c = NULL, *it;
-    cJSON_ArrayForEach(it, conds) if (strcmp(str_at(it, "type"), type) == 0) c = it;
+    cJSON_ArrayForEach(it, conds) if (strcmp(json_str_or(it, "type", ""), type) == 0) c = it;
     if (!c) {
         c = cJSON_CreateObject();
         cJSON_AddItemToArray(conds, c);
-        put(c, "type", cJSON_CreateString(type));
+        json_set(c, "type", cJSON_CreateString(type));
     }
-    if (strcmp(str_at(c, "status"), value) != 0)
-        put(c, "lastTransitionTime", cJSON_CreateString(now_stamp(ts, sizeof ts)));
-    put(c, "lastProbeTime", cJSON_CreateNull());
-    put(c, "status", cJSON_CreateString(value));
+    if (strcmp(json_str_or(c, "status", ""), value) != 0)
+        json_set(c, "lastTransitionTime", cJSON_CreateString(now_stamp(ts, sizeof ts)));
+    json_set(c, "lastProbeTime", cJSON_CreateNull());
+    json_set(c, "status", cJSON_CreateString(value));
     if (reason)
-        put(c, "reason", cJSON_CreateString(reason));
+        json_set(c, "reason", cJSON_CreateString(reason));
     else
         cJSON_DeleteItemFromObjectCaseSensitive(c, "reason");
     if (message)
-        put(c, "message", cJSON_CreateString(message));
+        json_set(c, "message", cJSON_CreateString(message));
     else
         cJSON_DeleteItemFromObjectCaseSensitive(c, "message");
 }
@@ -189,21 +164,21 @@ int cluster_record_event(struct cluster *cl, const cJSON *obj, const char *type,
 {
     char name[400], hex[20], ts[32], micro[40], av[64];
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const char *ns = str_at(meta, "namespace");
+    const char *ns = json_str_or(meta, "namespace", "");
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)rng_next(cl->rng));
-    snprintf(name, sizeof name, "%s.%s", str_at(meta, "name"), hex);
+    snprintf(name, sizeof name, "%s.%s", json_str_or(meta, "name", ""), hex);
     cJSON *ev = cJSON_CreateObject();
     cJSON *m = cJSON_AddObjectToObject(ev, "metadata");
     cJSON_AddStringToObject(m, "name", name);
     cJSON *io = cJSON_AddObjectToObject(ev, "involvedObject");
-    cJSON_AddStringToObject(io, "kind", str_at(obj, "kind"));
+    cJSON_AddStringToObject(io, "kind", json_str_or(obj, "kind", ""));
     if (ns[0])
         cJSON_AddStringToObject(io, "namespace", ns);
-    cJSON_AddStringToObject(io, "name", str_at(meta, "name"));
-    cJSON_AddStringToObject(io, "uid", str_at(meta, "uid"));
-    snprintf(av, sizeof av, "%s", str_at(obj, "apiVersion"));
+    cJSON_AddStringToObject(io, "name", json_str_or(meta, "name", ""));
+    cJSON_AddStringToObject(io, "uid", json_str_or(meta, "uid", ""));
+    snprintf(av, sizeof av, "%s", json_str_or(obj, "apiVersion", ""));
     cJSON_AddStringToObject(io, "apiVersion", av);
-    cJSON_AddStringToObject(io, "resourceVersion", str_at(meta, "resourceVersion"));
+    cJSON_AddStringToObject(io, "resourceVersion", json_str_or(meta, "resourceVersion", ""));
     if (field_path)
         cJSON_AddStringToObject(io, "fieldPath", field_path);
     cJSON_AddStringToObject(ev, "reason", reason);
@@ -281,7 +256,7 @@ static int has_container(const cJSON *pod, const char *container)
     for (size_t i = 0; i < 2; i++) {
         const cJSON *c;
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, lists[i])) if (
-            strcmp(str_at(c, "name"), container) == 0) return 1;
+            strcmp(json_str_or(c, "name", ""), container) == 0) return 1;
     }
     return 0;
 }
@@ -361,7 +336,7 @@ static void container_statuses(struct cluster *cl, cJSON *status, const cJSON *s
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, list))
     {
         cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "name", str_at(c, "name"));
+        cJSON_AddStringToObject(s, "name", json_str_or(c, "name", ""));
         cJSON *state = cJSON_AddObjectToObject(s, "state");
         if (phase == 0) {
             cJSON *w = cJSON_AddObjectToObject(state, "waiting");
@@ -369,14 +344,14 @@ static void container_statuses(struct cluster *cl, cJSON *status, const cJSON *s
             cJSON_AddObjectToObject(s, "lastState");
             cJSON_AddBoolToObject(s, "ready", 0);
             cJSON_AddNumberToObject(s, "restartCount", 0);
-            cJSON_AddStringToObject(s, "image", str_at(c, "image"));
+            cJSON_AddStringToObject(s, "image", json_str_or(c, "image", ""));
             cJSON_AddStringToObject(s, "imageID", "");
             cJSON_AddBoolToObject(s, "started", 0);
         } else {
             char cid[96], iid[128];
             snprintf(cid, sizeof cid, "containerd://%016llx%016llx",
                      (unsigned long long)rng_next(cl->rng), (unsigned long long)rng_next(cl->rng));
-            snprintf(iid, sizeof iid, "docker.io/library/%s@sha256:%016llx", str_at(c, "image"),
+            snprintf(iid, sizeof iid, "docker.io/library/%s@sha256:%016llx", json_str_or(c, "image", ""),
                      (unsigned long long)rng_next(cl->rng));
             now_stamp(ts, sizeof ts);
             if (init) {
@@ -392,7 +367,7 @@ static void container_statuses(struct cluster *cl, cJSON *status, const cJSON *s
             cJSON_AddObjectToObject(s, "lastState");
             cJSON_AddBoolToObject(s, "ready", !init || 1);
             cJSON_AddNumberToObject(s, "restartCount", 0);
-            cJSON_AddStringToObject(s, "image", str_at(c, "image"));
+            cJSON_AddStringToObject(s, "image", json_str_or(c, "image", ""));
             cJSON_AddStringToObject(s, "imageID", iid);
             cJSON_AddStringToObject(s, "containerID", cid);
             cJSON_AddBoolToObject(s, "started", !init);
@@ -400,7 +375,7 @@ static void container_statuses(struct cluster *cl, cJSON *status, const cJSON *s
         cJSON_AddItemToArray(arr, s);
     }
     if (cJSON_GetArraySize(arr) > 0)
-        put(status, out_key, arr);
+        json_set(status, out_key, arr);
     else
         cJSON_Delete(arr);
 }
@@ -412,7 +387,7 @@ static void list_names(const cJSON *spec, const char *list, char *buf, size_t le
     buf[0] = '\0';
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, list))
     {
-        int w = snprintf(buf + n, len - n, "%s%s", n ? " " : "", str_at(c, "name"));
+        int w = snprintf(buf + n, len - n, "%s%s", n ? " " : "", json_str_or(c, "name", ""));
         if (w < 0 || (size_t)w >= len - n)
             break;
         n += (size_t)w;
@@ -424,10 +399,10 @@ static void step_schedule(struct pod_sim *p, const cJSON *cur)
     struct cluster *cl = p->cl;
     char ts[32], names[512], msg[700];
     cJSON *pod = cJSON_Duplicate(cur, 1);
-    cJSON *spec = obj_at(pod, "spec");
-    cJSON *status = obj_at(pod, "status");
-    put(spec, "nodeName", cJSON_CreateString(CLUSTER_NODE_NAME));
-    put(status, "phase", cJSON_CreateString("Pending"));
+    cJSON *spec = json_obj(pod, "spec");
+    cJSON *status = json_obj(pod, "status");
+    json_set(spec, "nodeName", cJSON_CreateString(CLUSTER_NODE_NAME));
+    json_set(status, "phase", cJSON_CreateString("Pending"));
     set_condition(status, "PodScheduled", "True", NULL, NULL);
     int has_init = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(spec, "initContainers")) > 0;
     if (has_init) {
@@ -441,11 +416,11 @@ static void step_schedule(struct pod_sim *p, const cJSON *cur)
     snprintf(msg, sizeof msg, "containers with unready status: [%s]", names);
     set_condition(status, "Ready", "False", "ContainersNotReady", msg);
     set_condition(status, "ContainersReady", "False", "ContainersNotReady", msg);
-    put(status, "hostIP", cJSON_CreateString("10.0.0.10"));
-    put(status, "startTime", cJSON_CreateString(now_stamp(ts, sizeof ts)));
+    json_set(status, "hostIP", cJSON_CreateString("10.0.0.10"));
+    json_set(status, "startTime", cJSON_CreateString(now_stamp(ts, sizeof ts)));
     container_statuses(cl, status, spec, "initContainers", "initContainerStatuses", 0);
     container_statuses(cl, status, spec, "containers", "containerStatuses", 0);
-    put(status, "qosClass", cJSON_CreateString("BestEffort"));
+    json_set(status, "qosClass", cJSON_CreateString("BestEffort"));
     const cJSON *stored = NULL;
     if (store_replace(cl->store, K(KIND_pods), pod, &stored) < 0)
         return;
@@ -478,7 +453,7 @@ static void default_output(struct pod_sim *p, const cJSON *c)
         len += (size_t)w;
     }
     line[len++] = '\n';
-    cluster_log_write(p->cl, p->ns, p->name, str_at(c, "name"), line, len);
+    cluster_log_write(p->cl, p->ns, p->name, json_str_or(c, "name", ""), line, len);
 }
 
 static void container_events(struct pod_sim *p, const cJSON *pod, const char *list)
@@ -489,10 +464,10 @@ static void container_events(struct pod_sim *p, const cJSON *pod, const char *li
     int init = strcmp(list, "initContainers") == 0;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, list))
     {
-        const char *name = str_at(c, "name");
+        const char *name = json_str_or(c, "name", "");
         snprintf(path, sizeof path, "spec.%s{%s}", list, name);
         snprintf(msg, sizeof msg, "Container image \"%s\" already present on machine",
-                 str_at(c, "image"));
+                 json_str_or(c, "image", ""));
         cluster_record_event(p->cl, pod, "Normal", "Pulled", msg, "kubelet", path);
         snprintf(msg, sizeof msg, "Created container: %s", name);
         cluster_record_event(p->cl, pod, "Normal", "Created", msg, "kubelet", path);
@@ -508,21 +483,21 @@ static void step_start(struct pod_sim *p, const cJSON *cur)
     struct cluster *cl = p->cl;
     char ip[32];
     cJSON *pod = cJSON_Duplicate(cur, 1);
-    cJSON *spec = obj_at(pod, "spec");
-    cJSON *status = obj_at(pod, "status");
-    put(status, "phase", cJSON_CreateString("Running"));
+    cJSON *spec = json_obj(pod, "spec");
+    cJSON *status = json_obj(pod, "status");
+    json_set(status, "phase", cJSON_CreateString("Running"));
     set_condition(status, "PodReadyToStartContainers", "True", NULL, NULL);
     set_condition(status, "Initialized", "True", NULL, NULL);
     set_condition(status, "Ready", "True", NULL, NULL);
     set_condition(status, "ContainersReady", "True", NULL, NULL);
     set_condition(status, "PodScheduled", "True", NULL, NULL);
     snprintf(ip, sizeof ip, "10.244.0.%u", p->ip_octet);
-    put(status, "podIP", cJSON_CreateString(ip));
+    json_set(status, "podIP", cJSON_CreateString(ip));
     cJSON *ips = cJSON_CreateArray();
     cJSON *one = cJSON_CreateObject();
     cJSON_AddStringToObject(one, "ip", ip);
     cJSON_AddItemToArray(ips, one);
-    put(status, "podIPs", ips);
+    json_set(status, "podIPs", ips);
     container_statuses(cl, status, spec, "initContainers", "initContainerStatuses", 1);
     container_statuses(cl, status, spec, "containers", "containerStatuses", 1);
     const cJSON *stored = NULL;
@@ -674,7 +649,8 @@ static void sweep_namespaces(evutil_socket_t fd, short what, void *arg)
 void cluster_namespace_deleting(struct cluster *cl, const char *name)
 {
     (void)name;
-    struct timeval tv = {0, (suseconds_t)(cl->o.terminate_delay_ms % 1000) * 1000};
+    int64_t ms = cl->o.terminate_delay_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_add(cl->ns_sweep, &tv);
 }
 

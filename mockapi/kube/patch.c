@@ -1349,51 +1349,41 @@ static int smp_slice(struct ctx *c, cJSON *cur, cJSON *pv, const struct smp_fiel
  */
 static cJSON *smp_fresh(struct ctx *c, cJSON *pv, const struct smp_field *f, int depth)
 {
-    cJSON *out = NULL, *e;
+    cJSON *out = NULL, *item = NULL, *e;
 
-    if (cJSON_IsObject(pv)) {
-        out = cJSON_CreateObject();
-        if (!out) {
-            oom(c);
-            return NULL;
-        }
-        if (smp_map(c, out, pv, f ? f->type : NULL, depth + 1) < 0) {
-            cJSON_Delete(out);
-            return NULL;
-        }
-        return out;
-    }
-    if (!cJSON_IsArray(pv)) {
+    if (!cJSON_IsObject(pv) && !cJSON_IsArray(pv)) {
         out = cJSON_Duplicate(pv, 1);
         if (!out)
-            oom(c);
+            goto fail;
         return out;
     }
-    out = cJSON_CreateArray();
-    if (!out) {
-        oom(c);
-        return NULL;
-    }
-    if (f && (f->strategy & SMP_MERGE) && f->merge_key && cJSON_IsObject(pv->child)) {
-        if (smp_merge_slice(c, out, pv, f, 0, depth + 1) < 0) {
-            cJSON_Delete(out);
-            return NULL;
+    out = cJSON_IsObject(pv) ? cJSON_CreateObject() : cJSON_CreateArray();
+    if (!out)
+        goto fail;
+    if (cJSON_IsObject(pv)) {
+        if (smp_map(c, out, pv, f ? f->type : NULL, depth + 1) < 0)
+            goto fail;
+    } else if (f && (f->strategy & SMP_MERGE) && f->merge_key && cJSON_IsObject(pv->child)) {
+        if (smp_merge_slice(c, out, pv, f, 0, depth + 1) < 0)
+            goto fail;
+    } else {
+        cJSON_ArrayForEach(e, pv)
+        {
+            item = smp_fresh(c, e, f, depth + 1);
+            if (!item)
+                goto fail;
+            drop_key(item);
+            if (!cJSON_AddItemToArray(out, item))
+                goto fail;
+            item = NULL;
         }
-        return out;
-    }
-    cJSON_ArrayForEach(e, pv)
-    {
-        cJSON *item = smp_fresh(c, e, f, depth + 1);
-        if (!item || !cJSON_AddItemToArray(out, item)) {
-            if (item)
-                oom(c);
-            cJSON_Delete(item);
-            cJSON_Delete(out);
-            return NULL;
-        }
-        drop_key(item);
     }
     return out;
+fail:
+    oom(c); /* keeps the first error when there was one */
+    cJSON_Delete(item);
+    cJSON_Delete(out);
+    return NULL;
 }
 
 /* extractKey: "<prefix>/<key>" -> key, or NULL. */
@@ -1506,36 +1496,38 @@ static int smp_validate_order(struct ctx *c, const cJSON *patch_list, const cJSO
 static int smp_set_order(struct ctx *c, cJSON *orig, cJSON *patch, cJSON *directive,
                          const struct smp_type *t, int depth)
 {
-    const char *key;
     const struct smp_field *f;
+    const char *key;
     cJSON *ol, *pl, *server = NULL;
-    int rc = -1;
 
-    if (!cJSON_IsArray(directive))
-        return bad_arg_type(c, "[]interface {}", directive);
+    if (!cJSON_IsArray(directive)) {
+        bad_arg_type(c, "[]interface {}", directive);
+        goto out;
+    }
     key = directive_key(directive->string, SET_ORDER);
-    if (!key)
-        return fail(c, KPATCH_EBADREQUEST, "invalid patch format of setElementOrder list");
+    if (!key) {
+        fail(c, KPATCH_EBADREQUEST, "invalid patch format of setElementOrder list");
+        goto out;
+    }
     ol = cJSON_GetObjectItemCaseSensitive(orig, key);
     pl = cJSON_GetObjectItemCaseSensitive(patch, key);
-    if (ol && !cJSON_IsArray(ol))
-        return bad_arg_type(c, "[]interface {}", ol);
-    if (pl && !cJSON_IsArray(pl))
-        return bad_arg_type(c, "[]interface {}", pl);
+    if ((ol && !cJSON_IsArray(ol)) || (pl && !cJSON_IsArray(pl))) {
+        bad_arg_type(c, "[]interface {}", ol && !cJSON_IsArray(ol) ? ol : pl);
+        goto out;
+    }
     f = smp_lookup(t, key);
-    if (smp_validate_order(c, pl, directive, f ? f->merge_key : NULL) < 0)
-        return c->status;
-    if (!ol && !pl)
-        return 0;
+    if (smp_validate_order(c, pl, directive, f ? f->merge_key : NULL) < 0 || (!ol && !pl))
+        goto out;
     server = ol ? cJSON_Duplicate(ol, 1) : cJSON_CreateArray();
-    if (!server)
-        return oom(c);
+    if (!server) {
+        oom(c);
+        goto out;
+    }
     if (ol && pl) {
         if (smp_slice(c, ol, pl, f, 0, depth + 1) < 0)
             goto out;
     } else if (pl) {
-        ol = smp_fresh(c, pl, f, depth);
-        if (!ol || object_set(c, orig, key, ol) < 0)
+        if (object_set(c, orig, key, smp_fresh(c, pl, f, depth)) < 0)
             goto out;
         ol = cJSON_GetObjectItemCaseSensitive(orig, key);
     }
@@ -1544,10 +1536,9 @@ static int smp_set_order(struct ctx *c, cJSON *orig, cJSON *patch, cJSON *direct
         goto out;
     /* the list is done: the main loop must not merge it again */
     cJSON_DeleteItemFromObjectCaseSensitive(patch, key);
-    rc = 0;
 out:
     cJSON_Delete(server);
-    return rc < 0 ? c->status : 0;
+    return c->status;
 }
 
 /*

@@ -418,20 +418,29 @@ static int parse_int64(const char *s, long long *out)
 
 /* ---- selector storage ------------------------------------------------------------------------ */
 
+void ksel_free(struct ksel *sel)
+{
+    if (!sel)
+        return;
+    free(sel->arena);
+    free(sel);
+}
+
 static struct ksel *sel_new(size_t input_len)
 {
     struct ksel *sel = calloc(1, sizeof(*sel));
 
     if (!sel)
-        return NULL;
+        goto fail;
     /* every token is a substring plus a NUL, and tokens do not overlap: 2n+2 always suffices */
     sel->arena_cap = 2 * input_len + 2;
     sel->arena = malloc(sel->arena_cap);
-    if (!sel->arena) {
-        free(sel);
-        return NULL;
-    }
+    if (!sel->arena)
+        goto fail;
     return sel;
+fail:
+    ksel_free(sel);
+    return NULL;
 }
 
 static const char *arena_add(struct ksel *sel, const char *s, size_t n)
@@ -445,14 +454,6 @@ static const char *arena_add(struct ksel *sel, const char *s, size_t n)
     p[n] = '\0';
     sel->arena_len += n + 1;
     return p;
-}
-
-void ksel_free(struct ksel *sel)
-{
-    if (!sel)
-        return;
-    free(sel->arena);
-    free(sel);
 }
 
 int ksel_empty(const struct ksel *sel)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mockapi/base/clock.h"
+#include "mockapi/base/json.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/kube/kinds.h"
 
@@ -216,25 +217,18 @@ const cJSON *store_get(const struct store *s, const struct kinds_info *k, const 
     return pp ? (*pp)->obj->json : NULL;
 }
 
-static cJSON *metadata_of(cJSON *obj)
+/* Put item first in obj's member list (cJSON's own insert is unreliable in Debian's 1.7.15). */
+static void prepend(cJSON *obj, cJSON *item)
 {
-    cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    if (!cJSON_IsObject(m)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(obj, "metadata");
-        m = cJSON_AddObjectToObject(obj, "metadata");
+    cJSON *first = obj->child;
+    item->next = first;
+    if (first) {
+        item->prev = first->prev; /* the list head's prev is the last member */
+        first->prev = item;
+    } else {
+        item->prev = item;
     }
-    return m;
-}
-
-static void set_string(cJSON *obj, const char *key, const char *value)
-{
-    cJSON *item = cJSON_CreateString(value);
-    if (!item)
-        return;
-    if (cJSON_GetObjectItemCaseSensitive(obj, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
-    else if (!cJSON_AddItemToObject(obj, key, item))
-        cJSON_Delete(item);
+    obj->child = item;
 }
 
 /* kind and apiVersion first, as the apiserver writes them */
@@ -246,17 +240,25 @@ static void set_type_meta(cJSON *obj, const struct kinds_info *k)
     cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
     cJSON *kind = cJSON_CreateString(k->kind);
     cJSON *api = cJSON_CreateString(av);
-    cJSON_InsertItemInArray(obj, 0, api);
-    cJSON_InsertItemInArray(obj, 0, kind);
-    kind->string = strdup("kind");
-    api->string = strdup("apiVersion");
+    char *kname = strdup("kind"), *aname = strdup("apiVersion");
+    if (!kind || !api || !kname || !aname) {
+        cJSON_Delete(kind);
+        cJSON_Delete(api);
+        free(kname);
+        free(aname);
+        return;
+    }
+    kind->string = kname;
+    api->string = aname;
+    prepend(obj, api);
+    prepend(obj, kind);
 }
 
 static void bump_rv(struct store *s, cJSON *meta)
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)++s->rv);
-    set_string(meta, "resourceVersion", buf);
+    json_set(meta, "resourceVersion", cJSON_CreateString(buf));
 }
 
 static void record(struct store *s, enum store_event_type type, const struct kinds_info *k,
@@ -296,23 +298,23 @@ int store_create(struct store *s, const struct kinds_info *k, const char *ns, cJ
     char *key = NULL;
     struct entry *e = NULL;
     struct sobj *so = NULL;
-    cJSON *meta = metadata_of(obj);
+    cJSON *meta = json_obj(obj, "metadata");
     if (!meta)
         goto fail;
     set_type_meta(obj, k);
     if (k->namespaced)
-        set_string(meta, "namespace", ns);
+        json_set(meta, "namespace", cJSON_CreateString(ns));
     else
         cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
     key = make_key(k->namespaced ? ns : "", store_obj_name(obj));
     if (!key || find(t, key))
         goto fail;
     char uid[40], ts[32];
-    set_string(meta, "uid", rng_uuid(s->rng, uid, sizeof uid));
+    json_set(meta, "uid", cJSON_CreateString(rng_uuid(s->rng, uid, sizeof uid)));
     bump_rv(s, meta);
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(meta, "creationTimestamp")))
-        set_string(meta, "creationTimestamp",
-                   clock_rfc3339(clock_wall_ns() / 1000000000, ts, sizeof ts));
+        json_set(meta, "creationTimestamp",
+                 cJSON_CreateString(clock_rfc3339(clock_wall_ns() / 1000000000, ts, sizeof ts)));
     if ((t->count + 1) > t->nbuckets && grow(t) < 0)
         goto fail;
     e = calloc(1, sizeof *e);
@@ -348,15 +350,15 @@ int store_replace(struct store *s, const struct kinds_info *k, cJSON *obj, const
     if (!pp)
         goto fail;
     struct entry *e = *pp;
-    cJSON *meta = metadata_of(obj);
+    cJSON *meta = json_obj(obj, "metadata");
     const cJSON *oldmeta = cJSON_GetObjectItemCaseSensitive(e->obj->json, "metadata");
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(oldmeta, "uid");
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(oldmeta, "creationTimestamp");
     set_type_meta(obj, k);
     if (cJSON_IsString(uid))
-        set_string(meta, "uid", uid->valuestring);
+        json_set(meta, "uid", cJSON_CreateString(uid->valuestring));
     if (cJSON_IsString(created))
-        set_string(meta, "creationTimestamp", created->valuestring);
+        json_set(meta, "creationTimestamp", cJSON_CreateString(created->valuestring));
     bump_rv(s, meta);
     if (!(so = sobj_new(obj)))
         goto fail;
@@ -388,7 +390,7 @@ int store_remove(struct store *s, const struct kinds_info *k, const char *ns, co
     cJSON *last = cJSON_Duplicate(e->obj->json, 1);
     struct sobj *so = last ? sobj_new(last) : NULL;
     if (so) {
-        bump_rv(s, metadata_of(last));
+        bump_rv(s, json_obj(last, "metadata"));
         record(s, STORE_DELETED, k, e->obj, so);
         sobj_unref(so);
     } else {
