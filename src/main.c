@@ -116,8 +116,16 @@ static int serve(int argc, char **argv)
             }
             if (strcmp(a, "--bind") == 0)
                 o.bind_addr = v;
-            else if (strcmp(a, "--kube-version") == 0)
+            else if (strcmp(a, "--kube-version") == 0) {
+                char *end;
+                long minor = strncmp(v, "1.", 2) == 0 ? strtol(v + 2, &end, 10) : -1;
+                if (minor < 0 || minor > 99 || end == v + 2 || *end) {
+                    fprintf(stderr, "kubefault: bad Kubernetes version \"%s\" (expected 1.NN, "
+                                    "e.g. 1.32)\n", v);
+                    return EXIT_USAGE;
+                }
                 o.kube_version = v;
+            }
             else if (strcmp(a, "--kubeconfig") == 0)
                 kubeconfig = v;
             else

@@ -1,4 +1,4 @@
-/* json.c -- small cJSON helpers every module needs: typed getters, get-or-create, replace-or-add */
+/* json.c -- small cJSON helpers: typed getters, get-or-create, replace-or-add, add-or-free */
 #include "mockapi/base/json.h"
 
 const char *json_str(const cJSON *o, const char *key)
@@ -38,4 +38,27 @@ void json_default_str(cJSON *o, const char *key, const char *value)
 {
     if (!cJSON_GetObjectItemCaseSensitive(o, key))
         cJSON_AddStringToObject(o, key, value);
+}
+
+/* cJSON_AddItemTo* take ownership only when they succeed: free here so callers need not. */
+cJSON *json_add(cJSON *obj, const char *key, cJSON *item)
+{
+    if (item == NULL)
+        return NULL;
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
+}
+
+cJSON *json_push(cJSON *arr, cJSON *item)
+{
+    if (item == NULL)
+        return NULL;
+    if (!cJSON_AddItemToArray(arr, item)) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
 }

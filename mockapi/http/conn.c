@@ -624,6 +624,9 @@ struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, co
         c->cfg.set->count++;
     }
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    /* a client that pipelines while a long answer (a watch) is open waits for us; it cannot grow
+     * our input buffer without bound */
+    bufferevent_setwatermark(bev, EV_READ, 0, HTTP_MAX_UNREAD_BYTES);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     return c;
 }

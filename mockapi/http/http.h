@@ -39,6 +39,8 @@
 #define HTTP_MAX_HEADER_COUNT 128             /**< header lines; over it: 431 */
 #define HTTP_MAX_BODY_BYTES (4 * 1024 * 1024) /**< request body; over it: 413 */
 #define HTTP_MAX_QUERY_PARAMS 64              /**< query parameters kept; more: 400 */
+#define HTTP_MAX_UNREAD_BYTES (256 * 1024)    /**< input buffered while a request is answered;
+                                                   past it the server stops reading (TCP backpressure) */
 
 /** The reason phrase for a status code ("Not Found"); "Unknown" for codes not listed. */
 const char *http_reason(int code);

@@ -1,13 +1,9 @@
 /* tls.c -- per-run TLS: a throwaway CA and server certificate made in memory at start-up */
 #include "mockapi/http/tls.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -19,7 +15,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define TLS_PATH_MAX 4096           /* cap on `<dir>/ca.crt` */
+#include "mockapi/base/file.h"
+
+#define TLS_PATH_MAX FILE_PATH_MAX  /* cap on `<dir>/ca.crt` */
 #define TLS_SERIAL_BYTES 16         /* RFC 5280 allows up to 20 octets; Go rejects more */
 #define TLS_BACKDATE (60L * 60)     /* notBefore = now - 1h, for clocks that lag a little */
 #define TLS_LIFETIME (365L * 86400) /* notAfter = now + 1y: longer than any run */
@@ -302,69 +300,17 @@ const char *tls_ca_pem(const struct tls_ctx *t)
     return t->ca_pem;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int tls_write_ca(const struct tls_ctx *t, const char *dir, char *err, size_t errlen)
 {
     char path[TLS_PATH_MAX];
-    char tmp[TLS_PATH_MAX];
-    int fd = -1;
-    int n;
+    int n = snprintf(path, sizeof path, "%s/ca.crt", dir);
 
-    tmp[0] = '\0';
-    n = snprintf(path, sizeof path, "%s/ca.crt", dir);
     if (n < 0 || (size_t)n >= sizeof path) {
         snprintf(err, errlen, "%s/ca.crt: path too long (max %d)", dir, TLS_PATH_MAX - 1);
-        goto fail;
+        return -1;
     }
-    n = snprintf(tmp, sizeof tmp, "%s/.ca.crt.XXXXXX", dir);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        tmp[0] = '\0';
-        snprintf(err, errlen, "%s: path too long (max %d)", path, TLS_PATH_MAX - 1);
-        goto fail;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        tmp[0] = '\0';
-        goto fail;
-    }
-    /* mkstemp makes 0600; a CA certificate is public, and other tools (curl --cacert) read it. */
-    if (fchmod(fd, 0644) != 0 || write_all(fd, t->ca_pem, strlen(t->ca_pem)) != 0 ||
-        fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0] != '\0')
-        unlink(tmp);
-    return -1;
+    /* Not mkstemp's 0600: a CA certificate is public, and other tools (curl --cacert) read it. */
+    return file_write_atomic(path, t->ca_pem, strlen(t->ca_pem), 0644, err, errlen);
 }
 
 int tls_random_token(char *buf, size_t len)

@@ -32,8 +32,9 @@ SSL_CTX *tls_ssl_ctx(const struct tls_ctx *t);
 const char *tls_ca_pem(const struct tls_ctx *t);
 
 /**
- * Write the CA certificate (PEM) to `<dir>/ca.crt` atomically (a temporary file in dir, then
- * rename), mode 0644. Returns 0, or -1 with a message in err that includes strerror.
+ * Write the CA certificate (PEM) to `<dir>/ca.crt` atomically (file_write_atomic(): a temporary
+ * file in dir, then rename), mode 0644. Returns 0, or -1 with a message in err that includes
+ * strerror.
  */
 int tls_write_ca(const struct tls_ctx *t, const char *dir, char *err, size_t errlen);
 

@@ -437,9 +437,12 @@ static void handle_create(struct api *a, struct conn *c, struct http_request *re
     }
     const char *kind = json_str(obj, "kind");
     if (kind && *kind && strcmp(kind, k->kind) != 0) {
+        /* the decoder's words (apimachinery runtime.NewNotRegisteredGVKErrForTarget) */
+        const char *av = json_str_or(obj, "apiVersion", "");
         fail(c, 400, STATUS_REASON_BADREQUEST,
-             "the API version in the data (%s) does not match the expected API version (%s)",
-             json_str(obj, "apiVersion") ? json_str(obj, "apiVersion") : "", k->version);
+             "%s in version \"%s\" cannot be handled as a %s: no kind \"%s\" is registered for "
+             "version \"%s\" in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+             kind, av, k->kind, kind, av);
         cJSON_Delete(obj);
         return;
     }
@@ -970,19 +973,36 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
         return -1;
     }
     const cJSON *om = cJSON_GetObjectItemCaseSensitive(old, "metadata");
-    if (o->uid[0] && strcmp(o->uid, json_str(om, "uid") ? json_str(om, "uid") : "") != 0) {
-        if (c)
-            fail(c, 409, STATUS_REASON_CONFLICT,
+    char detail[512] = "";
+    if (o->uid[0] && strcmp(o->uid, json_str_or(om, "uid", "")) != 0)
+        snprintf(detail, sizeof detail,
                  "Precondition failed: UID in precondition: %s, UID in object meta: %s", o->uid,
-                 json_str(om, "uid") ? json_str(om, "uid") : "");
-        return -1;
-    }
-    if (o->rv[0] && strcmp(o->rv, json_str(om, "resourceVersion")) != 0) {
-        if (c)
-            fail(c, 409, STATUS_REASON_CONFLICT,
+                 json_str_or(om, "uid", ""));
+    else if (o->rv[0] && strcmp(o->rv, json_str_or(om, "resourceVersion", "")) != 0)
+        snprintf(detail, sizeof detail,
                  "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in "
                  "object meta: %s",
-                 o->rv, json_str(om, "resourceVersion"));
+                 o->rv, json_str_or(om, "resourceVersion", ""));
+    if (detail[0]) {
+        /* the storage layer's words, wrapped in a Conflict as the apiserver wraps them */
+        char q[128], key[600];
+        status_qualified(k, q, sizeof q);
+        if (k->namespaced)
+            snprintf(key, sizeof key, "/registry/%s/%s/%s", k->resource, ns, name);
+        else
+            snprintf(key, sizeof key, "/registry/%s/%s", k->resource, name);
+        if (c) {
+            cJSON *st = NULL;
+            char msg[1400];
+            snprintf(msg, sizeof msg,
+                     "Operation cannot be fulfilled on %s \"%s\": StorageError: invalid object, "
+                     "Code: 4, Key: %s, ResourceVersion: 0, AdditionalErrorMsg: %s",
+                     q, name, key, detail);
+            st = status_new(409, STATUS_REASON_CONFLICT, msg);
+            if (st)
+                status_set_details(st, name, k);
+            api_send_status(c, st);
+        }
         return -1;
     }
     if (o->dry_run) {

@@ -4,8 +4,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "mockapi/base/json.h"
+#include "mockapi/http/accept.h"
 #include "mockapi/kube/kinds.h"
 
 /* Longest word in a comma-separated kinds.def column (verbs, short names, subresources). */
@@ -28,31 +29,6 @@ static const struct subresource_info subresource_table[] = {
 
 /* Core resources in the "all" category (kubectl get all); kinds.def has no column for it. */
 static const char *const all_category[] = {"pods", "services"};
-
-/* Adds item to obj under key. cJSON takes ownership only on success, so the item is freed on
- * failure. Returns item, or NULL when item was NULL or the add failed. */
-static cJSON *add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (item == NULL)
-        return NULL;
-    if (!cJSON_AddItemToObject(obj, key, item)) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
-}
-
-/* Appends item to arr, freeing it when the append fails. Returns item or NULL. */
-static cJSON *push(cJSON *arr, cJSON *item)
-{
-    if (item == NULL)
-        return NULL;
-    if (!cJSON_AddItemToArray(arr, item)) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
-}
 
 /* Copies the next word of the comma-separated list at *p into word and moves *p past it.
  * Returns 1 for a word, 0 at the end of the list, -1 when a word does not fit in cap. */
@@ -84,7 +60,7 @@ static cJSON *csv_array(const char *csv)
     if (arr == NULL)
         goto fail;
     while ((r = csv_next(&csv, word, sizeof(word))) > 0)
-        if (push(arr, cJSON_CreateString(word)) == NULL)
+        if (json_push(arr, cJSON_CreateString(word)) == NULL)
             goto fail;
     if (r < 0)
         goto fail;
@@ -94,12 +70,23 @@ fail:
     return NULL;
 }
 
-static const struct subresource_info *find_subresource(const char *name)
+/* Moves *p past the next name of a kind's comma-separated subresources and points *sub at its
+ * subresource_table row. 1 for a subresource, 0 at the end, -1 for a name too long or not in
+ * subresource_table (a kinds.def change that needs a row here). */
+static int next_subresource(const char **p, const struct subresource_info **sub)
 {
-    for (size_t i = 0; i < sizeof(subresource_table) / sizeof(subresource_table[0]); i++)
-        if (strcmp(subresource_table[i].name, name) == 0)
-            return &subresource_table[i];
-    return NULL;
+    char word[WORD_MAX];
+    int r = csv_next(p, word, sizeof(word));
+
+    if (r <= 0)
+        return r;
+    for (size_t i = 0; i < sizeof(subresource_table) / sizeof(subresource_table[0]); i++) {
+        if (strcmp(subresource_table[i].name, word) == 0) {
+            *sub = &subresource_table[i];
+            return 1;
+        }
+    }
+    return -1;
 }
 
 static int in_all_category(const struct kinds_info *k)
@@ -115,9 +102,9 @@ static int in_all_category(const struct kinds_info *k)
 /* Adds shortNames and categories to a resource object when the kind has any. 0 or -1. */
 static int add_names_and_categories(cJSON *res, const struct kinds_info *k)
 {
-    if (k->shortnames[0] != '\0' && add(res, "shortNames", csv_array(k->shortnames)) == NULL)
+    if (k->shortnames[0] != '\0' && json_add(res, "shortNames", csv_array(k->shortnames)) == NULL)
         return -1;
-    if (in_all_category(k) && add(res, "categories", csv_array("all")) == NULL)
+    if (in_all_category(k) && json_add(res, "categories", csv_array("all")) == NULL)
         return -1;
     return 0;
 }
@@ -130,6 +117,48 @@ static int first_of(size_t i, int same_version)
             (!same_version || strcmp(kinds_table[j].version, kinds_table[i].version) == 0))
             return 0;
     return 1;
+}
+
+/* 1 when kind k is served at group version group/version. */
+static int in_group_version(const struct kinds_info *k, const char *group, const char *version)
+{
+    return strcmp(k->group, group) == 0 && strcmp(k->version, version) == 0;
+}
+
+/* Adds "versions" to obj: make(k) for the first row k of each version of group, in kinds.def
+ * order. The legacy and the aggregated documents both list them through here, so they cannot
+ * disagree on a group's versions. 0 or -1. */
+static int add_versions(cJSON *obj, const char *group, cJSON *(*make)(const struct kinds_info *k))
+{
+    cJSON *versions = json_add(obj, "versions", cJSON_CreateArray());
+
+    if (versions == NULL)
+        return -1;
+    for (size_t i = 0; i < KIND__COUNT; i++) {
+        if (strcmp(kinds_table[i].group, group) != 0 || !first_of(i, 1))
+            continue;
+        if (json_push(versions, make(&kinds_table[i])) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+/* Adds "resources" to obj: push_kind appends the entries of each kind of group/version, in
+ * kinds.def order (shared by the legacy and the aggregated documents, as add_versions). 0 or -1. */
+static int add_resources(cJSON *obj, const char *group, const char *version,
+                         int (*push_kind)(cJSON *arr, const struct kinds_info *k))
+{
+    cJSON *resources = json_add(obj, "resources", cJSON_CreateArray());
+
+    if (resources == NULL)
+        return -1;
+    for (size_t i = 0; i < KIND__COUNT; i++) {
+        if (!in_group_version(&kinds_table[i], group, version))
+            continue;
+        if (push_kind(resources, &kinds_table[i]) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* {"groupVersion":"policy/v1","version":"v1"} */
@@ -188,13 +217,13 @@ cJSON *discovery_api_versions(const char *server_address)
     if (doc == NULL)
         goto fail;
     if (cJSON_AddStringToObject(doc, "kind", "APIVersions") == NULL ||
-        add(doc, "versions", csv_array("v1")) == NULL)
+        json_add(doc, "versions", csv_array("v1")) == NULL)
         goto fail;
-    cidrs = add(doc, "serverAddressByClientCIDRs", cJSON_CreateArray());
+    cidrs = json_add(doc, "serverAddressByClientCIDRs", cJSON_CreateArray());
     if (cidrs == NULL)
         goto fail;
     if (server_address != NULL) {
-        entry = push(cidrs, cJSON_CreateObject());
+        entry = json_push(cidrs, cJSON_CreateObject());
         if (entry == NULL || cJSON_AddStringToObject(entry, "clientCIDR", "0.0.0.0/0") == NULL ||
             cJSON_AddStringToObject(entry, "serverAddress", server_address) == NULL)
             goto fail;
@@ -211,23 +240,13 @@ static cJSON *legacy_group(size_t first, int with_type)
 {
     const struct kinds_info *k = &kinds_table[first];
     cJSON *group = cJSON_CreateObject();
-    cJSON *versions;
 
     if (group == NULL ||
         (with_type && (cJSON_AddStringToObject(group, "kind", "APIGroup") == NULL ||
                        cJSON_AddStringToObject(group, "apiVersion", "v1") == NULL)) ||
-        cJSON_AddStringToObject(group, "name", k->group) == NULL)
-        goto fail;
-    versions = add(group, "versions", cJSON_CreateArray());
-    if (versions == NULL)
-        goto fail;
-    for (size_t i = first; i < KIND__COUNT; i++) {
-        if (strcmp(kinds_table[i].group, k->group) != 0 || !first_of(i, 1))
-            continue;
-        if (push(versions, group_version_for_discovery(&kinds_table[i])) == NULL)
-            goto fail;
-    }
-    if (add(group, "preferredVersion", group_version_for_discovery(k)) == NULL)
+        cJSON_AddStringToObject(group, "name", k->group) == NULL ||
+        add_versions(group, k->group, group_version_for_discovery) < 0 ||
+        json_add(group, "preferredVersion", group_version_for_discovery(k)) == NULL)
         goto fail;
     return group;
 fail:
@@ -243,13 +262,13 @@ cJSON *discovery_api_groups(void)
     if (doc == NULL || cJSON_AddStringToObject(doc, "kind", "APIGroupList") == NULL ||
         cJSON_AddStringToObject(doc, "apiVersion", "v1") == NULL)
         goto fail;
-    groups = add(doc, "groups", cJSON_CreateArray());
+    groups = json_add(doc, "groups", cJSON_CreateArray());
     if (groups == NULL)
         goto fail;
     for (size_t i = 0; i < KIND__COUNT; i++) {
         if (kinds_table[i].group[0] == '\0' || !first_of(i, 0))
             continue;
-        if (push(groups, legacy_group(i, 0)) == NULL)
+        if (json_push(groups, legacy_group(i, 0)) == NULL)
             goto fail;
     }
     return doc;
@@ -277,7 +296,7 @@ static cJSON *legacy_resource(const struct kinds_info *k)
         cJSON_AddStringToObject(res, "singularName", k->singular) == NULL ||
         cJSON_AddBoolToObject(res, "namespaced", k->namespaced) == NULL ||
         cJSON_AddStringToObject(res, "kind", k->kind) == NULL ||
-        add(res, "verbs", csv_array(k->verbs)) == NULL || add_names_and_categories(res, k) < 0)
+        json_add(res, "verbs", csv_array(k->verbs)) == NULL || add_names_and_categories(res, k) < 0)
         goto fail;
     return res;
 fail:
@@ -296,7 +315,7 @@ static cJSON *legacy_subresource(const struct kinds_info *k, const struct subres
         cJSON_AddStringToObject(res, "singularName", "") == NULL ||
         cJSON_AddBoolToObject(res, "namespaced", k->namespaced) == NULL ||
         cJSON_AddStringToObject(res, "kind", sub->kind != NULL ? sub->kind : k->kind) == NULL ||
-        add(res, "verbs", csv_array(sub->verbs)) == NULL)
+        json_add(res, "verbs", csv_array(sub->verbs)) == NULL)
         goto fail;
     return res;
 fail:
@@ -309,30 +328,25 @@ fail:
 static int push_legacy_resources(cJSON *arr, const struct kinds_info *k)
 {
     const char *p = k->subresources;
-    const struct subresource_info *sub;
-    char word[WORD_MAX];
+    const struct subresource_info *sub = NULL;
     int r;
 
-    if (push(arr, legacy_resource(k)) == NULL)
+    if (json_push(arr, legacy_resource(k)) == NULL)
         return -1;
-    while ((r = csv_next(&p, word, sizeof(word))) > 0) {
-        sub = find_subresource(word);
-        if (sub == NULL || push(arr, legacy_subresource(k, sub)) == NULL)
+    while ((r = next_subresource(&p, &sub)) > 0)
+        if (json_push(arr, legacy_subresource(k, sub)) == NULL)
             return -1;
-    }
     return r;
 }
 
 cJSON *discovery_resource_list(const char *group, const char *version)
 {
     cJSON *doc = NULL;
-    cJSON *resources;
     char gv[WORD_MAX * 2];
     int found = 0;
 
     for (size_t i = 0; i < KIND__COUNT; i++)
-        if (strcmp(kinds_table[i].group, group) == 0 &&
-            strcmp(kinds_table[i].version, version) == 0)
+        if (in_group_version(&kinds_table[i], group, version))
             found = 1;
     if (!found)
         goto fail;
@@ -343,18 +357,9 @@ cJSON *discovery_resource_list(const char *group, const char *version)
     doc = cJSON_CreateObject();
     if (doc == NULL || cJSON_AddStringToObject(doc, "kind", "APIResourceList") == NULL ||
         cJSON_AddStringToObject(doc, "apiVersion", "v1") == NULL ||
-        cJSON_AddStringToObject(doc, "groupVersion", gv) == NULL)
+        cJSON_AddStringToObject(doc, "groupVersion", gv) == NULL ||
+        add_resources(doc, group, version, push_legacy_resources) < 0)
         goto fail;
-    resources = add(doc, "resources", cJSON_CreateArray());
-    if (resources == NULL)
-        goto fail;
-    for (size_t i = 0; i < KIND__COUNT; i++) {
-        if (strcmp(kinds_table[i].group, group) != 0 ||
-            strcmp(kinds_table[i].version, version) != 0)
-            continue;
-        if (push_legacy_resources(resources, &kinds_table[i]) < 0)
-            goto fail;
-    }
     return doc;
 fail:
     cJSON_Delete(doc);
@@ -383,9 +388,8 @@ static cJSON *aggregated_subresources(const struct kinds_info *k, int *err)
 {
     cJSON *arr = NULL;
     cJSON *entry;
-    const struct subresource_info *sub;
+    const struct subresource_info *sub = NULL;
     const char *p = k->subresources;
-    char word[WORD_MAX];
     int r;
 
     *err = 0;
@@ -394,15 +398,12 @@ static cJSON *aggregated_subresources(const struct kinds_info *k, int *err)
     arr = cJSON_CreateArray();
     if (arr == NULL)
         goto fail;
-    while ((r = csv_next(&p, word, sizeof(word))) > 0) {
-        sub = find_subresource(word);
-        if (sub == NULL)
-            goto fail;
-        entry = push(arr, cJSON_CreateObject());
+    while ((r = next_subresource(&p, &sub)) > 0) {
+        entry = json_push(arr, cJSON_CreateObject());
         if (entry == NULL || cJSON_AddStringToObject(entry, "subresource", sub->name) == NULL ||
-            add(entry, "responseKind", response_kind(sub->kind != NULL ? sub->kind : k->kind)) ==
-                NULL ||
-            add(entry, "verbs", csv_array(sub->verbs)) == NULL)
+            json_add(entry, "responseKind",
+                     response_kind(sub->kind != NULL ? sub->kind : k->kind)) == NULL ||
+            json_add(entry, "verbs", csv_array(sub->verbs)) == NULL)
             goto fail;
     }
     if (r < 0)
@@ -414,48 +415,34 @@ fail:
     return NULL;
 }
 
-/* One APIResourceDiscovery, in kube-apiserver's field order. */
-static cJSON *aggregated_resource(const struct kinds_info *k)
+/* Appends one APIResourceDiscovery for k to arr, in kube-apiserver's field order. 0 or -1; on
+ * failure a partial entry may stay in arr, which the caller then deletes with its document. */
+static int push_aggregated_resource(cJSON *arr, const struct kinds_info *k)
 {
-    cJSON *res = cJSON_CreateObject();
+    cJSON *res = json_push(arr, cJSON_CreateObject());
     cJSON *subs;
     int err;
 
     if (res == NULL || cJSON_AddStringToObject(res, "resource", k->resource) == NULL ||
-        add(res, "responseKind", response_kind(k->kind)) == NULL ||
+        json_add(res, "responseKind", response_kind(k->kind)) == NULL ||
         cJSON_AddStringToObject(res, "scope", k->namespaced ? "Namespaced" : "Cluster") == NULL ||
         cJSON_AddStringToObject(res, "singularResource", k->singular) == NULL ||
-        add(res, "verbs", csv_array(k->verbs)) == NULL || add_names_and_categories(res, k) < 0)
-        goto fail;
+        json_add(res, "verbs", csv_array(k->verbs)) == NULL || add_names_and_categories(res, k) < 0)
+        return -1;
     subs = aggregated_subresources(k, &err);
-    if (err || (subs != NULL && add(res, "subresources", subs) == NULL))
-        goto fail;
-    return res;
-fail:
-    cJSON_Delete(res);
-    return NULL;
+    if (err || (subs != NULL && json_add(res, "subresources", subs) == NULL))
+        return -1;
+    return 0;
 }
 
-/* One APIVersionDiscovery: the kinds of the group version of row first. */
-static cJSON *aggregated_version(size_t first)
+/* One APIVersionDiscovery: the kinds of k's group version. */
+static cJSON *aggregated_version(const struct kinds_info *k)
 {
-    const struct kinds_info *k = &kinds_table[first];
     cJSON *ver = cJSON_CreateObject();
-    cJSON *resources;
 
-    if (ver == NULL || cJSON_AddStringToObject(ver, "version", k->version) == NULL)
-        goto fail;
-    resources = add(ver, "resources", cJSON_CreateArray());
-    if (resources == NULL)
-        goto fail;
-    for (size_t i = first; i < KIND__COUNT; i++) {
-        if (strcmp(kinds_table[i].group, k->group) != 0 ||
-            strcmp(kinds_table[i].version, k->version) != 0)
-            continue;
-        if (push(resources, aggregated_resource(&kinds_table[i])) == NULL)
-            goto fail;
-    }
-    if (cJSON_AddStringToObject(ver, "freshness", "Current") == NULL)
+    if (ver == NULL || cJSON_AddStringToObject(ver, "version", k->version) == NULL ||
+        add_resources(ver, k->group, k->version, push_aggregated_resource) < 0 ||
+        cJSON_AddStringToObject(ver, "freshness", "Current") == NULL)
         goto fail;
     return ver;
 fail:
@@ -470,24 +457,15 @@ static cJSON *aggregated_group(size_t first)
     const struct kinds_info *k = &kinds_table[first];
     cJSON *group = cJSON_CreateObject();
     cJSON *meta;
-    cJSON *versions;
 
     if (group == NULL)
         goto fail;
-    meta = add(group, "metadata", cJSON_CreateObject());
+    meta = json_add(group, "metadata", cJSON_CreateObject());
     if (meta == NULL ||
         (k->group[0] != '\0' && cJSON_AddStringToObject(meta, "name", k->group) == NULL) ||
-        cJSON_AddNullToObject(meta, "creationTimestamp") == NULL)
+        cJSON_AddNullToObject(meta, "creationTimestamp") == NULL ||
+        add_versions(group, k->group, aggregated_version) < 0)
         goto fail;
-    versions = add(group, "versions", cJSON_CreateArray());
-    if (versions == NULL)
-        goto fail;
-    for (size_t i = first; i < KIND__COUNT; i++) {
-        if (strcmp(kinds_table[i].group, k->group) != 0 || !first_of(i, 1))
-            continue;
-        if (push(versions, aggregated_version(i)) == NULL)
-            goto fail;
-    }
     return group;
 fail:
     cJSON_Delete(group);
@@ -501,15 +479,15 @@ cJSON *discovery_aggregated(int core)
 
     if (doc == NULL || cJSON_AddStringToObject(doc, "kind", "APIGroupDiscoveryList") == NULL ||
         cJSON_AddStringToObject(doc, "apiVersion", "apidiscovery.k8s.io/v2") == NULL ||
-        add(doc, "metadata", cJSON_CreateObject()) == NULL)
+        json_add(doc, "metadata", cJSON_CreateObject()) == NULL)
         goto fail;
-    items = add(doc, "items", cJSON_CreateArray());
+    items = json_add(doc, "items", cJSON_CreateArray());
     if (items == NULL)
         goto fail;
     for (size_t i = 0; i < KIND__COUNT; i++) {
         if ((kinds_table[i].group[0] == '\0') != (core != 0) || !first_of(i, 0))
             continue;
-        if (push(items, aggregated_group(i)) == NULL)
+        if (json_push(items, aggregated_group(i)) == NULL)
             goto fail;
     }
     return doc;
@@ -518,75 +496,10 @@ fail:
     return NULL;
 }
 
-/* Trims spaces and tabs from both ends of [*s, *e). */
-static void trim(const char **s, const char **e)
-{
-    while (*s < *e && (**s == ' ' || **s == '\t'))
-        (*s)++;
-    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
-        (*e)--;
-}
-
-/* 1 when [s, e) equals the NUL-terminated word, ignoring case when nocase. */
-static int span_is(const char *s, const char *e, const char *word, int nocase)
-{
-    size_t n = (size_t)(e - s);
-
-    if (strlen(word) != n)
-        return 0;
-    return nocase ? strncasecmp(s, word, n) == 0 : strncmp(s, word, n) == 0;
-}
-
-/* Checks one media range [s, e) ("application/json;g=...;v=...;as=..."): 1 when its type is
- * application/json and it carries each of the nwant name=value parameters in want. */
-static int range_matches(const char *s, const char *e, const char *const want[][2], size_t nwant)
-{
-    const char *semi = memchr(s, ';', (size_t)(e - s));
-    const char *te = semi != NULL ? semi : e;
-    const char *ts = s;
-    unsigned found = 0;
-
-    trim(&ts, &te);
-    if (!span_is(ts, te, "application/json", 1))
-        return 0;
-    while (semi != NULL) {
-        const char *ps = semi + 1;
-        const char *pe;
-        const char *eq;
-
-        semi = memchr(ps, ';', (size_t)(e - ps));
-        pe = semi != NULL ? semi : e;
-        eq = memchr(ps, '=', (size_t)(pe - ps));
-        if (eq == NULL)
-            continue;
-        for (size_t i = 0; i < nwant; i++) {
-            const char *ns = ps, *ne = eq, *vs = eq + 1, *ve = pe;
-
-            trim(&ns, &ne);
-            trim(&vs, &ve);
-            if (span_is(ns, ne, want[i][0], 1) && span_is(vs, ve, want[i][1], 0))
-                found |= 1u << i;
-        }
-    }
-    return found == (1u << nwant) - 1;
-}
-
 int discovery_wants_aggregated(const char *accept)
 {
     static const char *const want[][2] = {
         {"g", "apidiscovery.k8s.io"}, {"v", "v2"}, {"as", "APIGroupDiscoveryList"}};
-    const char *s = accept;
 
-    if (accept == NULL)
-        return 0;
-    for (;;) {
-        const char *comma = strchr(s, ',');
-        const char *e = comma != NULL ? comma : s + strlen(s);
-
-        if (range_matches(s, e, want, sizeof(want) / sizeof(want[0])))
-            return 1;
-        if (comma == NULL)
-            return 0;
-        s = comma + 1;
-    }
+    return accept_has_json_with(accept, want, sizeof(want) / sizeof(want[0]));
 }

@@ -1,16 +1,13 @@
 /* kubeconfig.c -- renders and atomically writes the kubeconfig that points clients at the fake */
 #include "mockapi/kube/kubeconfig.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
-#define KUBECONFIG_PATH_MAX 4096 /* cap on the temporary file's path */
+#include "mockapi/base/file.h"
 
 /* A growing output buffer; `failed` latches on the first allocation failure so the renderer can
  * append without checking every call and test once at the end. */
@@ -193,68 +190,16 @@ char *kubeconfig_render(const struct kubeconfig_opts *o)
     return render(o, err, sizeof err);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int kubeconfig_write(const struct kubeconfig_opts *o, const char *path, char *err, size_t errlen)
 {
-    char tmp[KUBECONFIG_PATH_MAX];
-    char *yaml = NULL;
-    int fd = -1;
+    char *yaml = render(o, err, errlen);
     int rc = -1;
-    int n;
 
-    tmp[0] = '\0';
-    yaml = render(o, err, errlen);
     if (yaml == NULL)
         goto out;
-    /* Beside path, so rename() stays within one file system and is atomic. */
-    n = snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        tmp[0] = '\0';
-        snprintf(err, errlen, "%s: path too long (max %d)", path, KUBECONFIG_PATH_MAX - 8);
-        goto out;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        tmp[0] = '\0';
-        goto out;
-    }
-    /* mkstemp already makes 0600 on glibc; say it explicitly, the file holds a bearer token. */
-    if (fchmod(fd, 0600) != 0 || write_all(fd, yaml, strlen(yaml)) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    tmp[0] = '\0';
-    rc = 0;
+    /* 0600 (mkstemp's mode on glibc, said explicitly): the file holds a bearer token. */
+    rc = file_write_atomic(path, yaml, strlen(yaml), 0600, err, errlen);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0] != '\0')
-        unlink(tmp);
     free(yaml);
     return rc;
 }

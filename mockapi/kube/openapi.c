@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mockapi/base/json.h"
 #include "mockapi/kube/kinds.h"
 
 #define GROUP_MAX 128 /* longest API group name kept from a path */
@@ -85,29 +86,8 @@ static const struct param_info param_table[] = {
 static const char *const patch_types[] = {
     "application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"};
 
-/* Adds item to obj under key; frees it when the add fails. Returns item or NULL. */
-static cJSON *add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (item == NULL)
-        return NULL;
-    if (!cJSON_AddItemToObject(obj, key, item)) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
-}
-
-/* Appends item to arr; frees it when the append fails. Returns item or NULL. */
-static cJSON *push(cJSON *arr, cJSON *item)
-{
-    if (item == NULL)
-        return NULL;
-    if (!cJSON_AddItemToArray(arr, item)) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
-}
+/* What every other request and response body is sent as. */
+static const char *const json_types[] = {"application/json"};
 
 /* snprintf that reports truncation: 0, or -1 when the text did not fit. */
 static int format(char *buf, size_t len, const char *fmt, ...)
@@ -227,7 +207,7 @@ static cJSON *query_param(const char *name)
     if (obj == NULL || cJSON_AddStringToObject(obj, "name", p->name) == NULL ||
         cJSON_AddStringToObject(obj, "in", "query") == NULL ||
         cJSON_AddStringToObject(obj, "description", p->description) == NULL ||
-        add(obj, "schema", param_schema(p->type)) == NULL)
+        json_add(obj, "schema", param_schema(p->type)) == NULL)
         goto fail;
     return obj;
 fail:
@@ -243,7 +223,7 @@ static cJSON *path_param(const char *name, const char *description)
         cJSON_AddStringToObject(obj, "in", "path") == NULL ||
         cJSON_AddStringToObject(obj, "description", description) == NULL ||
         cJSON_AddTrueToObject(obj, "required") == NULL ||
-        add(obj, "schema", param_schema("string")) == NULL)
+        json_add(obj, "schema", param_schema("string")) == NULL)
         goto fail;
     return obj;
 fail:
@@ -260,8 +240,8 @@ static cJSON *content(const char *const *types, size_t ntypes, const char *schem
     if (obj == NULL)
         goto fail;
     for (size_t i = 0; i < ntypes; i++) {
-        media = add(obj, types[i], cJSON_CreateObject());
-        if (media == NULL || add(media, "schema", ref(schema)) == NULL)
+        media = json_add(obj, types[i], cJSON_CreateObject());
+        if (media == NULL || json_add(media, "schema", ref(schema)) == NULL)
             goto fail;
     }
     return obj;
@@ -272,7 +252,6 @@ fail:
 
 static cJSON *request_body(const struct op_info *op, const char *kind_schema)
 {
-    static const char *const json[] = {"application/json"};
     cJSON *obj = cJSON_CreateObject();
     cJSON *c;
 
@@ -281,8 +260,8 @@ static cJSON *request_body(const struct op_info *op, const char *kind_schema)
     if (op->body == BODY_PATCH)
         c = content(patch_types, sizeof(patch_types) / sizeof(patch_types[0]), META "Patch");
     else
-        c = content(json, 1, kind_schema);
-    if (add(obj, "content", c) == NULL || cJSON_AddTrueToObject(obj, "required") == NULL)
+        c = content(json_types, 1, kind_schema);
+    if (json_add(obj, "content", c) == NULL || cJSON_AddTrueToObject(obj, "required") == NULL)
         goto fail;
     return obj;
 fail:
@@ -290,28 +269,28 @@ fail:
     return NULL;
 }
 
+/* Adds code: {"description":..,"content":{"application/json":{"schema":{"$ref":..}}}} to obj;
+ * schema NULL leaves the content out. 0 or -1. */
+static int add_response(cJSON *obj, const char *code, const char *description, const char *schema)
+{
+    cJSON *r = json_add(obj, code, cJSON_CreateObject());
+
+    if (r == NULL || cJSON_AddStringToObject(r, "description", description) == NULL ||
+        (schema != NULL && json_add(r, "content", content(json_types, 1, schema)) == NULL))
+        return -1;
+    return 0;
+}
+
 /* {"200":{"description":"OK","content":{"application/json":{"schema":...}}},"201":...,"401":...}
  * with 201 Created for writes that may create. */
 static cJSON *responses(const struct op_info *op, const char *schema)
 {
-    static const char *const json[] = {"application/json"};
     cJSON *obj = cJSON_CreateObject();
-    cJSON *r;
 
-    if (obj == NULL)
-        goto fail;
-    r = add(obj, "200", cJSON_CreateObject());
-    if (r == NULL || cJSON_AddStringToObject(r, "description", "OK") == NULL ||
-        add(r, "content", content(json, 1, schema)) == NULL)
-        goto fail;
-    if (op->body == BODY_OBJECT || op->body == BODY_PATCH) {
-        r = add(obj, "201", cJSON_CreateObject());
-        if (r == NULL || cJSON_AddStringToObject(r, "description", "Created") == NULL ||
-            add(r, "content", content(json, 1, schema)) == NULL)
-            goto fail;
-    }
-    r = add(obj, "401", cJSON_CreateObject());
-    if (r == NULL || cJSON_AddStringToObject(r, "description", "Unauthorized") == NULL)
+    if (obj == NULL || add_response(obj, "200", "OK", schema) < 0 ||
+        ((op->body == BODY_OBJECT || op->body == BODY_PATCH) &&
+         add_response(obj, "201", "Created", schema) < 0) ||
+        add_response(obj, "401", "Unauthorized", NULL) < 0)
         goto fail;
     return obj;
 fail:
@@ -349,27 +328,28 @@ static cJSON *operation(const struct op_info *op, const struct kinds_info *k)
         cJSON_AddStringToObject(obj, "operationId", buf) == NULL)
         goto fail;
     group_package(k->group, pkg, sizeof(pkg));
-    tags = add(obj, "tags", cJSON_CreateArray());
+    tags = json_add(obj, "tags", cJSON_CreateArray());
     if (tags == NULL || format(buf, sizeof(buf), "%s_%s", pkg, k->version) < 0 ||
-        push(tags, cJSON_CreateString(buf)) == NULL)
+        json_push(tags, cJSON_CreateString(buf)) == NULL)
         goto fail;
-    params = add(obj, "parameters", cJSON_CreateArray());
+    params = json_add(obj, "parameters", cJSON_CreateArray());
     if (params == NULL)
         goto fail;
     for (const char *const *p = op->params; *p != NULL; p++)
-        if (push(params, query_param(*p)) == NULL)
+        if (json_push(params, query_param(*p)) == NULL)
             goto fail;
     if (schema_name(k, "", schema, sizeof(schema)) < 0)
         goto fail;
-    if (op->body != BODY_NONE && add(obj, "requestBody", request_body(op, schema)) == NULL)
+    if (op->body != BODY_NONE && json_add(obj, "requestBody", request_body(op, schema)) == NULL)
         goto fail;
     if (op->response == RESP_LIST && schema_name(k, "List", schema, sizeof(schema)) < 0)
         goto fail;
     if (op->response == RESP_STATUS && format(schema, sizeof(schema), META "Status") < 0)
         goto fail;
-    if (add(obj, "responses", responses(op, schema)) == NULL ||
+    if (json_add(obj, "responses", responses(op, schema)) == NULL ||
         cJSON_AddStringToObject(obj, "x-kubernetes-action", op->action) == NULL ||
-        add(obj, "x-kubernetes-group-version-kind", gvk(k->group, k->version, k->kind)) == NULL)
+        json_add(obj, "x-kubernetes-group-version-kind", gvk(k->group, k->version, k->kind)) ==
+            NULL)
         goto fail;
     return obj;
 fail:
@@ -405,14 +385,14 @@ static int add_path(cJSON *paths, const struct kinds_info *k, int item)
 
         if (op->item != item || !has_verb(k->verbs, op->verb))
             continue;
-        if (add(path, op->method, operation(op, k)) == NULL)
+        if (json_add(path, op->method, operation(op, k)) == NULL)
             goto fail;
     }
-    params = add(path, "parameters", cJSON_CreateArray());
+    params = json_add(path, "parameters", cJSON_CreateArray());
     if (params == NULL || format(desc, sizeof(desc), "name of the %s", k->kind) < 0 ||
-        (item && push(params, path_param("name", desc)) == NULL) ||
+        (item && json_push(params, path_param("name", desc)) == NULL) ||
         (k->namespaced &&
-         push(params, path_param("namespace", "object name and auth scope")) == NULL))
+         json_push(params, path_param("namespace", "object name and auth scope")) == NULL))
         goto fail;
     if (!cJSON_AddItemToObject(paths, url, path))
         goto fail;
@@ -441,7 +421,7 @@ static cJSON *gvk_list(const char *group, const char *version, const char *kind)
 {
     cJSON *arr = cJSON_CreateArray();
 
-    if (arr == NULL || push(arr, gvk(group, version, kind)) == NULL)
+    if (arr == NULL || json_push(arr, gvk(group, version, kind)) == NULL)
         goto fail;
     return arr;
 fail:
@@ -452,9 +432,10 @@ fail:
 /* The apiVersion and kind properties every top-level schema has. 0 or -1. */
 static int add_type_properties(cJSON *props)
 {
-    if (add(props, "apiVersion", typed_schema("string", "versioned schema of the object")) ==
+    if (json_add(props, "apiVersion", typed_schema("string", "versioned schema of the object")) ==
             NULL ||
-        add(props, "kind", typed_schema("string", "REST resource the object represents")) == NULL)
+        json_add(props, "kind", typed_schema("string", "REST resource the object represents")) ==
+            NULL)
         return -1;
     return 0;
 }
@@ -472,11 +453,11 @@ static cJSON *kind_schema(const struct kinds_info *k)
     obj = typed_schema("object", desc);
     if (obj == NULL)
         goto fail;
-    props = add(obj, "properties", cJSON_CreateObject());
+    props = json_add(obj, "properties", cJSON_CreateObject());
     if (props == NULL || add_type_properties(props) < 0 ||
-        add(props, "metadata", ref(META "ObjectMeta")) == NULL ||
+        json_add(props, "metadata", ref(META "ObjectMeta")) == NULL ||
         cJSON_AddTrueToObject(obj, "x-kubernetes-preserve-unknown-fields") == NULL ||
-        add(obj, "x-kubernetes-group-version-kind", gvk_list(k->group, k->version, k->kind)) ==
+        json_add(obj, "x-kubernetes-group-version-kind", gvk_list(k->group, k->version, k->kind)) ==
             NULL)
         goto fail;
     return obj;
@@ -500,14 +481,15 @@ static cJSON *list_schema(const struct kinds_info *k)
     obj = typed_schema("object", desc);
     if (obj == NULL)
         goto fail;
-    props = add(obj, "properties", cJSON_CreateObject());
+    props = json_add(obj, "properties", cJSON_CreateObject());
     if (props == NULL || add_type_properties(props) < 0)
         goto fail;
-    items = add(props, "items", typed_schema("array", "the objects"));
+    items = json_add(props, "items", typed_schema("array", "the objects"));
     if (items == NULL || schema_name(k, "", desc, sizeof(desc)) < 0 ||
-        add(items, "items", ref(desc)) == NULL ||
-        add(props, "metadata", ref(META "ListMeta")) == NULL ||
-        add(obj, "x-kubernetes-group-version-kind", gvk_list(k->group, k->version, name)) == NULL)
+        json_add(items, "items", ref(desc)) == NULL ||
+        json_add(props, "metadata", ref(META "ListMeta")) == NULL ||
+        json_add(obj, "x-kubernetes-group-version-kind", gvk_list(k->group, k->version, name)) ==
+            NULL)
         goto fail;
     return obj;
 fail:
@@ -520,12 +502,13 @@ static int add_kind_schemas(cJSON *schemas, const struct kinds_info *k)
 {
     char name[NAME_MAX_LEN];
 
-    if (schema_name(k, "", name, sizeof(name)) < 0 || add(schemas, name, kind_schema(k)) == NULL)
+    if (schema_name(k, "", name, sizeof(name)) < 0 ||
+        json_add(schemas, name, kind_schema(k)) == NULL)
         return -1;
     if (!has_verb(k->verbs, "list"))
         return 0;
     if (schema_name(k, "List", name, sizeof(name)) < 0 ||
-        add(schemas, name, list_schema(k)) == NULL)
+        json_add(schemas, name, list_schema(k)) == NULL)
         return -1;
     return 0;
 }
@@ -535,14 +518,15 @@ static int add_meta_schemas(cJSON *schemas)
 {
     cJSON *status;
 
-    if (add(schemas, META "ListMeta", typed_schema("object", "metadata of a list")) == NULL ||
-        add(schemas, META "ObjectMeta", typed_schema("object", "metadata of a persisted object")) ==
-            NULL ||
-        add(schemas, META "Patch", typed_schema("object", "the body of a PATCH request")) == NULL)
+    if (json_add(schemas, META "ListMeta", typed_schema("object", "metadata of a list")) == NULL ||
+        json_add(schemas, META "ObjectMeta",
+                 typed_schema("object", "metadata of a persisted object")) == NULL ||
+        json_add(schemas, META "Patch", typed_schema("object", "the body of a PATCH request")) ==
+            NULL)
         return -1;
-    status = add(schemas, META "Status", typed_schema("object", "result of an operation"));
+    status = json_add(schemas, META "Status", typed_schema("object", "result of an operation"));
     if (status == NULL ||
-        add(status, "x-kubernetes-group-version-kind", gvk_list("", "v1", "Status")) == NULL)
+        json_add(status, "x-kubernetes-group-version-kind", gvk_list("", "v1", "Status")) == NULL)
         return -1;
     return 0;
 }
@@ -599,13 +583,13 @@ cJSON *openapi_v3_group(const char *path)
     doc = cJSON_CreateObject();
     if (doc == NULL || cJSON_AddStringToObject(doc, "openapi", "3.0.0") == NULL)
         goto fail;
-    info = add(doc, "info", cJSON_CreateObject());
+    info = json_add(doc, "info", cJSON_CreateObject());
     if (info == NULL || cJSON_AddStringToObject(info, "title", "Kubernetes") == NULL ||
         cJSON_AddStringToObject(info, "version", "kubefault") == NULL)
         goto fail;
-    paths = add(doc, "paths", cJSON_CreateObject());
-    components = add(doc, "components", cJSON_CreateObject());
-    schemas = components != NULL ? add(components, "schemas", cJSON_CreateObject()) : NULL;
+    paths = json_add(doc, "paths", cJSON_CreateObject());
+    components = json_add(doc, "components", cJSON_CreateObject());
+    schemas = components != NULL ? json_add(components, "schemas", cJSON_CreateObject()) : NULL;
     if (paths == NULL || schemas == NULL)
         goto fail;
     for (size_t i = 0; i < KIND__COUNT; i++) {
@@ -662,7 +646,7 @@ cJSON *openapi_v3_root(void)
 
     if (doc == NULL)
         goto fail;
-    paths = add(doc, "paths", cJSON_CreateObject());
+    paths = json_add(doc, "paths", cJSON_CreateObject());
     if (paths == NULL)
         goto fail;
     for (size_t i = 0; i < KIND__COUNT; i++) {
@@ -678,7 +662,7 @@ cJSON *openapi_v3_root(void)
         if (api_base(k, base, sizeof(base)) < 0 || openapi_hash(key, hash, sizeof(hash)) == NULL ||
             format(url, sizeof(url), "/openapi/v3/%s?hash=%s", key, hash) < 0)
             goto fail;
-        entry = add(paths, key, cJSON_CreateObject());
+        entry = json_add(paths, key, cJSON_CreateObject());
         if (entry == NULL || cJSON_AddStringToObject(entry, "serverRelativeURL", url) == NULL)
             goto fail;
     }

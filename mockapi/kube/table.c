@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mockapi/base/clock.h"
+#include "mockapi/base/json.h"
+#include "mockapi/http/accept.h"
 #include "mockapi/kube/kinds.h"
 
 #define CELL_MAX 1024 /* longest computed cell (reason, joined ports or roles); cut beyond */
@@ -235,28 +236,12 @@ static void format_labels(const cJSON *labels, char *buf, size_t len)
 
 static int push_string(cJSON *cells, const char *s)
 {
-    cJSON *v = cJSON_CreateString(s);
-
-    if (v == NULL)
-        return -1;
-    if (!cJSON_AddItemToArray(cells, v)) {
-        cJSON_Delete(v);
-        return -1;
-    }
-    return 0;
+    return json_push(cells, cJSON_CreateString(s)) != NULL ? 0 : -1;
 }
 
 static int push_int(cJSON *cells, long long n)
 {
-    cJSON *v = cJSON_CreateNumber((double)n);
-
-    if (v == NULL)
-        return -1;
-    if (!cJSON_AddItemToArray(cells, v)) {
-        cJSON_Delete(v);
-        return -1;
-    }
-    return 0;
+    return json_push(cells, cJSON_CreateNumber((double)n)) != NULL ? 0 : -1;
 }
 
 /* s without leading and trailing white space (strings.TrimSpace). */
@@ -819,17 +804,6 @@ static const struct printer *printer_for(const struct kinds_info *k)
 
 /* ---- the Table document ---- */
 
-static cJSON *add(cJSON *obj, const char *key, cJSON *item)
-{
-    if (item == NULL)
-        return NULL;
-    if (!cJSON_AddItemToObject(obj, key, item)) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
-}
-
 static cJSON *column_definition(const struct column *c)
 {
     cJSON *def = cJSON_CreateObject();
@@ -852,30 +826,24 @@ static cJSON *table_new(const struct printer *p, const char *rv, int wide)
     cJSON *table = cJSON_CreateObject();
     cJSON *meta;
     cJSON *defs;
-    cJSON *def;
 
     if (table == NULL || cJSON_AddStringToObject(table, "kind", "Table") == NULL ||
         cJSON_AddStringToObject(table, "apiVersion", "meta.k8s.io/v1") == NULL)
         goto fail;
-    meta = add(table, "metadata", cJSON_CreateObject());
+    meta = json_add(table, "metadata", cJSON_CreateObject());
     if (meta == NULL ||
         (rv != NULL && cJSON_AddStringToObject(meta, "resourceVersion", rv) == NULL))
         goto fail;
-    defs = add(table, "columnDefinitions", cJSON_CreateArray());
+    defs = json_add(table, "columnDefinitions", cJSON_CreateArray());
     if (defs == NULL)
         goto fail;
     for (size_t i = 0; i < p->ncolumns; i++) {
         if (!wide && p->columns[i].priority != 0)
             continue;
-        def = column_definition(&p->columns[i]);
-        if (def == NULL)
+        if (json_push(defs, column_definition(&p->columns[i])) == NULL)
             goto fail;
-        if (!cJSON_AddItemToArray(defs, def)) {
-            cJSON_Delete(def);
-            goto fail;
-        }
     }
-    if (add(table, "rows", cJSON_CreateArray()) == NULL)
+    if (json_add(table, "rows", cJSON_CreateArray()) == NULL)
         goto fail;
     return table;
 fail:
@@ -894,12 +862,10 @@ static cJSON *pod_row_conditions(const cJSON *pod)
     if (!ok && strcmp(phase, "Failed") != 0)
         return NULL;
     arr = cJSON_CreateArray();
-    c = cJSON_CreateObject();
-    if (arr == NULL || c == NULL || !cJSON_AddItemToArray(arr, c)) {
-        cJSON_Delete(c);
+    if (arr == NULL)
         goto fail;
-    }
-    if (cJSON_AddStringToObject(c, "type", "Completed") == NULL ||
+    c = json_push(arr, cJSON_CreateObject());
+    if (c == NULL || cJSON_AddStringToObject(c, "type", "Completed") == NULL ||
         cJSON_AddStringToObject(c, "status", "True") == NULL ||
         cJSON_AddStringToObject(c, "reason", phase) == NULL ||
         cJSON_AddStringToObject(
@@ -923,22 +889,22 @@ static int push_row(cJSON *table, const struct printer *p, const cJSON *obj, lon
 
     if (row == NULL)
         goto fail;
-    cells = add(row, "cells", cJSON_CreateArray());
+    cells = json_add(row, "cells", cJSON_CreateArray());
     if (cells == NULL || p->cells(cells, obj, now, wide) < 0)
         goto fail;
     if (p->id == KIND_pods) {
         cJSON *conds = pod_row_conditions(obj);
 
-        if (conds != NULL && add(row, "conditions", conds) == NULL)
+        if (conds != NULL && json_add(row, "conditions", conds) == NULL)
             goto fail;
     }
-    partial = add(row, "object", cJSON_CreateObject());
+    partial = json_add(row, "object", cJSON_CreateObject());
     if (partial == NULL ||
         cJSON_AddStringToObject(partial, "kind", "PartialObjectMetadata") == NULL ||
         cJSON_AddStringToObject(partial, "apiVersion", "meta.k8s.io/v1") == NULL)
         goto fail;
     meta = cJSON_IsObject(m) ? cJSON_Duplicate(m, 1) : cJSON_CreateObject();
-    if (add(partial, "metadata", meta) == NULL)
+    if (json_add(partial, "metadata", meta) == NULL)
         goto fail;
     if (!cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(table, "rows"), row))
         goto fail;
@@ -1026,71 +992,9 @@ const char *table_duration(long long seconds, char *buf, size_t len)
 
 /* ---- Accept negotiation ---- */
 
-static void trim(const char **s, const char **e)
-{
-    while (*s < *e && (**s == ' ' || **s == '\t'))
-        (*s)++;
-    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
-        (*e)--;
-}
-
-static int span_is(const char *s, const char *e, const char *word, int nocase)
-{
-    size_t n = (size_t)(e - s);
-
-    if (strlen(word) != n)
-        return 0;
-    return nocase ? strncasecmp(s, word, n) == 0 : strncmp(s, word, n) == 0;
-}
-
-/* 1 when the media range [s, e) is application/json with every name=value pair of want. */
-static int range_matches(const char *s, const char *e, const char *const want[][2], size_t nwant)
-{
-    const char *semi = memchr(s, ';', (size_t)(e - s));
-    const char *te = semi != NULL ? semi : e;
-    const char *ts = s;
-    unsigned found = 0;
-
-    trim(&ts, &te);
-    if (!span_is(ts, te, "application/json", 1))
-        return 0;
-    while (semi != NULL) {
-        const char *ps = semi + 1;
-        const char *pe;
-        const char *eq;
-
-        semi = memchr(ps, ';', (size_t)(e - ps));
-        pe = semi != NULL ? semi : e;
-        eq = memchr(ps, '=', (size_t)(pe - ps));
-        if (eq == NULL)
-            continue;
-        for (size_t i = 0; i < nwant; i++) {
-            const char *ns = ps, *ne = eq, *vs = eq + 1, *ve = pe;
-
-            trim(&ns, &ne);
-            trim(&vs, &ve);
-            if (span_is(ns, ne, want[i][0], 1) && span_is(vs, ve, want[i][1], 0))
-                found |= 1u << i;
-        }
-    }
-    return found == (1u << nwant) - 1;
-}
-
 int table_wanted(const char *accept)
 {
     static const char *const want[][2] = {{"as", "Table"}, {"v", "v1"}, {"g", "meta.k8s.io"}};
-    const char *s = accept;
 
-    if (accept == NULL)
-        return 0;
-    for (;;) {
-        const char *comma = strchr(s, ',');
-        const char *e = comma != NULL ? comma : s + strlen(s);
-
-        if (range_matches(s, e, want, sizeof(want) / sizeof(want[0])))
-            return 1;
-        if (comma == NULL)
-            return 0;
-        s = comma + 1;
-    }
+    return accept_has_json_with(accept, want, sizeof(want) / sizeof(want[0]));
 }

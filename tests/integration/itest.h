@@ -1,0 +1,195 @@
+/* itest.h -- integration-test helpers: the fake kube-apiserver in-process on its own thread and event
+ * loop, libcurl requests, raw TCP exchanges and chunked watch streams; every wait is bounded.
+ *
+ * One server per test: a test calls itest_start(state, &opts) and registers itest_teardown as its
+ * cmocka teardown, which stops the server even when an assertion failed. Hooks run on the server
+ * thread: share state with them through atomics or by reading it inside itest_run(). */
+#ifndef KF_ITEST_H
+#define KF_ITEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "mockapi/server.h"
+
+#define ITEST_WAIT_MS 5000         /**< default bound on any single wait */
+#define ITEST_SCHEDULE_MS 10       /**< cluster delays when struct itest_opts leaves them 0 */
+#define ITEST_START_MS 50
+#define ITEST_TERMINATE_MS 50
+#define ITEST_MAX_BODY (16u << 20) /**< bytes of a response kept; more fails the test */
+
+struct itest;
+
+struct itest_opts {
+    int tls;                           /**< TLS with a bearer token; 0: plain HTTP */
+    const struct mockapi_hooks *hooks; /**< borrowed; must outlive the server (use statics) */
+    struct cluster_opts cluster;       /**< 0 fields: ITEST_SCHEDULE_MS etc. */
+    const char *kube_version;          /**< NULL: the server's default */
+    const char *token;                 /**< NULL: a random one */
+};
+
+/** Start a server on 127.0.0.1:0 on a new thread; stores it in *state for itest_teardown.
+ *  Fails the test when it cannot start. */
+struct itest *itest_start(void **state, const struct itest_opts *o);
+
+/** Stop the server (loopbreak through the control socket), join its thread, free everything.
+ *  NULL is a no-op. Aborts when the server thread does not stop within ITEST_WAIT_MS. */
+void itest_stop(struct itest *t);
+
+/** cmocka teardown: itest_stop(*state). */
+int itest_teardown(void **state);
+
+const char *itest_url(const struct itest *t); /**< "https://127.0.0.1:PORT" or "http://..." */
+int itest_port(const struct itest *t);
+const char *itest_token(const struct itest *t); /**< NULL with plain HTTP */
+const char *itest_ca_file(const struct itest *t); /**< the CA PEM written to a temp file, or NULL */
+
+/** Run fn(arg, server) on the server thread and wait (bounded) until it returned. */
+typedef void (*itest_loop_fn)(void *arg, struct mockapi_server *s);
+void itest_run(struct itest *t, itest_loop_fn fn, void *arg);
+
+/* ---- libcurl requests ---- */
+
+struct itest_req {
+    const char *method;         /**< NULL: GET (POST when body is set) */
+    const char *path;           /**< "/api/v1/..." with query */
+    const char *content_type;   /**< NULL: application/json when there is a body */
+    const void *body;           /**< NULL: none */
+    size_t body_len;            /**< 0 with a body: strlen(body) */
+    const char *accept;         /**< NULL: none sent (curl's default is dropped) */
+    const char *const *headers; /**< extra "Name: value" lines, NULL-terminated; may be NULL */
+    const char *token;          /**< NULL: the server's token (TLS); "": no Authorization */
+    int chunked;                /**< send the body with Transfer-Encoding: chunked */
+    long timeout_ms;            /**< 0: ITEST_WAIT_MS */
+};
+
+struct itest_resp {
+    CURLcode curl; /**< CURLE_OK, or why the transfer failed */
+    long code;     /**< HTTP status, 0 when none arrived */
+    char *body;    /**< NUL-terminated */
+    size_t len;
+    char *headers; /**< every header line received, NUL-terminated */
+    long connects; /**< CURLINFO_NUM_CONNECTS: new connections this transfer made */
+};
+
+/** A reusable handle: requests through it share one connection when the server keeps it open. */
+struct itest_client;
+struct itest_client *itest_client_new(struct itest *t);
+void itest_client_free(struct itest_client *cl);
+void itest_client_request(struct itest_client *cl, const struct itest_req *r,
+                          struct itest_resp *out);
+
+/** One request on a fresh handle. Release out with itest_resp_release(). */
+void itest_request(struct itest *t, const struct itest_req *r, struct itest_resp *out);
+void itest_resp_release(struct itest_resp *r);
+
+/** The value of a response header (case-insensitive, last one wins) into buf, or NULL. */
+const char *itest_resp_header(const struct itest_resp *r, const char *name, char *buf,
+                              size_t len);
+
+/** method path [JSON body] -> parsed JSON answer (fails the test when it is not JSON); the HTTP
+ *  status in *code. Caller frees with cJSON_Delete(). */
+cJSON *itest_json(struct itest *t, const char *method, const char *path, const char *body,
+                  long *code);
+
+/** Same with a chosen Content-Type (patches, protobuf, ...). */
+cJSON *itest_json_ct(struct itest *t, const char *method, const char *path,
+                     const char *content_type, const void *body, size_t len, long *code);
+
+/** Assert a failure Status: HTTP code (*http_code, read after the arguments are evaluated, so
+ *  itest_assert_status(itest_json(..., &code), &code, ...) works), reason (NULL: not checked) and exact message (NULL: not
+ *  checked). Frees st. */
+void itest_assert_status(cJSON *st, const long *http_code, long want_code, const char *reason,
+                         const char *message);
+
+/* ---- JSON ---- */
+
+/** Walk a dotted path ("metadata.name", "spec.containers.0.image"): numeric segments index
+ *  arrays. NULL when absent. Borrowed. */
+const cJSON *itest_jget(const cJSON *o, const char *path);
+
+/** The string at a dotted path, or NULL. */
+const char *itest_jstr(const cJSON *o, const char *path);
+
+/** GET path every 10 ms until the string at jpath equals want or timeout_ms passes. Returns the
+ *  matching object (caller frees with cJSON_Delete), or NULL on timeout. */
+cJSON *itest_wait_field(struct itest *t, const char *path, const char *jpath, const char *want,
+                        int timeout_ms);
+
+/** GET path every 10 ms until it answers code; 1 when it did within timeout_ms, else 0. */
+int itest_wait_code(struct itest *t, const char *path, long code, int timeout_ms);
+
+/** Read a whole file (test vectors). Caller frees. Fails the test when it cannot. */
+unsigned char *itest_read_file(const char *path, size_t *len);
+
+/* ---- raw TCP (plain HTTP servers only) ---- */
+
+struct itest_buf {
+    char *data; /**< NUL-terminated */
+    size_t len;
+    int eof;   /**< the server closed (FIN) */
+    int reset; /**< the server reset the connection */
+};
+
+/** A connected TCP socket to the server (blocking, for send); fails the test on error. */
+int itest_tcp_connect(struct itest *t);
+
+/** Send all of data; fails the test on error (EPIPE/ECONNRESET included). */
+void itest_tcp_send(int fd, const void *data, size_t len);
+
+/** Like itest_tcp_send but returns -1 instead of failing (when the server may have closed). */
+int itest_tcp_try_send(int fd, const void *data, size_t len);
+
+/** Read until the server closes or timeout_ms passes. Release with itest_buf_release(). */
+void itest_tcp_read(int fd, int timeout_ms, struct itest_buf *out);
+
+/** Connect, send, read until close; closes the socket. */
+void itest_tcp_exchange(struct itest *t, const void *data, size_t len, int timeout_ms,
+                        struct itest_buf *out);
+
+void itest_buf_release(struct itest_buf *b);
+
+/** One HTTP/1.1 response parsed from raw bytes (Content-Length bodies only). */
+struct itest_raw_resp {
+    int code;
+    const char *head; /**< status line and headers (points into the buffer) */
+    size_t head_len;
+    const char *body;
+    size_t body_len;
+};
+
+/** Parse the response starting at data[0]; returns the bytes it took, or 0 when incomplete. */
+size_t itest_raw_parse(const char *data, size_t len, struct itest_raw_resp *out);
+
+/* ---- streams (watches, followed logs) ---- */
+
+struct itest_stream;
+
+/** Open a streaming GET and wait (bounded) until its response headers arrived. */
+struct itest_stream *itest_stream_open(struct itest *t, const char *path, const char *accept);
+
+/** The HTTP status and Content-Type of the stream. */
+long itest_stream_code(const struct itest_stream *st);
+const char *itest_stream_content_type(const struct itest_stream *st);
+
+/** The next line (without '\n'), or NULL when timeout_ms passed or the stream ended first.
+ *  Caller frees. */
+char *itest_stream_line(struct itest_stream *st, int timeout_ms);
+
+/** The next line parsed as JSON (fails the test when it is not JSON), or NULL like above. */
+cJSON *itest_stream_event(struct itest_stream *st, int timeout_ms);
+
+/** Wait until the transfer is over; 1 when it ended within timeout_ms. *result gets curl's code
+ *  (may be NULL). Lines still buffered stay readable. */
+int itest_stream_wait_end(struct itest_stream *st, int timeout_ms, CURLcode *result);
+
+/** Abort the transfer (the client closes its connection) and free. NULL is a no-op. */
+void itest_stream_close(struct itest_stream *st);
+
+/** Monotonic milliseconds. */
+int64_t itest_now_ms(void);
+
+#endif
