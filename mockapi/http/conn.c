@@ -333,9 +333,25 @@ static void egress_flush(struct conn *c)
         evbuffer_add_buffer(bufferevent_get_output(c->bev), c->staged);
 }
 
-void conn_egress_kick(struct conn *c)
+/* Flush from outside our callbacks: an egress filter may reset the connection, so hold off the
+ * free until the filter returns, then free and tell the caller. */
+static int flush_guarded(struct conn *c)
 {
+    c->depth++;
     egress_flush(c);
+    c->depth--;
+    if (!c->dead)
+        return 0;
+    if (c->depth == 0)
+        conn_destroy(c);
+    return -1;
+}
+
+int conn_egress_kick(struct conn *c)
+{
+    if (c->dead)
+        return -1;
+    return flush_guarded(c);
 }
 
 struct evbuffer *conn_wire(struct conn *c)
@@ -348,19 +364,21 @@ size_t conn_pending_bytes(const struct conn *c)
     return evbuffer_get_length(c->staged) + evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
-void conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg)
-{
-    c->egress = cb;
-    c->egress_arg = arg;
-    egress_flush(c);
-}
-
-void conn_write_raw(struct conn *c, const void *data, size_t len)
+int conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg)
 {
     if (c->dead)
-        return;
+        return -1;
+    c->egress = cb;
+    c->egress_arg = arg;
+    return flush_guarded(c);
+}
+
+int conn_write_raw(struct conn *c, const void *data, size_t len)
+{
+    if (c->dead)
+        return -1;
     evbuffer_add(c->staged, data, len);
-    egress_flush(c);
+    return flush_guarded(c);
 }
 
 /* If everything is out and the connection should close, close it (FIN). */
@@ -385,53 +403,59 @@ static void write_head(struct conn *c, struct evbuffer *out, int code, const cha
         evbuffer_add_printf(out, "%s: %s\r\n", extra[i], extra[i + 1]);
     if (chunked)
         evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    else
+    else if (code >= 200 && code != 204 && code != 304) /* RFC 9110 8.6: none on these */
         evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
     if (!c->req.keep_alive)
         evbuffer_add_printf(out, "Connection: close\r\n");
     evbuffer_add(out, "\r\n", 2);
 }
 
-void conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra,
-                  const void *body, size_t len)
+int conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra,
+                 const void *body, size_t len)
 {
     if (c->dead)
-        return;
+        return -1;
     write_head(c, c->staged, code, content_type, extra, 0, len);
-    if (len)
+    if (len && strcmp(c->req.method ? c->req.method : "", "HEAD") != 0)
         evbuffer_add(c->staged, body, len);
-    egress_flush(c);
+    if (flush_guarded(c) < 0)
+        return -1;
     conn_request_done(c);
+    return 0;
 }
 
-void conn_stream_begin(struct conn *c, int code, const char *content_type,
-                       const char *const *extra)
+int conn_stream_begin(struct conn *c, int code, const char *content_type,
+                      const char *const *extra)
 {
     if (c->dead)
-        return;
+        return -1;
     write_head(c, c->staged, code, content_type, extra, 1, 0);
     c->streaming = 1;
-    egress_flush(c);
+    return flush_guarded(c);
 }
 
-void conn_stream_write(struct conn *c, const void *data, size_t len)
+int conn_stream_write(struct conn *c, const void *data, size_t len)
 {
-    if (c->dead || !c->streaming || len == 0)
-        return;
+    if (c->dead || !c->streaming)
+        return -1;
+    if (len == 0)
+        return 0;
     evbuffer_add_printf(c->staged, "%zx\r\n", len);
     evbuffer_add(c->staged, data, len);
     evbuffer_add(c->staged, "\r\n", 2);
-    egress_flush(c);
+    return flush_guarded(c);
 }
 
-void conn_stream_end(struct conn *c)
+int conn_stream_end(struct conn *c)
 {
     if (c->dead || !c->streaming)
-        return;
+        return -1;
     evbuffer_add(c->staged, "0\r\n\r\n", 5);
     c->streaming = 0;
-    egress_flush(c);
+    if (flush_guarded(c) < 0)
+        return -1;
     conn_request_done(c);
+    return 0;
 }
 
 int conn_streaming(const struct conn *c)

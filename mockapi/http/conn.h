@@ -99,14 +99,18 @@ void *conn_get_data(const struct conn *c);
 /** Install a close callback (NULL to clear). One slot: a stream owner sets it and clears it when done. */
 void conn_set_close_cb(struct conn *c, conn_close_cb cb, void *arg);
 
+/* Every call below that writes returns 0, or -1 when the connection is gone (an egress filter reset
+ * it, or it was already closing): then it may already be freed, its close callback has run, and
+ * the caller must not touch it (or anything that callback freed) again. */
+
 /** Install the egress filter (NULL restores pass-through and flushes what is staged). */
-void conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg);
+int conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg);
 
 /** The wire buffer (the bufferevent's output): the egress filter moves bytes here. Borrowed. */
 struct evbuffer *conn_wire(struct conn *c);
 
 /** Run the egress filter again over what is staged (from a filter's timer). */
-void conn_egress_kick(struct conn *c);
+int conn_egress_kick(struct conn *c);
 
 /** Bytes written by protocol layers and not yet on the wire buffer, plus the wire buffer itself. */
 size_t conn_pending_bytes(const struct conn *c);
@@ -114,21 +118,21 @@ size_t conn_pending_bytes(const struct conn *c);
 /* ---- responses (all go through the egress path) ---- */
 
 /** A complete response with Content-Length. extra_headers: NULL-terminated pairs name, value. */
-void conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra_headers,
-                  const void *body, size_t len);
+int conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra_headers,
+                 const void *body, size_t len);
 
 /** Start a chunked response; conn_stream_write() sends chunks; conn_stream_end() finishes it. */
-void conn_stream_begin(struct conn *c, int code, const char *content_type,
-                       const char *const *extra_headers);
-void conn_stream_write(struct conn *c, const void *data, size_t len);
-void conn_stream_end(struct conn *c);
+int conn_stream_begin(struct conn *c, int code, const char *content_type,
+                      const char *const *extra_headers);
+int conn_stream_write(struct conn *c, const void *data, size_t len);
+int conn_stream_end(struct conn *c);
 
 /** 1 while a chunked response is open. */
 int conn_streaming(const struct conn *c);
 
 /** Write raw bytes through the egress path (status line and headers written by a caller that
  *  answers by hand, upgraded protocols). */
-void conn_write_raw(struct conn *c, const void *data, size_t len);
+int conn_write_raw(struct conn *c, const void *data, size_t len);
 
 /** Mark the current request answered by hand (after conn_write_raw), so the next can be parsed. */
 void conn_request_done(struct conn *c);

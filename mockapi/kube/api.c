@@ -23,6 +23,7 @@
 #include "mockapi/kube/discovery.h"
 #include "mockapi/kube/kinds.h"
 #include "mockapi/kube/openapi.h"
+#include "mockapi/kube/openapi_v2.h"
 #include "mockapi/kube/patch.h"
 #include "mockapi/kube/proto.h"
 #include "mockapi/kube/route.h"
@@ -239,6 +240,20 @@ static void handle_discovery(struct api *a, struct conn *c, struct http_request 
         break;
     case ROUTE_RESOURCES:
         doc = discovery_resource_list(r->group, r->version);
+        break;
+    case ROUTE_OPENAPI_V2:
+        if (openapi_v2_wants_proto(accept)) {
+            unsigned char *pb = NULL;
+            size_t len = 0;
+            if (openapi_v2_document(&pb, &len) < 0) {
+                fail(c, 500, STATUS_REASON_INTERNAL, "cannot build the OpenAPI v2 document");
+                return;
+            }
+            conn_respond(c, 200, OPENAPI_V2_PROTO_CONTENT_TYPE, NULL, pb, len);
+            free(pb);
+            return;
+        }
+        doc = openapi_v2_json();
         break;
     case ROUTE_OPENAPI_V3:
         doc = openapi_v3_root();
@@ -493,6 +508,8 @@ static void handle_create(struct api *a, struct conn *c, struct http_request *re
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "creationTimestamp");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "deletionTimestamp");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "deletionGracePeriodSeconds");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "selfLink");
     switch (k->id) {
     case KIND_pods: {
         cJSON *st = validate_pod(k, name, obj);
@@ -715,7 +732,8 @@ static void handle_watch(struct api *a, struct conn *c, struct http_request *req
         if (!match || strcmp(match, "NotOlderThan") != 0) {
             ksel_free(o.labels);
             ksel_free(o.fields);
-            api_send_status(c, status_invalid(r->kind, "", "resourceVersionMatch",
+            api_send_status(c, status_invalid_kind("ListOptions", "meta.k8s.io", "",
+                                                   "resourceVersionMatch",
                                               "FieldValueForbidden",
                                               "Forbidden: sendInitialEvents requires setting "
                                               "resourceVersionMatch to NotOlderThan"));
@@ -724,7 +742,8 @@ static void handle_watch(struct api *a, struct conn *c, struct http_request *req
         if (!o.bookmarks) {
             ksel_free(o.labels);
             ksel_free(o.fields);
-            api_send_status(c, status_invalid(r->kind, "", "allowWatchBookmarks",
+            api_send_status(c, status_invalid_kind("ListOptions", "meta.k8s.io", "",
+                                                   "allowWatchBookmarks",
                                               "FieldValueRequired",
                                               "Required value: allowWatchBookmarks must be "
                                               "set to true when sendInitialEvents is true"));
@@ -1119,8 +1138,10 @@ struct log_stream {
     int timestamps;
 };
 
-static void write_log_line(struct conn *c, int timestamps, const char *data, size_t len,
-                           int64_t stamp_ns, int chunked)
+/* One log line as a chunk, with the RFC 3339 nano stamp when asked. -1 when the connection is
+ * gone (see conn.h). */
+static int write_log_line(struct conn *c, int timestamps, const char *data, size_t len,
+                          int64_t stamp_ns)
 {
     char prefix[48];
     size_t plen = 0;
@@ -1133,15 +1154,14 @@ static void write_log_line(struct conn *c, int timestamps, const char *data, siz
         plen = (size_t)snprintf(prefix, sizeof prefix, "%s.%09lldZ ", base,
                                 (long long)(stamp_ns % 1000000000));
     }
-    if (chunked) {
-        char *buf = malloc(plen + len);
-        if (!buf)
-            return;
-        memcpy(buf, prefix, plen);
-        memcpy(buf + plen, data, len);
-        conn_stream_write(c, buf, plen + len);
-        free(buf);
-    }
+    char *buf = malloc(plen + len);
+    if (!buf)
+        return 0;
+    memcpy(buf, prefix, plen);
+    memcpy(buf + plen, data, len);
+    int r = conn_stream_write(c, buf, plen + len);
+    free(buf);
+    return r;
 }
 
 static void on_log_follow(void *arg, const char *data, size_t len, int64_t stamp_ns)
@@ -1154,7 +1174,7 @@ static void on_log_follow(void *arg, const char *data, size_t len, int64_t stamp
         conn_stream_end(c);
         return;
     }
-    write_log_line(ls->conn, ls->timestamps, data, len, stamp_ns, 1);
+    write_log_line(ls->conn, ls->timestamps, data, len, stamp_ns); /* on failure ls is freed */
 }
 
 static void on_log_conn_close(void *arg, struct conn *c)
@@ -1229,6 +1249,21 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
         }
         container = json_str(cJSON_GetArrayItem(ctrs, 0), "name");
     }
+    /* an unscheduled pod has no kubelet to ask: the apiserver answers 204 No Content */
+    const char *node = json_str(spec, "nodeName");
+    if (!node || !*node) {
+        int known = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, ctrs) known |= strcmp(json_str_or(it, "name", ""), container) == 0;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(spec, "initContainers")) known |=
+            strcmp(json_str_or(it, "name", ""), container) == 0;
+        if (known)
+            conn_respond(c, 204, NULL, NULL, "", 0);
+        else
+            fail(c, 400, STATUS_REASON_BADREQUEST, "container %s is not valid for pod %s",
+                 container, r->name);
+        return;
+    }
     /* a container that has not started answers as the kubelet does */
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(pod, "status");
     const char *lists[] = {"containerStatuses", "initContainerStatuses"};
@@ -1266,12 +1301,15 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
     if (tail >= 0 && (size_t)tail < lc.lines.n)
         first = lc.lines.n - (size_t)tail;
     int timestamps = param_true(req, "timestamps");
-    conn_stream_begin(c, 200, HTTP_CT_TEXT, NULL);
-    for (size_t i = first; i < lc.lines.n; i++)
-        write_log_line(c, timestamps, lc.lines.data[i], lc.lines.len[i], lc.lines.stamp[i], 1);
+    int gone = conn_stream_begin(c, 200, HTTP_CT_TEXT, NULL) < 0;
+    for (size_t i = first; i < lc.lines.n && !gone; i++)
+        gone = write_log_line(c, timestamps, lc.lines.data[i], lc.lines.len[i],
+                              lc.lines.stamp[i]) < 0;
     free(lc.lines.data);
     free(lc.lines.len);
     free(lc.lines.stamp);
+    if (gone)
+        return;
     if (!param_true(req, "follow")) {
         conn_stream_end(c);
         return;
@@ -1367,7 +1405,6 @@ void api_handle(struct api *a, struct conn *c, struct http_request *req, const s
     case ROUTE_OBJECT:
         handle_object(a, c, req, r);
         return;
-    case ROUTE_OPENAPI_V2:
     case ROUTE_NONE:
         fail(c, 404, STATUS_REASON_NOTFOUND, "the server could not find the requested resource");
         return;

@@ -65,6 +65,7 @@ struct cluster {
     struct pod_sim *pods;
     uint64_t next_follow;
     unsigned next_ip;
+    int64_t last_event_ns; /* the newest event's name stamp */
     struct event *ns_sweep; /* deletes terminating namespaces' content */
 };
 
@@ -165,7 +166,11 @@ int cluster_record_event(struct cluster *cl, const cJSON *obj, const char *type,
     char name[400], hex[20], ts[32], micro[40], av[64];
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     const char *ns = json_str_or(meta, "namespace", "");
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)rng_next(cl->rng));
+    /* named as client-go's recorder names events: <object>.<hex of UnixNano>, so listing by
+     * name is chronological; strictly increasing so two events never share a name */
+    int64_t now = clock_wall_ns();
+    cl->last_event_ns = now > cl->last_event_ns ? now : cl->last_event_ns + 1;
+    snprintf(hex, sizeof hex, "%llx", (unsigned long long)cl->last_event_ns);
     snprintf(name, sizeof name, "%s.%s", json_str_or(meta, "name", ""), hex);
     cJSON *ev = cJSON_CreateObject();
     cJSON *m = cJSON_AddObjectToObject(ev, "metadata");
@@ -244,8 +249,11 @@ int cluster_log_write(struct cluster *cl, const char *ns, const char *pod, const
         l->bytes -= old->len;
         free(old);
     }
-    for (struct follower *f = l->followers; f; f = f->next)
+    /* a follower whose connection dies while we write unfollows itself: step past it first */
+    for (struct follower *f = l->followers, *next; f; f = next) {
+        next = f->next;
         f->cb(f->arg, ln->data, ln->len, ln->stamp_ns);
+    }
     return 0;
 }
 

@@ -16,7 +16,7 @@ enum route_type {
     ROUTE_RESOURCES,   /**< /api/v1, /apis/<group>/<version> */
     ROUTE_OPENAPI_V3,  /**< /openapi/v3 */
     ROUTE_OPENAPI_V3_GV, /**< /openapi/v3/api/v1, /openapi/v3/apis/<g>/<v> */
-    ROUTE_OPENAPI_V2,  /**< /openapi/v2 (answered 404) */
+    ROUTE_OPENAPI_V2,  /**< /openapi/v2 (protobuf for kubectl 1.27/1.28, or JSON) */
     ROUTE_OBJECT,      /**< a resource path: see verb */
 };
 

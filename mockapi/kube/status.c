@@ -89,21 +89,21 @@ cJSON *status_conflict(const struct kinds_info *k, const char *name)
                  "version and try again");
 }
 
-cJSON *status_invalid(const struct kinds_info *k, const char *name, const char *field,
-                      const char *cause_reason, const char *detail)
+cJSON *status_invalid_kind(const char *kind, const char *group, const char *name,
+                           const char *field, const char *cause_reason, const char *detail)
 {
     char msg[768];
-    snprintf(msg, sizeof msg, "%s \"%s\" is invalid: %s: %s", k->kind, name ? name : "", field,
-             detail);
+    snprintf(msg, sizeof msg, "%s%s%s \"%s\" is invalid: %s: %s", kind, group[0] ? "." : "", group,
+             name ? name : "", field, detail);
     cJSON *st = status_new(422, STATUS_REASON_INVALID, msg);
     if (!st)
         return NULL;
     cJSON *d = cJSON_CreateObject();
     if (name && name[0])
         cJSON_AddStringToObject(d, "name", name);
-    if (k->group[0])
-        cJSON_AddStringToObject(d, "group", k->group);
-    cJSON_AddStringToObject(d, "kind", k->kind);
+    if (group[0])
+        cJSON_AddStringToObject(d, "group", group);
+    cJSON_AddStringToObject(d, "kind", kind);
     cJSON *causes = cJSON_AddArrayToObject(d, "causes");
     cJSON *cause = cJSON_CreateObject();
     cJSON_AddStringToObject(cause, "reason", cause_reason);
@@ -112,6 +112,13 @@ cJSON *status_invalid(const struct kinds_info *k, const char *name, const char *
     cJSON_AddItemToArray(causes, cause);
     cJSON_AddItemToObject(st, "details", d);
     return st;
+}
+
+cJSON *status_invalid(const struct kinds_info *k, const char *name, const char *field,
+                      const char *cause_reason, const char *detail)
+{
+    /* the apiserver qualifies the kind with its group: `PodDisruptionBudget.policy "x" is invalid` */
+    return status_invalid_kind(k->kind, k->group, name, field, cause_reason, detail);
 }
 
 int status_code(const cJSON *st)

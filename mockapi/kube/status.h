@@ -51,6 +51,11 @@ cJSON *status_conflict(const struct kinds_info *k, const char *name);
 cJSON *status_invalid(const struct kinds_info *k, const char *name, const char *field,
                       const char *cause_reason, const char *detail);
 
+/** The same for an object that is not a resource kind, e.g. kind "ListOptions" in group
+ *  "meta.k8s.io": `ListOptions.meta.k8s.io "" is invalid: <field>: <detail>`. */
+cJSON *status_invalid_kind(const char *kind, const char *group, const char *name,
+                           const char *field, const char *cause_reason, const char *detail);
+
 /** The HTTP code a Status carries (its "code"), 500 when absent. */
 int status_code(const cJSON *st);
 

@@ -157,14 +157,17 @@ static int send_event(struct watch *w, const char *type, const cJSON *obj)
         cJSON_AddItemToObject(ev, "object", cJSON_CreateObjectReference(obj->child));
         text = cJSON_PrintUnformatted(ev);
     }
+    int gone = 0;
     if (text) {
         size_t len = strlen(text);
         text[len] = '\n'; /* replaces the NUL: the chunk is the line */
-        conn_stream_write(w->conn, text, len + 1);
+        gone = conn_stream_write(w->conn, text, len + 1) < 0;
     }
     free(text);
     cJSON_Delete(ev);
     cJSON_Delete(table);
+    if (gone)
+        return -1; /* the connection went away while we wrote: w was freed by on_conn_close */
     if (conn_pending_bytes(w->conn) > WATCH_MAX_PENDING_BYTES) {
         log_warn("watch on %s from %s: client too slow (%zu bytes unsent), closing",
                  w->o.kind->resource, conn_peer(w->conn), conn_pending_bytes(w->conn));
@@ -257,14 +260,15 @@ static struct timeval ms_to_tv(int64_t ms)
     return tv;
 }
 
-static void expired(struct watch *w, int64_t since)
+static int expired(struct watch *w, int64_t since)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "too old resource version: %lld (%lld)", (long long)since,
-             (long long)store_oldest_resource_version(w->hub->store) + 1);
+             (long long)store_oldest_resource_version(w->hub->store));
     cJSON *st = status_new(410, STATUS_REASON_EXPIRED, msg);
-    send_event(w, "ERROR", st);
+    int r = send_event(w, "ERROR", st);
     cJSON_Delete(st);
+    return r;
 }
 
 struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct watch_opts *opts)
@@ -288,7 +292,8 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
     hub->count++;
     conn_set_close_cb(c, on_conn_close, w);
 
-    conn_stream_begin(c, 200, w->o.table ? TABLE_CONTENT_TYPE : "application/json", NULL);
+    if (conn_stream_begin(c, 200, w->o.table ? TABLE_CONTENT_TYPE : "application/json", NULL) < 0)
+        return NULL; /* reset by an egress filter; on_conn_close freed w */
 
     if (w->o.initial) {
         size_t n;
@@ -305,8 +310,8 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
         struct replay_ctx rc = {w, 0};
         if (store_replay(hub->store, w->o.kind, w->o.since_rv, on_replay, &rc) < 0) {
             /* As the watch cache does: 200, then an ERROR event, then the end of the stream. */
-            expired(w, w->o.since_rv);
-            watch_end(w);
+            if (expired(w, w->o.since_rv) == 0)
+                watch_end(w);
             return NULL;
         }
         if (rc.ended)

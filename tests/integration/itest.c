@@ -1,5 +1,5 @@
-/* itest.c -- integration-test helpers: the server on its own thread and event loop, driven through a
- * control socketpair; libcurl requests and streams; raw TCP; every wait bounded by poll timeouts.
+/* itest.c -- integration-test helpers: the server on its own thread and event loop, driven through
+ * a control socketpair; libcurl requests and streams; raw TCP; every wait bounded by poll timeouts.
  *
  * The control socketpair carries pointers from the test thread to the server thread (a struct
  * itest_cmd to run, or NULL to stop) and single bytes back ('R' ready, 'F' failed to start,
@@ -52,6 +52,13 @@ struct itest_cmd {
     itest_loop_fn fn;
     void *arg;
 };
+
+void itest_filter_from_env(void)
+{
+    const char *f = getenv("KF_ITEST_FILTER");
+    if (f && *f)
+        cmocka_set_test_filter(f);
+}
 
 int64_t itest_now_ms(void)
 {
@@ -241,8 +248,7 @@ void itest_stop(struct itest *t)
     if (t->running) {
         send_cmd(t, NULL);
         if (wait_byte(t->ctl[0], ITEST_WAIT_MS) != 'S') {
-            fprintf(stderr, "itest: the server thread did not stop within %d ms\n",
-                    ITEST_WAIT_MS);
+            fprintf(stderr, "itest: the server thread did not stop within %d ms\n", ITEST_WAIT_MS);
             abort();
         }
         t->running = 0;
@@ -554,13 +560,37 @@ void itest_assert_status(cJSON *st, const long *http_code, long want_code, const
     assert_true(cJSON_IsNumber(c));
     assert_int_equal(c->valueint, want_code);
     if (reason)
-        assert_string_equal(itest_jstr(st, "reason") ? itest_jstr(st, "reason") : "(none)",
-                            reason);
+        assert_string_equal(itest_jstr(st, "reason") ? itest_jstr(st, "reason") : "(none)", reason);
     if (message)
         assert_string_equal(itest_jstr(st, "message") ? itest_jstr(st, "message") : "(none)",
                             message);
     free(text);
     cJSON_Delete(st);
+}
+
+void itest_must(struct itest *t, const char *method, const char *path, const char *ct,
+                const char *body, long want)
+{
+    long code;
+    cJSON *j = itest_json_ct(t, method, path, body ? (ct ? ct : "application/json") : NULL, body,
+                             body ? strlen(body) : 0, &code);
+    if (code != want) {
+        char *s = cJSON_PrintUnformatted(j);
+        fail_msg("%s %s: %ld, want %ld: %s", method, path, code, want, s);
+    }
+    cJSON_Delete(j);
+}
+
+long long itest_list_rv(struct itest *t, const char *path)
+{
+    long code;
+    cJSON *l = itest_json(t, "GET", path, NULL, &code);
+    const char *rv = itest_jstr(l, "metadata.resourceVersion");
+    if (code != 200 || !rv)
+        fail_msg("GET %s: %ld, no resourceVersion", path, code);
+    long long v = strtoll(rv, NULL, 10);
+    cJSON_Delete(l);
+    return v;
 }
 
 /* ---- JSON ---- */
@@ -627,6 +657,23 @@ int itest_wait_code(struct itest *t, const char *path, long code, int timeout_ms
             return 0;
         sleep_ms(10);
     }
+}
+
+const char *itest_vector_path(const char *rel, char *buf, size_t len)
+{
+    const char *env = getenv("KF_VECTORS_DIR");
+    if (env && *env) {
+        snprintf(buf, len, "%s/%s", env, rel);
+        return buf;
+    }
+    /* __FILE__ is .../tests/integration/itest.c: the vectors are in .../tests/vectors */
+    const char *file = __FILE__;
+    const char *slash = strrchr(file, '/');
+    size_t dir = slash ? (size_t)(slash - file) : 0;
+    while (dir > 0 && file[dir - 1] != '/')
+        dir--;
+    snprintf(buf, len, "%.*svectors/%s", (int)dir, file, rel);
+    return buf;
 }
 
 unsigned char *itest_read_file(const char *path, size_t *len)
@@ -882,6 +929,21 @@ cJSON *itest_stream_event(struct itest_stream *st, int timeout_ms)
         fail_msg("stream line is not JSON: %.300s", line);
     free(line);
     return j;
+}
+
+cJSON *itest_expect_event(struct itest_stream *st, const char *type, const char *name,
+                          int timeout_ms)
+{
+    cJSON *ev = itest_stream_event(st, timeout_ms);
+    if (!ev)
+        fail_msg("no %s event for %s within %d ms", type, name ? name : "-", timeout_ms);
+    const char *got = itest_jstr(ev, "type");
+    const char *gotname = itest_jstr(ev, "object.metadata.name");
+    if (!got || strcmp(got, type) != 0 || (name && (!gotname || strcmp(gotname, name) != 0))) {
+        char *s = cJSON_PrintUnformatted(ev);
+        fail_msg("want %s %s, got %s", type, name ? name : "", s);
+    }
+    return ev;
 }
 
 int itest_stream_wait_end(struct itest_stream *st, int timeout_ms, CURLcode *result)

@@ -1,5 +1,5 @@
-/* itest.h -- integration-test helpers: the fake kube-apiserver in-process on its own thread and event
- * loop, libcurl requests, raw TCP exchanges and chunked watch streams; every wait is bounded.
+/* itest.h -- integration-test helpers: the fake kube-apiserver in-process on its own thread and
+ * event loop, libcurl requests, raw TCP exchanges and chunked watch streams; every wait is bounded.
  *
  * One server per test: a test calls itest_start(state, &opts) and registers itest_teardown as its
  * cmocka teardown, which stops the server even when an assertion failed. Hooks run on the server
@@ -15,8 +15,8 @@
 
 #include "mockapi/server.h"
 
-#define ITEST_WAIT_MS 5000         /**< default bound on any single wait */
-#define ITEST_SCHEDULE_MS 10       /**< cluster delays when struct itest_opts leaves them 0 */
+#define ITEST_WAIT_MS 5000   /**< default bound on any single wait */
+#define ITEST_SCHEDULE_MS 10 /**< cluster delays when struct itest_opts leaves them 0 */
 #define ITEST_START_MS 50
 #define ITEST_TERMINATE_MS 50
 #define ITEST_MAX_BODY (16u << 20) /**< bytes of a response kept; more fails the test */
@@ -44,7 +44,7 @@ int itest_teardown(void **state);
 
 const char *itest_url(const struct itest *t); /**< "https://127.0.0.1:PORT" or "http://..." */
 int itest_port(const struct itest *t);
-const char *itest_token(const struct itest *t); /**< NULL with plain HTTP */
+const char *itest_token(const struct itest *t);   /**< NULL with plain HTTP */
 const char *itest_ca_file(const struct itest *t); /**< the CA PEM written to a temp file, or NULL */
 
 /** Run fn(arg, server) on the server thread and wait (bounded) until it returned. */
@@ -87,8 +87,7 @@ void itest_request(struct itest *t, const struct itest_req *r, struct itest_resp
 void itest_resp_release(struct itest_resp *r);
 
 /** The value of a response header (case-insensitive, last one wins) into buf, or NULL. */
-const char *itest_resp_header(const struct itest_resp *r, const char *name, char *buf,
-                              size_t len);
+const char *itest_resp_header(const struct itest_resp *r, const char *name, char *buf, size_t len);
 
 /** method path [JSON body] -> parsed JSON answer (fails the test when it is not JSON); the HTTP
  *  status in *code. Caller frees with cJSON_Delete(). */
@@ -100,10 +99,17 @@ cJSON *itest_json_ct(struct itest *t, const char *method, const char *path,
                      const char *content_type, const void *body, size_t len, long *code);
 
 /** Assert a failure Status: HTTP code (*http_code, read after the arguments are evaluated, so
- *  itest_assert_status(itest_json(..., &code), &code, ...) works), reason (NULL: not checked) and exact message (NULL: not
- *  checked). Frees st. */
+ *  itest_assert_status(itest_json(..., &code), &code, ...) works), reason (NULL: not checked) and
+ * exact message (NULL: not checked). Frees st. */
 void itest_assert_status(cJSON *st, const long *http_code, long want_code, const char *reason,
                          const char *message);
+
+/** method path [body with Content-Type ct] and fail the test unless the answer is want. */
+void itest_must(struct itest *t, const char *method, const char *path, const char *ct,
+                const char *body, long want);
+
+/** A list's metadata.resourceVersion (what a client starts its watch from). */
+long long itest_list_rv(struct itest *t, const char *path);
 
 /* ---- JSON ---- */
 
@@ -121,6 +127,10 @@ cJSON *itest_wait_field(struct itest *t, const char *path, const char *jpath, co
 
 /** GET path every 10 ms until it answers code; 1 when it did within timeout_ms, else 0. */
 int itest_wait_code(struct itest *t, const char *path, long code, int timeout_ms);
+
+/** The path of tests/vectors/<rel> (found from this file's location, or $KF_VECTORS_DIR), into
+ *  buf. */
+const char *itest_vector_path(const char *rel, char *buf, size_t len);
 
 /** Read a whole file (test vectors). Caller frees. Fails the test when it cannot. */
 unsigned char *itest_read_file(const char *path, size_t *len);
@@ -182,12 +192,21 @@ char *itest_stream_line(struct itest_stream *st, int timeout_ms);
 /** The next line parsed as JSON (fails the test when it is not JSON), or NULL like above. */
 cJSON *itest_stream_event(struct itest_stream *st, int timeout_ms);
 
+/** The next event, which must have this type and (name non-NULL) object.metadata.name; fails the
+ *  test otherwise or after timeout_ms. Caller frees. */
+cJSON *itest_expect_event(struct itest_stream *st, const char *type, const char *name,
+                          int timeout_ms);
+
 /** Wait until the transfer is over; 1 when it ended within timeout_ms. *result gets curl's code
  *  (may be NULL). Lines still buffered stay readable. */
 int itest_stream_wait_end(struct itest_stream *st, int timeout_ms, CURLcode *result);
 
 /** Abort the transfer (the client closes its connection) and free. NULL is a no-op. */
 void itest_stream_close(struct itest_stream *st);
+
+/** Run only the tests matching $KF_ITEST_FILTER (a cmocka pattern, "*" wildcards) when it is set.
+ *  Call from main() before cmocka_run_group_tests(). */
+void itest_filter_from_env(void);
 
 /** Monotonic milliseconds. */
 int64_t itest_now_ms(void);

@@ -47,11 +47,12 @@ static void create_pod(struct itest *t, const char *ns, const char *name, const 
 {
     char path[256], body[1024];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
-    snprintf(body, sizeof body,
-             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"labels\":{%s}},"
-             "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox:1.36\","
-             "\"command\":[\"sleep\",\"3600\"]}]}}",
-             name, labels ? labels : "");
+    snprintf(
+        body, sizeof body,
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"labels\":{%s}},"
+        "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox:1.36\","
+        "\"command\":[\"sleep\",\"3600\"]}]}}",
+        name, labels ? labels : "");
     cJSON_Delete(create(t, path, body));
 }
 
@@ -168,13 +169,18 @@ static void test_create_pod(void **state)
 
 static void test_create_ignores_client_system_fields(void **state)
 {
+    /* rest.BeforeCreate: the apiserver sets uid, resourceVersion and creationTimestamp itself and
+     * clears deletionTimestamp and deletionGracePeriodSeconds */
     struct itest *t = start_plain(state);
     cJSON *c = create(t, CMS,
                       "{\"metadata\":{\"name\":\"sys\",\"uid\":\"mine\",\"resourceVersion\":\"7\","
-                      "\"creationTimestamp\":\"2001-01-01T00:00:00Z\"}}");
+                      "\"creationTimestamp\":\"2001-01-01T00:00:00Z\",\"deletionTimestamp\":"
+                      "\"2001-01-01T00:00:00Z\",\"deletionGracePeriodSeconds\":0}}");
     assert_string_not_equal(itest_jstr(c, "metadata.uid"), "mine");
     assert_string_not_equal(itest_jstr(c, "metadata.resourceVersion"), "7");
     assert_string_not_equal(itest_jstr(c, "metadata.creationTimestamp"), "2001-01-01T00:00:00Z");
+    assert_null(itest_jget(c, "metadata.deletionTimestamp"));
+    assert_null(itest_jget(c, "metadata.deletionGracePeriodSeconds"));
     cJSON_Delete(c);
 }
 
@@ -242,9 +248,9 @@ static void test_invalid_name_422(void **state)
     assert_string_equal(itest_jstr(st, "details.causes.0.field"), "metadata.name");
     assert_string_equal(itest_jstr(st, "details.causes.0.message"),
                         "Invalid value: \"Bad_Name\": " RFC1123_DETAIL);
-    itest_assert_status(st, &code, 422, "Invalid",
-                        "Pod \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": "
-                        RFC1123_DETAIL);
+    itest_assert_status(
+        st, &code, 422, "Invalid",
+        "Pod \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": " RFC1123_DETAIL);
 }
 
 static void test_missing_name_and_containers_422(void **state)
@@ -322,8 +328,8 @@ static void test_body_errors(void **state)
 {
     struct itest *t = start_plain(state);
     long code;
-    itest_assert_status(itest_json_ct(t, "POST", CMS, "application/json", "", 0, &code), &code,
-                        400, "BadRequest", "the body of the request was empty");
+    itest_assert_status(itest_json_ct(t, "POST", CMS, "application/json", "", 0, &code), &code, 400,
+                        "BadRequest", "the body of the request was empty");
     itest_assert_status(itest_json(t, "POST", CMS, "[1,2]", &code), &code, 400, "BadRequest",
                         "the body of the request must be a JSON object");
     itest_assert_status(
@@ -378,8 +384,7 @@ static void test_garbage_protobuf_400(void **state)
             x = x * 1103515245u + 12345u;
             body[j] = (unsigned char)(x >> 16);
         }
-        st = itest_json_ct(t, "POST", CMS, "application/vnd.kubernetes.protobuf", body, len,
-                           &code);
+        st = itest_json_ct(t, "POST", CMS, "application/vnd.kubernetes.protobuf", body, len, &code);
         if (code != 400 && code != 201 && code != 422)
             fail_msg("random protobuf body %d: HTTP %ld", i, code);
         cJSON_Delete(st);
@@ -515,11 +520,12 @@ static void test_patch_json(void **state)
     struct itest *t = start_plain(state);
     long code;
     cJSON_Delete(create(t, CMS, "{\"metadata\":{\"name\":\"j\"},\"data\":{\"x\":\"1\"}}"));
-    cJSON *c = itest_json_ct(t, "PATCH", CMS "/j", "application/json-patch+json",
-                             "[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"k\":\"v\"}},"
-                             "{\"op\":\"replace\",\"path\":\"/data/x\",\"value\":\"2\"},"
-                             "{\"op\":\"add\",\"path\":\"/data/z\",\"value\":\"3\"}]",
-                             0, &code);
+    cJSON *c =
+        itest_json_ct(t, "PATCH", CMS "/j", "application/json-patch+json",
+                      "[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"k\":\"v\"}},"
+                      "{\"op\":\"replace\",\"path\":\"/data/x\",\"value\":\"2\"},"
+                      "{\"op\":\"add\",\"path\":\"/data/z\",\"value\":\"3\"}]",
+                      0, &code);
     assert_int_equal(code, 200);
     assert_string_equal(itest_jstr(c, "metadata.labels.k"), "v");
     assert_string_equal(itest_jstr(c, "data.x"), "2");
@@ -564,9 +570,9 @@ static void test_patch_errors(void **state)
 {
     struct itest *t = start_plain(state);
     long code;
-    itest_assert_status(itest_json_ct(t, "PATCH", CMS "/none", "application/merge-patch+json",
-                                      "{}", 0, &code),
-                        &code, 404, "NotFound", "configmaps \"none\" not found");
+    itest_assert_status(
+        itest_json_ct(t, "PATCH", CMS "/none", "application/merge-patch+json", "{}", 0, &code),
+        &code, 404, "NotFound", "configmaps \"none\" not found");
     cJSON_Delete(create(t, CMS, "{\"metadata\":{\"name\":\"e\"}}"));
     itest_assert_status(
         itest_json_ct(t, "PATCH", CMS "/e", "application/json", "{}", 0, &code), &code, 415,
@@ -687,9 +693,8 @@ static void test_delete_collection(void **state)
     cJSON_Delete(l);
     assert_string_equal(list_names(t, CMS, names, sizeof names), "keep");
     /* other namespaces untouched */
-    assert_string_equal(list_names(t, "/api/v1/namespaces/kube-system/configmaps", names,
-                                   sizeof names),
-                        "d3");
+    assert_string_equal(
+        list_names(t, "/api/v1/namespaces/kube-system/configmaps", names, sizeof names), "d3");
 }
 
 /* ---- list ---- */
@@ -722,8 +727,7 @@ static void test_list_label_selectors(void **state)
         snprintf(path, sizeof path, CMS "?labelSelector=%s", cases[i].sel);
         list_names(t, path, names, sizeof names);
         if (strcmp(names, cases[i].want) != 0)
-            fail_msg("labelSelector=%s: got [%s], want [%s]", cases[i].sel, names,
-                     cases[i].want);
+            fail_msg("labelSelector=%s: got [%s], want [%s]", cases[i].sel, names, cases[i].want);
     }
 }
 
@@ -748,26 +752,23 @@ static void test_list_field_selectors(void **state)
     create_pod(t, "default", "p1", NULL);
     create_pod(t, "default", "p2", NULL);
     create_pod(t, "other", "p3", NULL);
-    cJSON_Delete(itest_wait_field(t, PODS "/p1", "spec.nodeName", CLUSTER_NODE_NAME,
-                                  ITEST_WAIT_MS));
+    cJSON_Delete(
+        itest_wait_field(t, PODS "/p1", "spec.nodeName", CLUSTER_NODE_NAME, ITEST_WAIT_MS));
     struct advance_arg a = {"default", "p1", -1};
     itest_run(t, advance_pod, &a);
     assert_int_equal(a.rc, 0);
     cJSON *p = itest_wait_field(t, PODS "/p1", "status.phase", "Running", ITEST_WAIT_MS);
     assert_non_null(p);
     cJSON_Delete(p);
-    assert_string_equal(list_names(t, PODS "?fieldSelector=metadata.name%3Dp2", names,
-                                   sizeof names),
-                        "p2");
-    assert_string_equal(list_names(t, PODS "?fieldSelector=status.phase%3DRunning", names,
-                                   sizeof names),
-                        "p1");
-    assert_string_equal(list_names(t, PODS "?fieldSelector=status.phase!%3DRunning", names,
-                                   sizeof names),
-                        "p2");
-    assert_string_equal(list_names(t, "/api/v1/pods?fieldSelector=status.phase%3DPending", names,
-                                   sizeof names),
-                        "p2,p3");
+    assert_string_equal(
+        list_names(t, PODS "?fieldSelector=metadata.name%3Dp2", names, sizeof names), "p2");
+    assert_string_equal(
+        list_names(t, PODS "?fieldSelector=status.phase%3DRunning", names, sizeof names), "p1");
+    assert_string_equal(
+        list_names(t, PODS "?fieldSelector=status.phase!%3DRunning", names, sizeof names), "p2");
+    assert_string_equal(
+        list_names(t, "/api/v1/pods?fieldSelector=status.phase%3DPending", names, sizeof names),
+        "p2,p3");
     assert_string_equal(list_names(t,
                                    "/api/v1/pods?fieldSelector=metadata.namespace%3Dother,"
                                    "status.phase%3DPending",
@@ -838,11 +839,11 @@ static void test_list_paging(void **state)
         cJSON_Delete(l);
     }
     assert_int_equal(seen, 5);
-    itest_assert_status(itest_json(t, "GET", "/api/v1/namespaces/paging/configmaps?continue=zzzz",
-                                   NULL, &code),
-                        &code, 400, "BadRequest",
-                        "continue key is not valid: incorrect encoded start resourceVersion "
-                        "(version meta.k8s.io/v1)");
+    itest_assert_status(
+        itest_json(t, "GET", "/api/v1/namespaces/paging/configmaps?continue=zzzz", NULL, &code),
+        &code, 400, "BadRequest",
+        "continue key is not valid: incorrect encoded start resourceVersion "
+        "(version meta.k8s.io/v1)");
 }
 
 static void test_list_all_namespaces(void **state)
@@ -935,9 +936,10 @@ static void test_pdb(void **state)
     struct itest *t = start_plain(state);
     long code;
     const char *path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
-    const char *body = "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":"
-                       "{\"name\":\"pdb1\"},\"spec\":{\"maxUnavailable\":0,\"selector\":{"
-                       "\"matchLabels\":{\"app\":\"x\"}}}}";
+    const char *body =
+        "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":"
+        "{\"name\":\"pdb1\"},\"spec\":{\"maxUnavailable\":0,\"selector\":{"
+        "\"matchLabels\":{\"app\":\"x\"}}}}";
     cJSON *p = create(t, path, body);
     assert_string_equal(itest_jstr(p, "kind"), "PodDisruptionBudget");
     assert_string_equal(itest_jstr(p, "apiVersion"), "policy/v1");
@@ -1004,11 +1006,10 @@ static void test_namespace_lifecycle(void **state)
     long code;
     cJSON *n = create(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"ns1\"}}");
     assert_string_equal(itest_jstr(n, "status.phase"), "Active");
-    assert_string_equal(
-        cJSON_GetObjectItemCaseSensitive(itest_jget(n, "metadata.labels"),
-                                         "kubernetes.io/metadata.name")
-            ->valuestring,
-        "ns1");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(itest_jget(n, "metadata.labels"),
+                                                         "kubernetes.io/metadata.name")
+                            ->valuestring,
+                        "ns1");
     cJSON_Delete(n);
     cJSON *sa = itest_json(t, "GET", "/api/v1/namespaces/ns1/serviceaccounts/default", NULL, &code);
     assert_int_equal(code, 200);
@@ -1020,9 +1021,9 @@ static void test_namespace_lifecycle(void **state)
     cJSON_Delete(n);
     assert_true(itest_wait_code(t, "/api/v1/namespaces/ns1", 404, ITEST_WAIT_MS));
     assert_true(itest_wait_code(t, "/api/v1/namespaces/ns1/configmaps/inside", 404, 0));
-    itest_assert_status(itest_json(t, "GET", "/api/v1/namespaces/default/pods/x/bogus", NULL,
-                                   &code),
-                        &code, 404, "NotFound", "the server could not find the requested resource");
+    itest_assert_status(
+        itest_json(t, "GET", "/api/v1/namespaces/default/pods/x/bogus", NULL, &code), &code, 404,
+        "NotFound", "the server could not find the requested resource");
 }
 
 static void test_cluster_scoped_in_namespace_path(void **state)
@@ -1074,5 +1075,6 @@ int main(void)
         cmocka_unit_test_teardown(test_namespace_lifecycle, itest_teardown),
         cmocka_unit_test_teardown(test_cluster_scoped_in_namespace_path, itest_teardown),
     };
+    itest_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

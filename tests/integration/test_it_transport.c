@@ -149,7 +149,8 @@ static void test_pipelined_split_writes(void **state)
     int fd = itest_tcp_connect(t);
     static const char p1[] = "GET /vers";
     static const char p2[] = "ion HTTP/1.1\r\nHo";
-    static const char p3[] = "st: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    static const char p3[] =
+        "st: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     itest_tcp_send(fd, p1, sizeof p1 - 1);
     usleep(20000);
     itest_tcp_send(fd, p2, sizeof p2 - 1);
@@ -167,6 +168,59 @@ static void test_pipelined_split_writes(void **state)
     assert_int_equal(r.code, 200);
     assert_int_equal(r.body_len, 2);
     assert_memory_equal(r.body, "ok", 2);
+    itest_buf_release(&b);
+}
+
+static void test_head_has_no_body(void **state)
+{
+    /* RFC 9110 9.3.2: a HEAD answer carries no content, so the next response on the connection
+     * starts right after its headers (Go's net/http drops the body of HEAD answers) */
+    struct itest *t = start_plain(state);
+    static const char req[] = "HEAD /version HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct itest_buf b;
+    itest_tcp_exchange(t, req, sizeof req - 1, ITEST_WAIT_MS, &b);
+    const char *end = strstr(b.data, "\r\n\r\n");
+    assert_non_null(end);
+    assert_int_equal(strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17), 0);
+    if (strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17) != 0)
+        fail_msg("bytes after the HEAD answer's headers: %.80s", end + 4);
+    itest_buf_release(&b);
+}
+
+static void test_expect_100_continue(void **state)
+{
+    struct itest *t = start_plain(state);
+    static const char body[] = "{\"metadata\":{\"name\":\"cont\"}}";
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+                     sizeof body - 1);
+    int fd = itest_tcp_connect(t);
+    itest_tcp_send(fd, head, (size_t)n);
+    /* the interim answer comes before the body is sent */
+    char interim[64] = "";
+    size_t got = 0;
+    int64_t deadline = itest_now_ms() + ITEST_WAIT_MS;
+    while (got < 25 && itest_now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) == 1) {
+            ssize_t r = recv(fd, interim + got, 25 - got, 0);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+    }
+    assert_string_equal(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    itest_tcp_send(fd, body, sizeof body - 1);
+    struct itest_buf b;
+    itest_tcp_read(fd, ITEST_WAIT_MS, &b);
+    close(fd);
+    struct itest_raw_resp r;
+    assert_true(itest_raw_parse(b.data, b.len, &r) > 0);
+    assert_int_equal(r.code, 201);
     itest_buf_release(&b);
 }
 
@@ -477,10 +531,11 @@ static void test_client_closes_mid_request(void **state)
 {
     struct itest *t = start_plain(state);
     static const char *partial[] = {
-        "GET /api/v1/namespaces/default/po",                          /* mid request line */
-        "GET /version HTTP/1.1\r\nHost: x\r\nUser-Ag",                 /* mid headers */
+        "GET /api/v1/namespaces/default/po",           /* mid request line */
+        "GET /version HTTP/1.1\r\nHost: x\r\nUser-Ag", /* mid headers */
         "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
-        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"metadata\":", /* mid body */
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"metadata\":", /* mid body
+                                                                                        */
         "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
         "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"met", /* mid chunk */
     };
@@ -683,6 +738,8 @@ int main(void)
         cmocka_unit_test_teardown(test_keep_alive_tls, itest_teardown),
         cmocka_unit_test_teardown(test_pipelined_in_order, itest_teardown),
         cmocka_unit_test_teardown(test_pipelined_split_writes, itest_teardown),
+        cmocka_unit_test_teardown(test_head_has_no_body, itest_teardown),
+        cmocka_unit_test_teardown(test_expect_100_continue, itest_teardown),
         cmocka_unit_test_teardown(test_chunked_request_body, itest_teardown),
         cmocka_unit_test_teardown(test_chunked_request_body_raw, itest_teardown),
         cmocka_unit_test_teardown(test_malformed_request_line, itest_teardown),
@@ -705,5 +762,6 @@ int main(void)
         cmocka_unit_test_teardown(test_plain_http_needs_no_token, itest_teardown),
         cmocka_unit_test_teardown(test_plain_bytes_to_tls_port, itest_teardown),
     };
+    itest_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,11 +57,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# retry TENTHS CMD...: run CMD every 0.1 s until it succeeds, at most TENTHS times.
+retry() {
+  local n=$1
+  shift
+  while [ "$n" -gt 0 ]; do
+    "$@" && return 0
+    sleep 0.1
+    n=$((n - 1))
+  done
+  return 1
+}
+
 # ---------------------------------------------------------------------------------------------------
 # One server. start_server DIR TRANSPORT VERSION: sets SERVER_PID, SERVER_LOG, KUBECONFIG_FILE.
 SERVER_PID=
 start_server() {
-  local dir=$1 transport=$2 version=$3 i
+  local dir=$1 transport=$2 version=$3
   local args=(serve --kube-version "$version" --port 0 --kubeconfig "$dir/kubeconfig"
               --start-delay "$START_DELAY" --terminate-delay "$TERMINATE_DELAY" --verbose)
   [ "$transport" = http ] && args+=(--plain-http)
@@ -70,21 +82,19 @@ start_server() {
   KUBECONFIG_FILE=$dir/kubeconfig
   "$KUBEFAULT" "${args[@]}" >"$dir/server.out" 2>"$SERVER_LOG" &
   SERVER_PID=$!
-  for i in $(seq 1 100); do                       # at most 10 s
-    grep -q "listening on" "$dir/server.out" 2>/dev/null && grep -q "^kubeconfig: " "$dir/server.out" && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
+  retry 100 server_up_or_gone "$dir/server.out"      # at most 10 s
+  server_up "$dir/server.out"
 }
+server_up() { grep -q " listening on " "$1" 2>/dev/null && grep -q "^kubeconfig: " "$1"; }
+server_gone() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
+server_up_or_gone() { server_up "$1" || server_gone; }
 
 # stop_server: SIGTERM, then SIGKILL after 5 s. Returns 0 when the server exited 0 within the 5 s.
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0
-  local i rc=0
+  local rc=0
   kill "$SERVER_PID" 2>/dev/null
-  for i in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID" 2>/dev/null; rc=1; fi
+  retry 50 server_gone || { kill -KILL "$SERVER_PID" 2>/dev/null; rc=1; }
   wait "$SERVER_PID" 2>/dev/null || rc=1
   SERVER_PID=
   return "$rc"
@@ -94,8 +104,8 @@ stop_server() {
 # Steps and checks. A step runs one or more kubectl commands and checks each; the first mismatch makes
 # the step fail and is the one reported.
 PASSED=0 FAILED=0
-STEP= STEP_FAILED=0 DETAIL=
-OUT= ERR= RC= CMD= LOGMARK=0
+STEP='' STEP_FAILED=0 DETAIL=''
+OUT='' ERR='' RC='' CMD='' LOGMARK=0
 
 indent() { sed 's/^/    /'; }
 
@@ -154,15 +164,8 @@ done_step() {
   fi
 }
 
-# wait_for_line FILE REGEX SECONDS: poll until a line of FILE matches.
-wait_for_line() {
-  local i
-  for i in $(seq 1 $(($3 * 20))); do
-    grep -Eqx -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+# wait_for_line FILE REGEX SECONDS: poll until a line of FILE matches the whole extended regex.
+wait_for_line() { retry $(($3 * 10)) grep -Eqx -- "$2" "$1"; }
 
 # ---------------------------------------------------------------------------------------------------
 # The sequence, against one server.
@@ -209,8 +212,9 @@ sequence() {
   step get-json
   k get pod r1 -o json
   want_rc 0; want_err ""
-  [ "$(printf '%s\n' "$OUT" | head -n 1)" = "{" ] && [ "$(printf '%s\n' "$OUT" | tail -n 1)" = "}" ] ||
+  if [ "$(printf '%s\n' "$OUT" | head -n 1)" != "{" ] || [ "$(printf '%s\n' "$OUT" | tail -n 1)" != "}" ]; then
     mismatch "one JSON object"
+  fi
   want_line '    "apiVersion": "v1",'
   want_line '    "kind": "Pod",'
   want_line '        "name": "r1",'
@@ -433,7 +437,7 @@ run_version() {
       step server-stop
       LOGMARK=$(wc -l <"$SERVER_LOG")
       if ! stop_server; then
-        CMD="kill -TERM <kubefault pid>" RC="(not 0, or still running after 5 s)" OUT= ERR=
+        CMD="kill -TERM <kubefault pid>" RC="(not 0, or still running after 5 s)" OUT='' ERR=''
         mismatch "exit status 0 within 5 s of SIGTERM"
       fi
       done_step
