@@ -50,6 +50,13 @@ static int setstr(char *dst, size_t len, const char *src)
     return 0;
 }
 
+/* A segment longer than its field: no such path, never a shorter (different) one. */
+static int too_long(struct route *r)
+{
+    memset(r, 0, sizeof *r);
+    return 0;
+}
+
 static enum route_verb verb_for(const char *method, int has_name, int watch)
 {
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
@@ -89,11 +96,14 @@ int route_parse(const char *method, const char *path, int watch, struct route *r
             r->type = ROUTE_OPENAPI_V3;
         } else if (strcmp(seg[1], "v3") == 0 && n == 4 && strcmp(seg[2], "api") == 0) {
             r->type = ROUTE_OPENAPI_V3_GV;
-            setstr(r->version, sizeof r->version, seg[3]);
+            if (setstr(r->version, sizeof r->version, seg[3]) < 0)
+                return too_long(r);
         } else if (strcmp(seg[1], "v3") == 0 && n == 5 && strcmp(seg[2], "apis") == 0) {
             r->type = ROUTE_OPENAPI_V3_GV;
-            setstr(r->group, sizeof r->group, seg[3]);
-            setstr(r->version, sizeof r->version, seg[4]);
+            if (setstr(r->group, sizeof r->group, seg[3]) < 0)
+                return too_long(r);
+            if (setstr(r->version, sizeof r->version, seg[4]) < 0)
+                return too_long(r);
         }
         return 0;
     }
@@ -113,12 +123,14 @@ int route_parse(const char *method, const char *path, int watch, struct route *r
             r->type = ROUTE_APIS;
             return 0;
         }
-        setstr(r->group, sizeof r->group, seg[1]);
+        if (setstr(r->group, sizeof r->group, seg[1]) < 0)
+            return too_long(r);
         if (n == 2) {
             r->type = ROUTE_GROUP;
             return 0;
         }
-        setstr(r->version, sizeof r->version, seg[2]);
+        if (setstr(r->version, sizeof r->version, seg[2]) < 0)
+            return too_long(r);
         i = 3;
     } else {
         return 0;
@@ -135,7 +147,8 @@ int route_parse(const char *method, const char *path, int watch, struct route *r
     int ns_sub = n == i + 3 && (strcmp(seg[i + 2], "status") == 0 ||
                                 strcmp(seg[i + 2], "finalize") == 0);
     if (strcmp(seg[i], "namespaces") == 0 && n >= i + 3 && !ns_sub) {
-        setstr(r->namespace, sizeof r->namespace, seg[i + 1]);
+        if (setstr(r->namespace, sizeof r->namespace, seg[i + 1]) < 0)
+            return too_long(r);
         resource = seg[i + 2];
         rest = i + 3;
     } else {
@@ -154,9 +167,11 @@ int route_parse(const char *method, const char *path, int watch, struct route *r
         return -1;
     }
     if (n > rest)
-        setstr(r->name, sizeof r->name, seg[rest]);
+        if (setstr(r->name, sizeof r->name, seg[rest]) < 0)
+            return too_long(r);
     if (n > rest + 1)
-        setstr(r->subresource, sizeof r->subresource, seg[rest + 1]);
+        if (setstr(r->subresource, sizeof r->subresource, seg[rest + 1]) < 0)
+            return too_long(r);
     r->kind = k;
     r->type = ROUTE_OBJECT;
     r->verb = verb_for(method, r->name[0] != '\0', watch);

@@ -547,24 +547,46 @@ cJSON *itest_json(struct itest *t, const char *method, const char *path, const c
                          body ? strlen(body) : 0, code);
 }
 
+void itest_fail_json(cJSON *j, const char *fmt, ...)
+{
+    char msg[2048], json[1536] = "(none)";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (text)
+        snprintf(json, sizeof json, "%s", text);
+    free(text);
+    cJSON_Delete(j);
+    fail_msg("%s: %s", msg, json);
+}
+
 void itest_assert_status(cJSON *st, const long *http_code, long want_code, const char *reason,
                          const char *message)
 {
-    char *text = cJSON_PrintUnformatted(st);
-    if (*http_code != want_code)
-        fail_msg("HTTP %ld, want %ld: %s", *http_code, want_code, text);
-    assert_string_equal(itest_jstr(st, "kind"), "Status");
-    assert_string_equal(itest_jstr(st, "apiVersion"), "v1");
-    assert_string_equal(itest_jstr(st, "status"), "Failure");
+    /* checked by hand, so st is freed before a failure is reported */
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(st, "code");
-    assert_true(cJSON_IsNumber(c));
-    assert_int_equal(c->valueint, want_code);
-    if (reason)
-        assert_string_equal(itest_jstr(st, "reason") ? itest_jstr(st, "reason") : "(none)", reason);
-    if (message)
-        assert_string_equal(itest_jstr(st, "message") ? itest_jstr(st, "message") : "(none)",
-                            message);
-    free(text);
+    const char *kind = itest_jstr(st, "kind"), *av = itest_jstr(st, "apiVersion");
+    const char *status = itest_jstr(st, "status"), *r = itest_jstr(st, "reason");
+    const char *m = itest_jstr(st, "message");
+    if (*http_code != want_code)
+        itest_fail_json(st, "HTTP %ld, want %ld", *http_code, want_code);
+    if (!kind || strcmp(kind, "Status") != 0 || !av || strcmp(av, "v1") != 0 || !status ||
+        strcmp(status, "Failure") != 0 || !cJSON_IsNumber(c) || c->valueint != want_code)
+        itest_fail_json(st, "not a Failure Status with code %ld", want_code);
+    if (reason && (!r || strcmp(r, reason) != 0)) {
+        char got[256];
+        snprintf(got, sizeof got, "%s", r ? r : "(none)");
+        cJSON_Delete(st);
+        fail_msg("reason \"%s\" != \"%s\"", got, reason);
+    }
+    if (message && (!m || strcmp(m, message) != 0)) {
+        char got[2048];
+        snprintf(got, sizeof got, "%s", m ? m : "(none)");
+        cJSON_Delete(st);
+        fail_msg("message\n  got:  %s\n  want: %s", got, message);
+    }
     cJSON_Delete(st);
 }
 
@@ -574,10 +596,8 @@ void itest_must(struct itest *t, const char *method, const char *path, const cha
     long code;
     cJSON *j = itest_json_ct(t, method, path, body ? (ct ? ct : "application/json") : NULL, body,
                              body ? strlen(body) : 0, &code);
-    if (code != want) {
-        char *s = cJSON_PrintUnformatted(j);
-        fail_msg("%s %s: %ld, want %ld: %s", method, path, code, want, s);
-    }
+    if (code != want)
+        itest_fail_json(j, "%s %s: %ld, want %ld", method, path, code, want);
     cJSON_Delete(j);
 }
 
@@ -939,10 +959,8 @@ cJSON *itest_expect_event(struct itest_stream *st, const char *type, const char 
         fail_msg("no %s event for %s within %d ms", type, name ? name : "-", timeout_ms);
     const char *got = itest_jstr(ev, "type");
     const char *gotname = itest_jstr(ev, "object.metadata.name");
-    if (!got || strcmp(got, type) != 0 || (name && (!gotname || strcmp(gotname, name) != 0))) {
-        char *s = cJSON_PrintUnformatted(ev);
-        fail_msg("want %s %s, got %s", type, name ? name : "", s);
-    }
+    if (!got || strcmp(got, type) != 0 || (name && (!gotname || strcmp(gotname, name) != 0)))
+        itest_fail_json(ev, "want %s %s, got", type, name ? name : "");
     return ev;
 }
 

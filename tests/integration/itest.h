@@ -111,6 +111,10 @@ void itest_must(struct itest *t, const char *method, const char *path, const cha
 /** A list's metadata.resourceVersion (what a client starts its watch from). */
 long long itest_list_rv(struct itest *t, const char *path);
 
+/** Fail the test with printf-style text followed by ": " and j printed compactly; frees j first,
+ *  so a failing test leaks nothing for the sanitizer build to report. */
+void itest_fail_json(cJSON *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- JSON ---- */
 
 /** Walk a dotted path ("metadata.name", "spec.containers.0.image"): numeric segments index

@@ -36,10 +36,8 @@ static cJSON *create(struct itest *t, const char *path, const char *body)
 {
     long code;
     cJSON *j = itest_json(t, "POST", path, body, &code);
-    if (code != 201) {
-        char *s = cJSON_PrintUnformatted(j);
-        fail_msg("POST %s: %ld %s", path, code, s);
-    }
+    if (code != 201)
+        itest_fail_json(j, "POST %s: %ld", path, code);
     return j;
 }
 
@@ -98,10 +96,8 @@ static const char *list_names(struct itest *t, const char *path, char *buf, size
 {
     long code;
     cJSON *l = itest_json(t, "GET", path, NULL, &code);
-    if (code != 200) {
-        char *s = cJSON_PrintUnformatted(l);
-        fail_msg("GET %s: %ld %s", path, code, s);
-    }
+    if (code != 200)
+        itest_fail_json(l, "GET %s: %ld", path, code);
     names_of(l, buf, len, 0);
     cJSON_Delete(l);
     return buf;
@@ -309,7 +305,7 @@ static void test_kind_mismatch_400(void **state)
     assert_non_null(msg);
     static const char want[] = "ConfigMap in version \"v1\" cannot be handled as a Pod: ";
     if (strncmp(msg, want, sizeof want - 1) != 0)
-        fail_msg("message %s, want it to start with %s", msg, want);
+        itest_fail_json(st, "message does not start with %s", want);
     cJSON_Delete(st);
 }
 
@@ -1034,6 +1030,33 @@ static void test_cluster_scoped_in_namespace_path(void **state)
                         &code, 400, "BadRequest", "nodes is not namespaced");
 }
 
+static void test_overlong_subresource_does_not_hit_the_object(void **state)
+{
+    /* DELETE on an unknown (overlong) subresource must be a 404, not a delete of the object */
+    struct itest *t = start_plain(state);
+    long code;
+    cJSON_Delete(create(t, CMS, "{\"metadata\":{\"name\":\"victim\"}}"));
+    char sub[64], path[256];
+    memset(sub, 's', sizeof sub - 1);
+    sub[sizeof sub - 1] = '\0';
+    snprintf(path, sizeof path, CMS "/victim/%s", sub);
+    cJSON *j = itest_json(t, "DELETE", path, NULL, &code);
+    int still_there = itest_wait_code(t, CMS "/victim", 200, 0);
+    if (code != 404 || !still_there)
+        itest_fail_json(j, "DELETE .../victim/<63 chars>: %ld, configmap still there: %d", code,
+                        still_there);
+    itest_assert_status(j, &code, 404, "NotFound",
+                        "the server could not find the requested resource");
+    /* and a group name too long for the router is not the core group */
+    char group[100];
+    memset(group, 'g', sizeof group - 1);
+    group[sizeof group - 1] = '\0';
+    snprintf(path, sizeof path, "/apis/%s/v1/namespaces/default/configmaps", group);
+    j = itest_json(t, "GET", path, NULL, &code);
+    itest_assert_status(j, &code, 404, "NotFound",
+                        "the server could not find the requested resource");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1074,6 +1097,8 @@ int main(void)
         cmocka_unit_test_teardown(test_service_defaults, itest_teardown),
         cmocka_unit_test_teardown(test_namespace_lifecycle, itest_teardown),
         cmocka_unit_test_teardown(test_cluster_scoped_in_namespace_path, itest_teardown),
+        cmocka_unit_test_teardown(test_overlong_subresource_does_not_hit_the_object,
+                                  itest_teardown),
     };
     itest_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,8 +258,12 @@ static void test_log_unscheduled_pod_is_empty(void **state)
     assert_int_equal(code, 201);
     cJSON_Delete(p);
     char *body = get_log(t, PODS "/u/log", &code);
-    if (code != 204)
-        fail_msg("log of an unscheduled pod: %ld %s, want 204 and no body", code, body);
+    if (code != 204) {
+        char got[512];
+        snprintf(got, sizeof got, "%s", body);
+        free(body);
+        fail_msg("log of an unscheduled pod: %ld %s, want 204 and no body", code, got);
+    }
     assert_string_equal(body, "");
     free(body);
 }

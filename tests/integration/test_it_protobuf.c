@@ -52,10 +52,8 @@ static cJSON *create_vector(struct itest *t, const char *path, const char *name)
 {
     long code;
     cJSON *j = send_vector(t, "POST", path, name, &code);
-    if (code != 201) {
-        char *s = cJSON_PrintUnformatted(j);
-        fail_msg("POST %s (%s.bin): %ld %s", path, name, code, s);
-    }
+    if (code != 201)
+        itest_fail_json(j, "POST %s (%s.bin): %ld", path, name, code);
     return j;
 }
 
@@ -241,8 +239,8 @@ static void test_refused_envelopes(void **state)
         cJSON *j =
             itest_json_ct(t, "POST", "/api/v1/namespaces/gitlab-ci/pods", PROTO, body, cut, &code);
         if (code != 400 && code != 201 && code != 422) {
-            char *s = cJSON_PrintUnformatted(j);
-            fail_msg("pod_runner.bin cut at %zu: %ld %s", cut, code, s);
+            free(body);
+            itest_fail_json(j, "pod_runner.bin cut at %zu: %ld", cut, code);
         }
         cJSON_Delete(j);
     }

@@ -183,8 +183,12 @@ static void test_head_has_no_body(void **state)
     const char *end = strstr(b.data, "\r\n\r\n");
     assert_non_null(end);
     assert_int_equal(strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17), 0);
-    if (strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17) != 0)
-        fail_msg("bytes after the HEAD answer's headers: %.80s", end + 4);
+    if (strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17) != 0) {
+        char after[96];
+        snprintf(after, sizeof after, "%.80s", end + 4);
+        itest_buf_release(&b);
+        fail_msg("bytes after the HEAD answer's headers: %s", after);
+    }
     itest_buf_release(&b);
 }
 

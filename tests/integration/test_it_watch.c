@@ -30,8 +30,12 @@ static struct itest *start_plain(void **state)
 static void expect_no_event(struct itest_stream *st, int ms)
 {
     char *line = itest_stream_line(st, ms);
-    if (line)
-        fail_msg("unexpected event: %.300s", line);
+    if (line) {
+        char got[320];
+        snprintf(got, sizeof got, "%.300s", line);
+        free(line);
+        fail_msg("unexpected event: %s", got);
+    }
 }
 
 static void test_watch_from_list_rv(void **state)
