@@ -266,6 +266,11 @@ static int on_headers_complete(http_parser *p)
     for (size_t i = 0; i < c->req.nheaders; i++) {
         if (!c->req.headers[i].value && !(c->req.headers[i].value = strdup("")))
             return -1;
+        /* the parser drops leading blanks; trailing ones go here, as Go's server trims both */
+        char *v = c->req.headers[i].value;
+        size_t n = strlen(v);
+        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+            v[--n] = '\0';
         if (!c->req.headers[i].name && !(c->req.headers[i].name = strdup("")))
             return -1;
     }

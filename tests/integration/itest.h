@@ -47,7 +47,9 @@ int itest_port(const struct itest *t);
 const char *itest_token(const struct itest *t);   /**< NULL with plain HTTP */
 const char *itest_ca_file(const struct itest *t); /**< the CA PEM written to a temp file, or NULL */
 
-/** Run fn(arg, server) on the server thread and wait (bounded) until it returned. */
+/** Run fn(arg, server) on the server thread and wait until it returned; aborts when it does not
+ *  within ITEST_WAIT_MS. fn must not use cmocka assertions (they would jump across threads):
+ *  report back through arg. */
 typedef void (*itest_loop_fn)(void *arg, struct mockapi_server *s);
 void itest_run(struct itest *t, itest_loop_fn fn, void *arg);
 

@@ -647,6 +647,25 @@ static void test_tls_token_required(void **state)
     }
 }
 
+static void test_tls_token_with_trailing_blanks(void **state)
+{
+    /* conn.h promises header values with surrounding blanks trimmed, as Go's net/http does: a
+     * token followed by blanks is still the token */
+    struct itest *t = start_tls(state);
+    char hdr[512];
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s  \t", itest_token(t));
+    const char *hdrs[] = {hdr, NULL};
+    struct itest_req r = {0};
+    struct itest_resp resp;
+    r.path = "/api/v1/namespaces";
+    r.token = "";
+    r.headers = hdrs;
+    itest_request(t, &r, &resp);
+    long code = resp.code;
+    itest_resp_release(&resp);
+    assert_int_equal(code, 200);
+}
+
 static void test_tls_fixed_token(void **state)
 {
     struct itest_opts o = {0};
@@ -761,6 +780,7 @@ int main(void)
         cmocka_unit_test_teardown(test_client_closes_watch, itest_teardown),
         cmocka_unit_test_teardown(test_server_stops_with_open_streams, itest_teardown),
         cmocka_unit_test_teardown(test_tls_token_required, itest_teardown),
+        cmocka_unit_test_teardown(test_tls_token_with_trailing_blanks, itest_teardown),
         cmocka_unit_test_teardown(test_tls_fixed_token, itest_teardown),
         cmocka_unit_test_teardown(test_tls_public_paths, itest_teardown),
         cmocka_unit_test_teardown(test_plain_http_needs_no_token, itest_teardown),
