@@ -1,6 +1,7 @@
-/* hooks.h -- the hook points the harness plugs its fault engine into: accept, request, response bytes
- * (the egress filter, conn_set_egress), watch event, pod lifecycle step. mockapi calls them; it never
- * includes a harness header. Every hook is optional (NULL: the server behaves normally). */
+/* hooks.h -- the hook points the harness plugs its fault engine into: accept, request, response
+ * bytes (the egress filter, conn_set_egress), watch event, pod lifecycle step. mockapi calls them;
+ * it never includes a harness header. Every hook is optional (NULL: the server behaves normally).
+ */
 #ifndef KF_HOOKS_H
 #define KF_HOOKS_H
 
@@ -17,7 +18,7 @@ enum hook_verdict {
     HOOK_PASS = 0, /**< carry on normally */
     HOOK_HANDLED,  /**< the hook took over (answered, reset, closed, or keeps it hanging) */
     HOOK_DROP,     /**< watch event: do not send it */
-    HOOK_HOLD,     /**< pod step: do not run it now; the harness calls cluster_pod_advance() later */
+    HOOK_HOLD, /**< pod step: do not run it now; the harness calls cluster_pod_advance() later */
 };
 
 /** The pod lifecycle steps the one-node cluster runs. */
@@ -31,8 +32,8 @@ struct hook_pod_step {
     enum hook_pod_step_kind step;
     const char *namespace;
     const char *name;
-    const cJSON *pod;  /**< the pod as stored now (borrowed) */
-    int64_t delay_ms;  /**< when the step will run, from now; a hook may change it */
+    const cJSON *pod; /**< the pod as stored now (borrowed) */
+    int64_t delay_ms; /**< when the step will run, from now; a hook may change it */
 };
 
 struct mockapi_hooks {

@@ -190,9 +190,9 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
         snprintf(err, errlen, "bad bind address \"%s\" (expected an IPv4 address)", addr);
         goto fail;
     }
-    s->listener = evconnlistener_new_bind(base, on_accept, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 511,
-                                          (struct sockaddr *)&sin, sizeof sin);
+    s->listener =
+        evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 511,
+                                (struct sockaddr *)&sin, sizeof sin);
     if (!s->listener) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, opts->port, strerror(errno));
         goto fail;

@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libcmocka-dev
   protobuf-compiler   # makes the protobuf test vectors (scripts/gen-proto-vectors.sh)
   curl ca-certificates
+  clang-format        # the house format, checked by scripts/test.sh
 )
 
 missing=()

@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
 
+echo "== format (clang-format, .clang-format)"
+unformatted=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror 2>&1 | grep -c 'error:' || true)
+if [ "$unformatted" != 0 ]; then
+  git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror 2>&1 | head -n 20
+  echo "format: $unformatted places differ from .clang-format (fix: clang-format -i FILE)" >&2
+  exit 1
+fi
+
 echo "== build (warnings are errors)"
 BUILD_DIR=build bash scripts/build.sh -DKF_WERROR=ON -DKF_SANITIZE=OFF
 echo "== tests"

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "mockapi/base/file.h"
 #include "mockapi/base/log.h"
 #include "mockapi/kube/kubeconfig.h"
 #include "mockapi/server.h"
@@ -17,28 +18,31 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kubefault serve [options]\n"
-            "       kubefault --help | --version\n"
-            "\n"
-            "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
-            "SIGINT or SIGTERM, and write a kubeconfig that points at it.\n"
-            "\n"
-            "options:\n"
-            "  --port N              port on 127.0.0.1 (default 0: a free port)\n"
-            "  --bind ADDR           IPv4 address to bind (default 127.0.0.1)\n"
-            "  --plain-http          serve HTTP instead of HTTPS (kubectl then sends no token)\n"
-            "  --kube-version 1.NN   version /version reports (default 1.32; the kubectl\n"
-            "                        dispatcher picks its binary from the minor)\n"
-            "  --kubeconfig FILE     where to write the kubeconfig (default\n"
-            "                        $TMPDIR/kubefault-PID/kubeconfig)\n"
-            "  --token TOKEN         bearer token to require (default: random per run)\n"
-            "  --seed N              seed for uids, generated names and IPs (default 1)\n"
-            "  --schedule-delay MS   pod created -> scheduled (default 50)\n"
-            "  --start-delay MS      scheduled -> Running and Ready (default 200)\n"
-            "  --terminate-delay MS  graceful delete -> gone, at most the grace period (default 200)\n"
-            "  --verbose             log every request\n"
-            "  --quiet               log only errors\n");
+    fprintf(
+        out,
+        "usage: kubefault serve [options]\n"
+        "       kubefault --help | --version\n"
+        "\n"
+        "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
+        "SIGINT or SIGTERM, and write a kubeconfig that points at it.\n"
+        "\n"
+        "options:\n"
+        "  --port N              port on 127.0.0.1 (default 0: a free port)\n"
+        "  --bind ADDR           IPv4 address to bind (default 127.0.0.1)\n"
+        "  --plain-http          serve HTTP instead of HTTPS (kubectl then sends no token)\n"
+        "  --kube-version 1.NN   version /version reports (default 1.32; the kubectl\n"
+        "                        dispatcher picks its binary from the minor)\n"
+        "  --kubeconfig FILE     where to write the kubeconfig (default\n"
+        "                        $TMPDIR/kubefault-PID/kubeconfig)\n"
+        "  --ca-file FILE        where to write the CA certificate (default: ca.crt beside\n"
+        "                        the default kubeconfig, else KUBECONFIG.ca.crt)\n"
+        "  --token TOKEN         bearer token to require (default: random per run)\n"
+        "  --seed N              seed for uids, generated names and IPs (default 1)\n"
+        "  --schedule-delay MS   pod created -> scheduled (default 50)\n"
+        "  --start-delay MS      scheduled -> Running and Ready (default 200)\n"
+        "  --terminate-delay MS  graceful delete -> gone, at most the grace period (default 200)\n"
+        "  --verbose             log every request\n"
+        "  --quiet               log only errors\n");
 }
 
 static int parse_num(const char *opt, const char *v, long long min, long long max, long long *out)
@@ -70,9 +74,9 @@ static int serve(int argc, char **argv)
     o.cluster.schedule_delay_ms = 50;
     o.cluster.start_delay_ms = 200;
     o.cluster.terminate_delay_ms = 200;
-    const char *kubeconfig = NULL;
+    const char *kubeconfig = NULL, *ca_file = NULL;
     char default_dir[512] = "";
-    char default_path[600];
+    char default_path[600], default_ca[600] = "";
     long long n;
 
     for (int i = 0; i < argc; i++) {
@@ -109,7 +113,8 @@ static int serve(int argc, char **argv)
                 o.cluster.terminate_delay_ms = n;
             i++;
         } else if (strcmp(a, "--bind") == 0 || strcmp(a, "--kube-version") == 0 ||
-                   strcmp(a, "--kubeconfig") == 0 || strcmp(a, "--token") == 0) {
+                   strcmp(a, "--kubeconfig") == 0 || strcmp(a, "--token") == 0 ||
+                   strcmp(a, "--ca-file") == 0) {
             if (!v) {
                 fprintf(stderr, "kubefault: %s needs a value\n", a);
                 return EXIT_USAGE;
@@ -120,14 +125,17 @@ static int serve(int argc, char **argv)
                 char *end;
                 long minor = strncmp(v, "1.", 2) == 0 ? strtol(v + 2, &end, 10) : -1;
                 if (minor < 0 || minor > 99 || end == v + 2 || *end) {
-                    fprintf(stderr, "kubefault: bad Kubernetes version \"%s\" (expected 1.NN, "
-                                    "e.g. 1.32)\n", v);
+                    fprintf(stderr,
+                            "kubefault: bad Kubernetes version \"%s\" (expected 1.NN, "
+                            "e.g. 1.32)\n",
+                            v);
                     return EXIT_USAGE;
                 }
                 o.kube_version = v;
-            }
-            else if (strcmp(a, "--kubeconfig") == 0)
+            } else if (strcmp(a, "--kubeconfig") == 0)
                 kubeconfig = v;
+            else if (strcmp(a, "--ca-file") == 0)
+                ca_file = v;
             else
                 o.token = v;
             i++;
@@ -160,6 +168,19 @@ static int serve(int argc, char **argv)
         }
         snprintf(default_path, sizeof default_path, "%s/kubeconfig", default_dir);
         kubeconfig = default_path;
+        if (!ca_file) {
+            snprintf(default_ca, sizeof default_ca, "%s/ca.crt", default_dir);
+            ca_file = default_ca;
+        }
+    }
+    if (!ca_file) {
+        snprintf(default_ca, sizeof default_ca, "%s.ca.crt", kubeconfig);
+        ca_file = default_ca;
+    }
+    const char *ca_pem = mockapi_server_ca_pem(srv);
+    if (ca_pem && file_write_atomic(ca_file, ca_pem, strlen(ca_pem), 0644, err, sizeof err) < 0) {
+        fprintf(stderr, "kubefault: %s\n", err);
+        goto out;
     }
     struct kubeconfig_opts ko = {mockapi_server_url(srv), mockapi_server_ca_pem(srv),
                                  mockapi_server_token(srv), NULL, NULL};
@@ -177,6 +198,12 @@ static int serve(int argc, char **argv)
            o.kube_version ? o.kube_version : "1.32", mockapi_server_url(srv));
     printf("kubeconfig: %s\n", kubeconfig);
     printf("try: KUBECONFIG=%s kubectl get pods\n", kubeconfig);
+    if (ca_pem)
+        printf("gitlab-runner [runners.kubernetes]: host = \"%s\", bearer_token = \"%s\", "
+               "ca_file = \"%s\"\n",
+               mockapi_server_url(srv), mockapi_server_token(srv), ca_file);
+    else
+        printf("gitlab-runner [runners.kubernetes]: host = \"%s\"\n", mockapi_server_url(srv));
     fflush(stdout);
     event_base_dispatch(base);
     rc = 0;
@@ -190,6 +217,8 @@ out:
         event_base_free(base);
     if (default_dir[0]) {
         unlink(default_path);
+        if (default_ca[0] && ca_file == default_ca)
+            unlink(default_ca);
         rmdir(default_dir);
     }
     return rc;

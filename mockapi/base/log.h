@@ -1,4 +1,5 @@
-/* log.h -- the log sink: leveled, timestamped lines on stderr (or a file), bounded and sanitised snippets */
+/* log.h -- the log sink: leveled, timestamped lines on stderr (or a file), bounded and sanitised
+ * snippets */
 #ifndef KF_LOG_H
 #define KF_LOG_H
 
@@ -17,8 +18,8 @@ void log_set_file(FILE *f);
 /** Write one line: "2026-11-27T23:15:30.123Z kubefault[info] <message>". */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/** Copy at most out_len-1 bytes of data into out with non-printables as '.', for logging client bytes
- *  (Redis logs 128 bytes this way). Returns out. */
+/** Copy at most out_len-1 bytes of data into out with non-printables as '.', for logging client
+ * bytes (Redis logs 128 bytes this way). Returns out. */
 char *log_snippet(const void *data, size_t len, char *out, size_t out_len);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)

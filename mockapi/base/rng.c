@@ -1,4 +1,5 @@
-/* rng.c -- the seeded random generator: xoshiro256** seeded through splitmix64 (public-domain algorithms) */
+/* rng.c -- the seeded random generator: xoshiro256** seeded through splitmix64 (public-domain
+ * algorithms) */
 #include "mockapi/base/rng.h"
 
 #include <stdio.h>
@@ -54,8 +55,8 @@ double rng_double(struct rng *r)
 char *rng_uuid(struct rng *r, char *buf, size_t len)
 {
     uint64_t a = rng_next(r), b = rng_next(r);
-    a = (a & ~0xf000ULL) | 0x4000ULL;                           /* version 4 */
-    b = (b & ~(0xc000ULL << 48)) | (0x8000ULL << 48);           /* variant 10 */
+    a = (a & ~0xf000ULL) | 0x4000ULL;                 /* version 4 */
+    b = (b & ~(0xc000ULL << 48)) | (0x8000ULL << 48); /* variant 10 */
     snprintf(buf, len, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
              (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
              (unsigned long long)(b & 0xffffffffffffULL));

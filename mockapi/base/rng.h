@@ -1,4 +1,5 @@
-/* rng.h -- the seeded random generator (splitmix64 seeding a xoshiro256**): same seed, same sequence */
+/* rng.h -- the seeded random generator (splitmix64 seeding a xoshiro256**): same seed, same
+ * sequence */
 #ifndef KF_RNG_H
 #define KF_RNG_H
 

@@ -1,9 +1,9 @@
 /* conn.c -- one client connection: HTTP/1.1 requests in (libhttp-parser), responses and chunked
  * streams out through one egress path, upgrades handed to the stream engines.
  *
- * Why not evhttp: it answers malformed requests itself, hides the bytes it writes and cannot hand an
- * upgraded connection over (shared/docs/reference/streaming.md §3). Here every byte leaves through
- * staged -> egress filter -> wire, so a fault can shape any response the same way. */
+ * Why not evhttp: it answers malformed requests itself, hides the bytes it writes and cannot hand
+ * an upgraded connection over (shared/docs/reference/streaming.md §3). Here every byte leaves
+ * through staged -> egress filter -> wire, so a fault can shape any response the same way. */
 #include "mockapi/http/conn.h"
 
 #include <ctype.h>
@@ -39,14 +39,14 @@ struct conn {
 
     /* the request being read, then answered */
     struct http_request req;
-    int req_ready;        /* parsed completely, waiting for or in its answer */
-    int req_in_progress;  /* some of it was parsed */
-    int header_is_value;  /* the parser's last header callback was a value */
+    int req_ready;       /* parsed completely, waiting for or in its answer */
+    int req_in_progress; /* some of it was parsed */
+    int header_is_value; /* the parser's last header callback was a value */
     size_t header_bytes;
     size_t body_cap;
-    int cap_error;       /* an HTTP status answering a tripped cap, 0 when none */
-    int streaming;       /* a chunked response is open */
-    int close_after;     /* close once everything is out */
+    int cap_error;   /* an HTTP status answering a tripped cap, 0 when none */
+    int streaming;   /* a chunked response is open */
+    int close_after; /* close once everything is out */
 
     struct evbuffer *staged; /* written by protocol layers, not yet through the egress filter */
     conn_egress_cb egress;
@@ -429,8 +429,7 @@ int conn_respond(struct conn *c, int code, const char *content_type, const char 
     return 0;
 }
 
-int conn_stream_begin(struct conn *c, int code, const char *content_type,
-                      const char *const *extra)
+int conn_stream_begin(struct conn *c, int code, const char *content_type, const char *const *extra)
 {
     if (c->dead)
         return -1;
@@ -547,7 +546,8 @@ static void process_input(struct conn *c)
                 snprintf(msg, sizeof msg, "the request body is larger than %d bytes",
                          HTTP_MAX_BODY_BYTES);
             else if (c->cap_error == HTTP_HEADERSTOOLARGE || err == HPE_HEADER_OVERFLOW)
-                snprintf(msg, sizeof msg, "request headers larger than %d bytes or more than %d lines",
+                snprintf(msg, sizeof msg,
+                         "request headers larger than %d bytes or more than %d lines",
                          HTTP_MAX_HEADER_BYTES, HTTP_MAX_HEADER_COUNT);
             else if (c->cap_error == HTTP_URITOOLONG)
                 snprintf(msg, sizeof msg, "request target longer than %d bytes",
@@ -555,9 +555,10 @@ static void process_input(struct conn *c)
             else
                 snprintf(msg, sizeof msg, "malformed HTTP request: %s",
                          http_errno_description(err));
-            respond_parse_error(c, c->cap_error ? c->cap_error
-                                   : err == HPE_HEADER_OVERFLOW ? HTTP_HEADERSTOOLARGE
-                                                                : HTTP_BADREQUEST,
+            respond_parse_error(c,
+                                c->cap_error                 ? c->cap_error
+                                : err == HPE_HEADER_OVERFLOW ? HTTP_HEADERSTOOLARGE
+                                                             : HTTP_BADREQUEST,
                                 msg);
             return;
         }
@@ -568,8 +569,9 @@ static void process_input(struct conn *c)
         c->req.seq = c->cfg.request_counter ? ++*c->cfg.request_counter : 0;
         c->req.start_ns = clock_mono_ns();
         if (status) {
-            respond_parse_error(c, status, status == HTTP_BADREQUEST ? "too many query parameters"
-                                                                     : "out of memory");
+            respond_parse_error(c, status,
+                                status == HTTP_BADREQUEST ? "too many query parameters"
+                                                          : "out of memory");
             return;
         }
         c->cfg.on_request(c->cfg.arg, c, &c->req);

@@ -1,5 +1,6 @@
-/* conn.h -- one client connection: HTTP/1.1 requests in, responses and chunked streams out, upgrades,
- * and the single egress path every byte leaves through (where faults stall, drip, truncate or reset) */
+/* conn.h -- one client connection: HTTP/1.1 requests in, responses and chunked streams out,
+ * upgrades, and the single egress path every byte leaves through (where faults stall, drip,
+ * truncate or reset) */
 #ifndef KF_CONN_H
 #define KF_CONN_H
 
@@ -25,19 +26,19 @@ struct http_param {
 
 /** One parsed request. Owned by the connection; valid until the response to it is complete. */
 struct http_request {
-    const char *method;      /**< "GET", "POST", ... (static string) */
-    char *url;               /**< the raw request target */
-    char *path;              /**< percent-decoded path without the query */
-    char *query;             /**< raw query (after '?'), "" when none */
+    const char *method; /**< "GET", "POST", ... (static string) */
+    char *url;          /**< the raw request target */
+    char *path;         /**< percent-decoded path without the query */
+    char *query;        /**< raw query (after '?'), "" when none */
     struct http_header headers[HTTP_MAX_HEADER_COUNT];
     size_t nheaders;
     struct http_param params[HTTP_MAX_QUERY_PARAMS];
     size_t nparams;
     unsigned char *body; /**< NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;
-    int upgrade;    /**< the client asked for a protocol upgrade */
-    int keep_alive; /**< the connection may carry another request after this one */
-    uint64_t seq;   /**< request number on this server, from 1 */
+    int upgrade;      /**< the client asked for a protocol upgrade */
+    int keep_alive;   /**< the connection may carry another request after this one */
+    uint64_t seq;     /**< request number on this server, from 1 */
     int64_t start_ns; /**< monotonic time the request was complete */
 };
 
@@ -55,11 +56,13 @@ size_t http_request_params(const struct http_request *r, const char *key, const 
  *  later; the next pipelined request waits until then. */
 typedef void (*conn_request_cb)(void *arg, struct conn *c, struct http_request *req);
 
-/** Called when the connection goes away (client closed, error, reset) while this callback is set. */
+/** Called when the connection goes away (client closed, error, reset) while this callback is set.
+ */
 typedef void (*conn_close_cb)(void *arg, struct conn *c);
 
-/** The egress filter: staged holds bytes the protocol layers wrote; the filter moves them (all, some,
- *  later, never) into conn_wire(c), or resets/closes the connection. Without one, every byte passes. */
+/** The egress filter: staged holds bytes the protocol layers wrote; the filter moves them (all,
+ * some, later, never) into conn_wire(c), or resets/closes the connection. Without one, every byte
+ * passes. */
 typedef void (*conn_egress_cb)(void *arg, struct conn *c, struct evbuffer *staged);
 
 /** Bytes received after an upgrade are handed here (issue 4's SPDY and WebSocket engines). */
@@ -75,7 +78,7 @@ struct conn_set {
 void conn_set_abort_all(struct conn_set *set);
 
 struct conn_config {
-    struct conn_set *set;      /**< borrowed; the connection joins it until it is freed */
+    struct conn_set *set; /**< borrowed; the connection joins it until it is freed */
     conn_request_cb on_request;
     void *arg;
     uint64_t *request_counter; /**< borrowed; numbers requests across the server */
@@ -96,7 +99,8 @@ uint64_t conn_id(const struct conn *c);
 void conn_set_data(struct conn *c, void *data);
 void *conn_get_data(const struct conn *c);
 
-/** Install a close callback (NULL to clear). One slot: a stream owner sets it and clears it when done. */
+/** Install a close callback (NULL to clear). One slot: a stream owner sets it and clears it when
+ * done. */
 void conn_set_close_cb(struct conn *c, conn_close_cb cb, void *arg);
 
 /* Every call below that writes returns 0, or -1 when the connection is gone (an egress filter reset
@@ -118,8 +122,8 @@ size_t conn_pending_bytes(const struct conn *c);
 /* ---- responses (all go through the egress path) ---- */
 
 /** A complete response with Content-Length. extra_headers: NULL-terminated pairs name, value. */
-int conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra_headers,
-                 const void *body, size_t len);
+int conn_respond(struct conn *c, int code, const char *content_type,
+                 const char *const *extra_headers, const void *body, size_t len);
 
 /** Start a chunked response; conn_stream_write() sends chunks; conn_stream_end() finishes it. */
 int conn_stream_begin(struct conn *c, int code, const char *content_type,

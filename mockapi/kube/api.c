@@ -33,9 +33,9 @@
 #include "mockapi/kube/table.h"
 #include "mockapi/kube/watch.h"
 
-#define API_MAX_LIST_LIMIT 100000      /**< a larger limit is treated as this */
-#define API_DEFAULT_POD_GRACE_S 30     /**< spec.terminationGracePeriodSeconds default */
-#define API_GENERATE_SUFFIX_LEN 5      /**< generateName's random suffix */
+#define API_MAX_LIST_LIMIT 100000  /**< a larger limit is treated as this */
+#define API_DEFAULT_POD_GRACE_S 30 /**< spec.terminationGracePeriodSeconds default */
+#define API_GENERATE_SUFFIX_LEN 5  /**< generateName's random suffix */
 
 struct api {
     struct store *store;
@@ -287,8 +287,7 @@ static void default_pod(cJSON *pod)
     json_default_str(spec, "schedulerName", "default-scheduler");
     json_default_str(spec, "serviceAccountName", "default");
     if (!cJSON_GetObjectItemCaseSensitive(spec, "serviceAccount"))
-        cJSON_AddStringToObject(spec, "serviceAccount",
-                                json_str(spec, "serviceAccountName"));
+        cJSON_AddStringToObject(spec, "serviceAccount", json_str(spec, "serviceAccountName"));
     if (!cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds"))
         cJSON_AddNumberToObject(spec, "terminationGracePeriodSeconds", API_DEFAULT_POD_GRACE_S);
     if (!cJSON_GetObjectItemCaseSensitive(spec, "securityContext"))
@@ -304,8 +303,8 @@ static void default_pod(cJSON *pod)
             if (!cJSON_GetObjectItemCaseSensitive(ctr, "imagePullPolicy")) {
                 const char *slash = image ? strrchr(image, '/') : NULL;
                 const char *tag = image ? strchr(slash ? slash : image, ':') : NULL;
-                int latest = !image || (strchr(image, '@') == NULL &&
-                                        (!tag || strcmp(tag, ":latest") == 0));
+                int latest =
+                    !image || (strchr(image, '@') == NULL && (!tag || strcmp(tag, ":latest") == 0));
                 cJSON_AddStringToObject(ctr, "imagePullPolicy", latest ? "Always" : "IfNotPresent");
             }
             json_default_str(ctr, "terminationMessagePath", "/dev/termination-log");
@@ -733,20 +732,18 @@ static void handle_watch(struct api *a, struct conn *c, struct http_request *req
             ksel_free(o.labels);
             ksel_free(o.fields);
             api_send_status(c, status_invalid_kind("ListOptions", "meta.k8s.io", "",
-                                                   "resourceVersionMatch",
-                                              "FieldValueForbidden",
-                                              "Forbidden: sendInitialEvents requires setting "
-                                              "resourceVersionMatch to NotOlderThan"));
+                                                   "resourceVersionMatch", "FieldValueForbidden",
+                                                   "Forbidden: sendInitialEvents requires setting "
+                                                   "resourceVersionMatch to NotOlderThan"));
             return;
         }
         if (!o.bookmarks) {
             ksel_free(o.labels);
             ksel_free(o.fields);
             api_send_status(c, status_invalid_kind("ListOptions", "meta.k8s.io", "",
-                                                   "allowWatchBookmarks",
-                                              "FieldValueRequired",
-                                              "Required value: allowWatchBookmarks must be "
-                                              "set to true when sendInitialEvents is true"));
+                                                   "allowWatchBookmarks", "FieldValueRequired",
+                                                   "Required value: allowWatchBookmarks must be "
+                                                   "set to true when sendInitialEvents is true"));
             return;
         }
         o.initial = 1;
@@ -775,9 +772,12 @@ static void keep_system_fields(cJSON *updated, const cJSON *old, const struct ro
 {
     cJSON *m = json_obj(updated, "metadata");
     const cJSON *om = cJSON_GetObjectItemCaseSensitive(old, "metadata");
-    static const char *const keep[] = {"name",              "namespace",
-                                       "uid",               "creationTimestamp",
-                                       "deletionTimestamp", "deletionGracePeriodSeconds"};
+    static const char *const keep[] = {"name",
+                                       "namespace",
+                                       "uid",
+                                       "creationTimestamp",
+                                       "deletionTimestamp",
+                                       "deletionGracePeriodSeconds"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(om, keep[i]);
         cJSON_DeleteItemFromObjectCaseSensitive(m, keep[i]);
@@ -818,8 +818,7 @@ static void handle_update(struct api *a, struct conn *c, struct http_request *re
     }
     if (bname && strcmp(bname, r->name) != 0) {
         fail(c, 400, STATUS_REASON_BADREQUEST,
-             "the name of the object (%s) does not match the name on the URL (%s)", bname,
-             r->name);
+             "the name of the object (%s) does not match the name on the URL (%s)", bname, r->name);
         cJSON_Delete(obj);
         return;
     }
@@ -828,7 +827,8 @@ static void handle_update(struct api *a, struct conn *c, struct http_request *re
         api_send_status(c, status_not_found(r->kind, r->name));
         return;
     }
-    const char *brv = json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
+    const char *brv =
+        json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
     if (brv && *brv && strtoll(brv, NULL, 10) != store_obj_rv(old)) {
         cJSON_Delete(obj);
         api_send_status(c, status_conflict(r->kind, r->name));
@@ -920,7 +920,8 @@ static void handle_patch(struct api *a, struct conn *c, struct http_request *req
         send_patch_error(c, rc, err);
         return;
     }
-    const char *brv = json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
+    const char *brv =
+        json_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
     if (brv && *brv && strtoll(brv, NULL, 10) != store_obj_rv(old)) {
         cJSON_Delete(obj);
         api_send_status(c, status_conflict(r->kind, r->name));
@@ -929,7 +930,9 @@ static void handle_patch(struct api *a, struct conn *c, struct http_request *req
     keep_system_fields(obj, old, r);
     cJSON_DeleteItemFromObjectCaseSensitive(json_obj(obj, "metadata"), "resourceVersion");
     cJSON *m = json_obj(obj, "metadata");
-    cJSON_AddStringToObject(m, "resourceVersion", json_str(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "resourceVersion"));
+    cJSON_AddStringToObject(
+        m, "resourceVersion",
+        json_str(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "resourceVersion"));
     if (cJSON_Compare(obj, old, 1) || http_request_param(req, "dryRun")) {
         /* no change: the apiserver answers with the object and writes nothing */
         send_owned(c, 200, obj, HTTP_CT_JSON);
@@ -950,8 +953,7 @@ struct delete_opts {
     int dry_run;
 };
 
-static int parse_delete_opts(struct conn *c, const struct http_request *req,
-                             struct delete_opts *o)
+static int parse_delete_opts(struct conn *c, const struct http_request *req, struct delete_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->grace = param_int(req, "gracePeriodSeconds");
@@ -1034,9 +1036,9 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
     if (k->id == KIND_pods) {
         const cJSON *spec = cJSON_GetObjectItemCaseSensitive(old, "spec");
         const cJSON *tg = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
-        grace = o->grace >= 0 ? o->grace
-                              : cJSON_IsNumber(tg) ? (long long)tg->valuedouble
-                                                   : API_DEFAULT_POD_GRACE_S;
+        grace = o->grace >= 0        ? o->grace
+                : cJSON_IsNumber(tg) ? (long long)tg->valuedouble
+                                     : API_DEFAULT_POD_GRACE_S;
         const char *node = json_str(spec, "nodeName");
         graceful = grace > 0 && node && *node; /* unscheduled pods go at once, as in kube */
     } else if (k->id == KIND_namespaces) {
@@ -1053,7 +1055,8 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
         char ts[32];
         cJSON *obj = cJSON_Duplicate(old, 1);
         cJSON *m = json_obj(obj, "metadata");
-        json_set(m, "deletionTimestamp",
+        json_set(
+            m, "deletionTimestamp",
             cJSON_CreateString(clock_rfc3339(clock_wall_ns() / 1000000000 + grace, ts, sizeof ts)));
         if (k->id == KIND_pods)
             json_set(m, "deletionGracePeriodSeconds", cJSON_CreateNumber((double)grace));
@@ -1287,8 +1290,8 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
     }
     struct log_collect lc;
     memset(&lc, 0, sizeof lc);
-    if (!found || cluster_log_read(a->cluster, r->namespace, r->name, container, on_log_line,
-                                   &lc) < 0) {
+    if (!found ||
+        cluster_log_read(a->cluster, r->namespace, r->name, container, on_log_line, &lc) < 0) {
         fail(c, 400, STATUS_REASON_BADREQUEST, "container %s is not valid for pod %s", container,
              r->name);
         free(lc.lines.data);
@@ -1303,8 +1306,8 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
     int timestamps = param_true(req, "timestamps");
     int gone = conn_stream_begin(c, 200, HTTP_CT_TEXT, NULL) < 0;
     for (size_t i = first; i < lc.lines.n && !gone; i++)
-        gone = write_log_line(c, timestamps, lc.lines.data[i], lc.lines.len[i],
-                              lc.lines.stamp[i]) < 0;
+        gone =
+            write_log_line(c, timestamps, lc.lines.data[i], lc.lines.len[i], lc.lines.stamp[i]) < 0;
     free(lc.lines.data);
     free(lc.lines.len);
     free(lc.lines.stamp);
@@ -1322,7 +1325,8 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
     ls->api = a;
     ls->conn = c;
     ls->timestamps = timestamps;
-    ls->follow = cluster_log_follow(a->cluster, r->namespace, r->name, container, on_log_follow, ls);
+    ls->follow =
+        cluster_log_follow(a->cluster, r->namespace, r->name, container, on_log_follow, ls);
     if (!ls->follow) {
         free(ls);
         conn_stream_end(c);

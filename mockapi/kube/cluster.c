@@ -1,8 +1,9 @@
 /* cluster.c -- the one-node cluster: schedules and starts pods, finishes graceful deletion, records
  * kubelet-like events, keeps container output for pods/log, bootstraps namespaces and the node.
  *
- * The cluster reacts to store changes only through timers (never by writing to the store from inside a
- * store listener), so every lifecycle step is an event on the loop that a hook can delay or hold. */
+ * The cluster reacts to store changes only through timers (never by writing to the store from
+ * inside a store listener), so every lifecycle step is an event on the loop that a hook can delay
+ * or hold. */
 #include "mockapi/kube/cluster.h"
 
 #include <stdio.h>
@@ -65,7 +66,7 @@ struct cluster {
     struct pod_sim *pods;
     uint64_t next_follow;
     unsigned next_ip;
-    int64_t last_event_ns; /* the newest event's name stamp */
+    int64_t last_event_ns;  /* the newest event's name stamp */
     struct event *ns_sweep; /* deletes terminating namespaces' content */
 };
 
@@ -263,8 +264,9 @@ static int has_container(const cJSON *pod, const char *container)
     const char *lists[] = {"containers", "initContainers"};
     for (size_t i = 0; i < 2; i++) {
         const cJSON *c;
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, lists[i])) if (
-            strcmp(json_str_or(c, "name", ""), container) == 0) return 1;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(
+                                  spec, lists[i])) if (strcmp(json_str_or(c, "name", ""),
+                                                              container) == 0) return 1;
     }
     return 0;
 }
@@ -336,7 +338,8 @@ static void arm_step(struct pod_sim *p, enum hook_pod_step_kind step, int64_t de
 static void container_statuses(struct cluster *cl, cJSON *status, const cJSON *spec,
                                const char *list, const char *out_key, int phase)
 {
-    /* phase 0: waiting (ContainerCreating / PodInitializing); 1: init terminated, containers running */
+    /* phase 0: waiting (ContainerCreating / PodInitializing); 1: init terminated, containers
+     * running */
     char ts[32];
     cJSON *arr = cJSON_CreateArray();
     const cJSON *c;
@@ -359,8 +362,8 @@ static void container_statuses(struct cluster *cl, cJSON *status, const cJSON *s
             char cid[96], iid[128];
             snprintf(cid, sizeof cid, "containerd://%016llx%016llx",
                      (unsigned long long)rng_next(cl->rng), (unsigned long long)rng_next(cl->rng));
-            snprintf(iid, sizeof iid, "docker.io/library/%s@sha256:%016llx", json_str_or(c, "image", ""),
-                     (unsigned long long)rng_next(cl->rng));
+            snprintf(iid, sizeof iid, "docker.io/library/%s@sha256:%016llx",
+                     json_str_or(c, "image", ""), (unsigned long long)rng_next(cl->rng));
             now_stamp(ts, sizeof ts);
             if (init) {
                 cJSON *t = cJSON_AddObjectToObject(state, "terminated");
@@ -627,7 +630,7 @@ static void sweep_namespaces(evutil_socket_t fd, short what, void *arg)
     struct cluster *cl = arg;
     size_t n;
     const cJSON **nss = store_list(cl->store, K(KIND_namespaces), NULL, &n);
-    char (*doomed)[254] = n ? calloc(n, sizeof *doomed) : NULL;
+    char(*doomed)[254] = n ? calloc(n, sizeof *doomed) : NULL;
     size_t nd = 0;
     for (size_t i = 0; i < n && doomed; i++) {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(nss[i], "metadata");
@@ -641,7 +644,7 @@ static void sweep_namespaces(evutil_socket_t fd, short what, void *arg)
                 continue;
             size_t m;
             const cJSON **items = store_list(cl->store, &kinds_table[k], doomed[d], &m);
-            char (*names)[254] = m ? calloc(m, sizeof *names) : NULL;
+            char(*names)[254] = m ? calloc(m, sizeof *names) : NULL;
             for (size_t i = 0; i < m && names; i++)
                 snprintf(names[i], sizeof names[0], "%s", store_obj_name(items[i]));
             free(items);

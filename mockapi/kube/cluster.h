@@ -15,12 +15,14 @@ struct store;
 struct cluster;
 
 #define CLUSTER_NODE_NAME "kubefault-node"
-#define CLUSTER_MAX_LOG_BYTES (1024 * 1024) /**< output kept per container; older bytes are dropped */
+#define CLUSTER_MAX_LOG_BYTES                                                                      \
+    (1024 * 1024) /**< output kept per container; older bytes are dropped */
 
 struct cluster_opts {
-    int64_t schedule_delay_ms;  /**< pod created -> scheduled (default 50) */
-    int64_t start_delay_ms;     /**< scheduled -> Running and Ready (default 200) */
-    int64_t terminate_delay_ms; /**< graceful delete -> removed, at most the grace period (default 200) */
+    int64_t schedule_delay_ms;   /**< pod created -> scheduled (default 50) */
+    int64_t start_delay_ms;      /**< scheduled -> Running and Ready (default 200) */
+    int64_t terminate_delay_ms;  /**< graceful delete -> removed, at most the grace period (default
+                                    200) */
     const char *kubelet_version; /**< node's status.nodeInfo.kubeletVersion ("v1.32.0") */
 };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 const struct kinds_info kinds_table[KIND__COUNT] = {
-#define KIND(id, res, kind, group, ver, nsd, shorts, singular, verbs, subs)                          \
+#define KIND(id, res, kind, group, ver, nsd, shorts, singular, verbs, subs)                        \
     {KIND_##id, res, kind, group, ver, nsd, shorts, singular, verbs, subs},
 #include "mockapi/kube/kinds.def"
 #undef KIND

@@ -1,4 +1,5 @@
-/* kinds.h -- the table of resource kinds (from kinds.def): lookup by resource, short name or kind */
+/* kinds.h -- the table of resource kinds (from kinds.def): lookup by resource, short name or kind
+ */
 #ifndef KF_KINDS_H
 #define KF_KINDS_H
 

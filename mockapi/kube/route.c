@@ -1,4 +1,5 @@
-/* route.c -- maps a request path and method to a Kubernetes verb, resource, namespace, name and subresource */
+/* route.c -- maps a request path and method to a Kubernetes verb, resource, namespace, name and
+ * subresource */
 #include "mockapi/kube/route.h"
 
 #include <stdio.h>
@@ -144,8 +145,8 @@ int route_parse(const char *method, const char *path, int watch, struct route *r
      * the namespace object itself. */
     const char *resource;
     int rest;
-    int ns_sub = n == i + 3 && (strcmp(seg[i + 2], "status") == 0 ||
-                                strcmp(seg[i + 2], "finalize") == 0);
+    int ns_sub =
+        n == i + 3 && (strcmp(seg[i + 2], "status") == 0 || strcmp(seg[i + 2], "finalize") == 0);
     if (strcmp(seg[i], "namespaces") == 0 && n >= i + 3 && !ns_sub) {
         if (setstr(r->namespace, sizeof r->namespace, seg[i + 1]) < 0)
             return too_long(r);

@@ -1,4 +1,5 @@
-/* route.h -- maps a request path and method to a Kubernetes verb, resource, namespace, name and subresource */
+/* route.h -- maps a request path and method to a Kubernetes verb, resource, namespace, name and
+ * subresource */
 #ifndef KF_ROUTE_H
 #define KF_ROUTE_H
 
@@ -7,17 +8,17 @@
 struct kinds_info;
 
 enum route_type {
-    ROUTE_NONE,        /**< no such path: 404 */
-    ROUTE_VERSION,     /**< /version */
-    ROUTE_HEALTH,      /**< /healthz, /readyz, /livez (and their /... checks) */
-    ROUTE_API,         /**< /api */
-    ROUTE_APIS,        /**< /apis */
-    ROUTE_GROUP,       /**< /apis/<group> */
-    ROUTE_RESOURCES,   /**< /api/v1, /apis/<group>/<version> */
-    ROUTE_OPENAPI_V3,  /**< /openapi/v3 */
+    ROUTE_NONE,          /**< no such path: 404 */
+    ROUTE_VERSION,       /**< /version */
+    ROUTE_HEALTH,        /**< /healthz, /readyz, /livez (and their /... checks) */
+    ROUTE_API,           /**< /api */
+    ROUTE_APIS,          /**< /apis */
+    ROUTE_GROUP,         /**< /apis/<group> */
+    ROUTE_RESOURCES,     /**< /api/v1, /apis/<group>/<version> */
+    ROUTE_OPENAPI_V3,    /**< /openapi/v3 */
     ROUTE_OPENAPI_V3_GV, /**< /openapi/v3/api/v1, /openapi/v3/apis/<g>/<v> */
-    ROUTE_OPENAPI_V2,  /**< /openapi/v2 (protobuf for kubectl 1.27/1.28, or JSON) */
-    ROUTE_OBJECT,      /**< a resource path: see verb */
+    ROUTE_OPENAPI_V2,    /**< /openapi/v2 (protobuf for kubectl 1.27/1.28, or JSON) */
+    ROUTE_OBJECT,        /**< a resource path: see verb */
 };
 
 /** Kubernetes verbs as RBAC and the audit log name them. */

@@ -89,8 +89,8 @@ cJSON *status_conflict(const struct kinds_info *k, const char *name)
                  "version and try again");
 }
 
-cJSON *status_invalid_kind(const char *kind, const char *group, const char *name,
-                           const char *field, const char *cause_reason, const char *detail)
+cJSON *status_invalid_kind(const char *kind, const char *group, const char *name, const char *field,
+                           const char *cause_reason, const char *detail)
 {
     char msg[768];
     snprintf(msg, sizeof msg, "%s%s%s \"%s\" is invalid: %s: %s", kind, group[0] ? "." : "", group,
@@ -117,7 +117,8 @@ cJSON *status_invalid_kind(const char *kind, const char *group, const char *name
 cJSON *status_invalid(const struct kinds_info *k, const char *name, const char *field,
                       const char *cause_reason, const char *detail)
 {
-    /* the apiserver qualifies the kind with its group: `PodDisruptionBudget.policy "x" is invalid` */
+    /* the apiserver qualifies the kind with its group: `PodDisruptionBudget.policy "x" is invalid`
+     */
     return status_invalid_kind(k->kind, k->group, name, field, cause_reason, detail);
 }
 

@@ -25,7 +25,8 @@ struct kinds_info;
 #define STATUS_REASON_TOOMANYREQUESTS "TooManyRequests"
 
 /** A Failure Status: {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
- *  "message":M,"reason":R,"code":C}. reason may be NULL (omitted). Caller frees with cJSON_Delete. */
+ *  "message":M,"reason":R,"code":C}. reason may be NULL (omitted). Caller frees with cJSON_Delete.
+ */
 cJSON *status_new(int code, const char *reason, const char *message);
 
 /** A Success Status (as DELETE of a collection returns). */
@@ -53,8 +54,8 @@ cJSON *status_invalid(const struct kinds_info *k, const char *name, const char *
 
 /** The same for an object that is not a resource kind, e.g. kind "ListOptions" in group
  *  "meta.k8s.io": `ListOptions.meta.k8s.io "" is invalid: <field>: <detail>`. */
-cJSON *status_invalid_kind(const char *kind, const char *group, const char *name,
-                           const char *field, const char *cause_reason, const char *detail);
+cJSON *status_invalid_kind(const char *kind, const char *group, const char *name, const char *field,
+                           const char *cause_reason, const char *detail);
 
 /** The HTTP code a Status carries (its "code"), 500 when absent. */
 int status_code(const cJSON *st);

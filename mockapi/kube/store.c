@@ -2,7 +2,8 @@
  * counter, a ring of recent events for watches that resume, and change listeners.
  *
  * Stored objects are immutable once inserted: a change replaces the object. Each is held by a
- * reference count shared between the table and the event ring, so history costs pointers, not copies. */
+ * reference count shared between the table and the event ring, so history costs pointers, not
+ * copies. */
 #include "mockapi/kube/store.h"
 
 #include <stdio.h>

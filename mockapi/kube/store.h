@@ -14,13 +14,14 @@ struct store;
 
 enum store_event_type { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
 
-#define STORE_DEFAULT_HISTORY 10000 /**< events kept for watches that resume from a resourceVersion */
+#define STORE_DEFAULT_HISTORY                                                                      \
+    10000 /**< events kept for watches that resume from a resourceVersion */
 
 /** Called after every change. old is the previous object (MODIFIED, DELETED) or NULL; obj the new
  *  one (for DELETED: the last state, with the deletion's resourceVersion). Both borrowed, valid
  *  only during the call. */
-typedef void (*store_listener_cb)(void *arg, enum store_event_type type,
-                                  const struct kinds_info *k, const cJSON *old, const cJSON *obj);
+typedef void (*store_listener_cb)(void *arg, enum store_event_type type, const struct kinds_info *k,
+                                  const cJSON *old, const cJSON *obj);
 
 /** A new empty store. rng (borrowed) makes uids. history_cap: events kept (0: the default). */
 struct store *store_new(struct rng *rng, size_t history_cap);

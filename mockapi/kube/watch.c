@@ -190,8 +190,8 @@ static int send_bookmark(struct watch *w, int initial_end)
     cJSON *m = cJSON_AddObjectToObject(o, "metadata");
     cJSON_AddStringToObject(m, "resourceVersion", rv);
     if (initial_end)
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "annotations"),
-                                WATCH_INITIAL_EVENTS_END, "true");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "annotations"), WATCH_INITIAL_EVENTS_END,
+                                "true");
     int r = send_event(w, "BOOKMARK", o);
     cJSON_Delete(o);
     return r;

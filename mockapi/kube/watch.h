@@ -17,21 +17,23 @@ struct store;
 struct watch;
 struct watch_hub;
 
-#define WATCH_MAX_PENDING_BYTES (8 * 1024 * 1024) /**< unsent bytes before a slow watcher is cut */
-#define WATCH_DEFAULT_BOOKMARK_MS 60000           /**< periodic bookmark interval (apiserver: ~1 min) */
+/** Unsent bytes before a slow watcher is cut. */
+#define WATCH_MAX_PENDING_BYTES (8 * 1024 * 1024)
+#define WATCH_DEFAULT_BOOKMARK_MS 60000 /**< periodic bookmark interval (apiserver: ~1 min) */
 #define WATCH_INITIAL_EVENTS_END "k8s.io/initial-events-end"
 
 struct watch_opts {
     const struct kinds_info *kind;
-    const char *namespace;   /**< "" for all namespaces */
-    struct ksel *labels;     /**< NULL for all; the watch takes ownership */
-    struct ksel *fields;     /**< NULL for all; the watch takes ownership */
-    int64_t since_rv;        /**< resume after this resourceVersion; 0 with initial = 1 for "any" */
-    int initial;             /**< send synthetic ADDED events for current objects first */
-    int initial_end_bookmark;/**< sendInitialEvents=true: end the initial events with the bookmark */
-    int bookmarks;           /**< allowWatchBookmarks=true */
-    int table;               /**< objects as one-row meta.k8s.io/v1 Tables */
-    int64_t timeout_ms;      /**< end the stream after this long; 0: never */
+    const char *namespace; /**< "" for all namespaces */
+    struct ksel *labels;   /**< NULL for all; the watch takes ownership */
+    struct ksel *fields;   /**< NULL for all; the watch takes ownership */
+    int64_t since_rv;      /**< resume after this resourceVersion; 0 with initial = 1 for "any" */
+    int initial;           /**< send synthetic ADDED events for current objects first */
+    int initial_end_bookmark; /**< sendInitialEvents=true: end the initial events with the bookmark
+                               */
+    int bookmarks;            /**< allowWatchBookmarks=true */
+    int table;                /**< objects as one-row meta.k8s.io/v1 Tables */
+    int64_t timeout_ms;       /**< end the stream after this long; 0: never */
 };
 
 /** The set of live watches of one server. hooks borrowed (may be NULL). */

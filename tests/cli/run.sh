@@ -80,6 +80,10 @@ if start_server "$work/out" --kubeconfig "$work/kc" --kube-version 1.29; then
     bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$work/ca.crt' '$url/api/v1/pods')\" = 401 ]"
   check "the token is accepted" \
     bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$work/ca.crt' -H 'Authorization: Bearer $token' '$url/api/v1/pods')\" = 200 ]"
+  check "the CA is written beside the kubeconfig and verifies the server" \
+    bash -c "curl -sS --max-time 5 --cacert '$work/kc.ca.crt' '$url/version' | grep -q gitVersion"
+  check "serve prints a GitLab Runner host/bearer_token/ca_file line" \
+    grep -q "host = \"$url\", bearer_token = \"$token\", ca_file = \"$work/kc.ca.crt\"" "$work/out"
   check "SIGTERM shuts down cleanly (exit 0)" stop_server TERM
 else
   check "serve starts" false
