@@ -68,6 +68,7 @@ struct cluster {
     unsigned next_ip;
     int64_t last_event_ns;  /* the newest event's name stamp */
     struct event *ns_sweep; /* deletes terminating namespaces' content */
+    struct event *gc;       /* the garbage collector: runs after any deletion */
 };
 
 static const struct kinds_info *K(enum kinds_id id)
@@ -582,11 +583,61 @@ void cluster_pod_deleting(struct cluster *cl, const char *ns, const char *name, 
     arm_step(p, POD_STEP_TERMINATE, delay);
 }
 
+/* 1 when an owner reference still names a live object (same kind, name and uid). */
+static int owner_alive(struct cluster *cl, const char *ns, const cJSON *ref)
+{
+    const struct kinds_info *ok = kinds_by_kind(json_str_or(ref, "kind", ""));
+    if (!ok)
+        return 1; /* an owner of a kind we do not serve: never collect on its account */
+    const cJSON *owner =
+        store_get(cl->store, ok, ok->namespaced ? ns : "", json_str_or(ref, "name", ""));
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(owner, "metadata");
+    return owner && strcmp(json_str_or(meta, "uid", ""), json_str_or(ref, "uid", "")) == 0;
+}
+
+/* The garbage collector, as kube-controller-manager's does it for background propagation: an
+ * object whose owner references all name objects that are gone is deleted. The runner relies on it
+ * for the credentials secret, services and the PDB (runner-k8s-executor.md §2.4). Foreground
+ * propagation is treated as background. */
+static void collect_garbage(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct cluster *cl = arg;
+    for (size_t k = 0; k < KIND__COUNT; k++) {
+        size_t n;
+        const cJSON **items = store_list(cl->store, &kinds_table[k], NULL, &n);
+        char(*doomed)[2][254] = n ? calloc(n, sizeof *doomed) : NULL;
+        size_t nd = 0;
+        for (size_t i = 0; i < n && doomed; i++) {
+            const cJSON *meta = cJSON_GetObjectItemCaseSensitive(items[i], "metadata");
+            const cJSON *refs = cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences");
+            if (cJSON_GetArraySize(refs) == 0)
+                continue;
+            int alive = 0;
+            const cJSON *ref;
+            cJSON_ArrayForEach(ref, refs) alive |=
+                owner_alive(cl, store_obj_namespace(items[i]), ref);
+            if (!alive) {
+                snprintf(doomed[nd][0], sizeof doomed[0][0], "%s", store_obj_namespace(items[i]));
+                snprintf(doomed[nd][1], sizeof doomed[0][1], "%s", store_obj_name(items[i]));
+                nd++;
+            }
+        }
+        free(items);
+        for (size_t i = 0; i < nd; i++)
+            store_remove(cl->store, &kinds_table[k], doomed[i][0], doomed[i][1]);
+        free(doomed);
+    }
+}
+
 static void on_store_change(void *arg, enum store_event_type type, const struct kinds_info *k,
                             const cJSON *old, const cJSON *obj)
 {
     (void)old;
     struct cluster *cl = arg;
+    if (type == STORE_DELETED && k->id != KIND_events)
+        event_active(cl->gc, EV_TIMEOUT, 0); /* after this change, never inside it */
     if (k->id != KIND_pods)
         return;
     const char *ns = store_obj_namespace(obj), *name = store_obj_name(obj);
@@ -753,7 +804,8 @@ struct cluster *cluster_new(struct event_base *base, struct store *store, struct
         cl->o.kubelet_version = "v1.32.0";
     cl->listener = store_listen(store, on_store_change, cl);
     cl->ns_sweep = evtimer_new(base, sweep_namespaces, cl);
-    if (!cl->listener || !cl->ns_sweep) {
+    cl->gc = evtimer_new(base, collect_garbage, cl);
+    if (!cl->listener || !cl->ns_sweep || !cl->gc) {
         cluster_free(cl);
         return NULL;
     }
@@ -769,5 +821,7 @@ void cluster_free(struct cluster *cl)
         sim_free(cl->pods);
     if (cl->ns_sweep)
         event_free(cl->ns_sweep);
+    if (cl->gc)
+        event_free(cl->gc);
     free(cl);
 }

@@ -606,6 +606,47 @@ static void test_delete_pod_graceful(void **state)
                         "pods \"g\" not found");
 }
 
+/* The garbage collector: what the runner owns through ownerReferences (the credentials secret, a
+ * proxy service, the PDB) goes when the pod goes; what names a live owner, or none, stays. */
+static void test_owner_references_are_collected(void **state)
+{
+    struct itest *t = start_plain(state);
+    long code;
+    create_pod(t, "default", "owner", NULL);
+    create_pod(t, "default", "other", NULL);
+    cJSON *owner = itest_json(t, "GET", PODS "/owner", NULL, &code);
+    cJSON *other = itest_json(t, "GET", PODS "/other", NULL, &code);
+    char body[1024], uid[64], other_uid[64];
+    snprintf(uid, sizeof uid, "%s", itest_jstr(owner, "metadata.uid"));
+    snprintf(other_uid, sizeof other_uid, "%s", itest_jstr(other, "metadata.uid"));
+    cJSON_Delete(owner);
+    cJSON_Delete(other);
+    static const char ref[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"name\":\"%s\",\"uid\":\"%s\"}";
+    char r1[256], r2[256];
+    snprintf(r1, sizeof r1, ref, "owner", uid);
+    snprintf(r2, sizeof r2, ref, "other", other_uid);
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"s-owned\",\"ownerReferences\":[%s]}}",
+             r1);
+    cJSON_Delete(create(t, "/api/v1/namespaces/default/secrets", body));
+    /* a second, live owner keeps it */
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"s-both\",\"ownerReferences\":[%s,%s]}}",
+             r1, r2);
+    cJSON_Delete(create(t, "/api/v1/namespaces/default/secrets", body));
+    cJSON_Delete(
+        create(t, "/api/v1/namespaces/default/secrets", "{\"metadata\":{\"name\":\"s-free\"}}"));
+    cJSON_Delete(itest_json(t, "DELETE", PODS "/owner?gracePeriodSeconds=0", NULL, &code));
+    assert_int_equal(code, 200);
+    assert_true(
+        itest_wait_code(t, "/api/v1/namespaces/default/secrets/s-owned", 404, ITEST_WAIT_MS));
+    /* one more round trip, so a collector run that was due has run */
+    cJSON_Delete(itest_json(t, "GET", "/api/v1/namespaces/default/secrets", NULL, &code));
+    cJSON_Delete(itest_json(t, "GET", "/api/v1/namespaces/default/secrets/s-both", NULL, &code));
+    assert_int_equal(code, 200);
+    cJSON_Delete(itest_json(t, "GET", "/api/v1/namespaces/default/secrets/s-free", NULL, &code));
+    assert_int_equal(code, 200);
+}
+
 static void test_delete_grace_zero(void **state)
 {
     struct itest *t = start_plain(state);
@@ -1082,6 +1123,7 @@ int main(void)
         cmocka_unit_test_teardown(test_patch_errors, itest_teardown),
         cmocka_unit_test_teardown(test_delete_pod_graceful, itest_teardown),
         cmocka_unit_test_teardown(test_delete_grace_zero, itest_teardown),
+        cmocka_unit_test_teardown(test_owner_references_are_collected, itest_teardown),
         cmocka_unit_test_teardown(test_delete_unscheduled_pod_at_once, itest_teardown),
         cmocka_unit_test_teardown(test_delete_preconditions, itest_teardown),
         cmocka_unit_test_teardown(test_delete_collection, itest_teardown),
