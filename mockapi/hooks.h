@@ -53,6 +53,11 @@ struct mockapi_hooks {
     enum hook_verdict (*on_watch_event)(void *arg, struct watch *w, const char *type,
                                         const cJSON *object);
 
+    /** The answer to a request is complete (complete = 1) or the connection died first (0): its
+     *  status code (0 when written by hand) and the bytes written for it. For the journal. */
+    void (*on_response)(void *arg, struct conn *c, const struct http_request *req, int code,
+                        uint64_t bytes, int complete);
+
     /** A pod lifecycle step is being scheduled. HOLD: not now (cluster_pod_advance runs it later);
      *  PASS: it runs after step->delay_ms (which the hook may change). */
     enum hook_verdict (*on_pod_step)(void *arg, struct hook_pod_step *step);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -45,7 +46,13 @@ struct mockapi_server {
     struct api *api;
     uint64_t requests;
     struct conn_set conns;
+    struct sockaddr_in addr; /* the bound address, port included */
+    enum mockapi_listen_mode mode;
+    int hole_fd;      /* LISTEN_BLACKHOLE: the listening socket nobody accepts on */
+    int hole_fill[2]; /* and our own connections that fill its accept queue */
 };
+
+#define LISTEN_BACKLOG 511
 
 static int authorized(const struct mockapi_server *s, const struct http_request *req,
                       const struct route *r)
@@ -84,6 +91,20 @@ static void on_request(void *arg, struct conn *c, struct http_request *req)
     api_handle(s->api, c, req, &r);
 }
 
+static void on_response(void *arg, struct conn *c, const struct http_request *req, int code,
+                        uint64_t bytes, int complete)
+{
+    struct mockapi_server *s = arg;
+    if (s->o.hooks && s->o.hooks->on_response)
+        s->o.hooks->on_response(s->o.hooks->arg, c, req, code, bytes, complete);
+}
+
+void mockapi_server_dispatch(struct mockapi_server *s, struct conn *c, struct http_request *req,
+                             const struct route *r)
+{
+    api_handle(s->api, c, req, r);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
@@ -119,7 +140,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    struct conn_config cfg = {&s->conns, on_request, s, &s->requests, NULL};
+    struct conn_config cfg = {.set = &s->conns,
+                              .on_request = on_request,
+                              .on_response = on_response,
+                              .arg = s,
+                              .request_counter = &s->requests,
+                              .server_header = NULL};
     struct conn *c = conn_new(bev, &cfg, peer);
     if (!c)
         return;
@@ -133,6 +159,92 @@ static void on_listener_error(struct evconnlistener *l, void *arg)
     (void)arg;
     /* EMFILE and friends: log and keep listening; libevent retries on the next readiness */
     log_warn("accept: %s", strerror(errno));
+}
+
+static int open_listener(struct mockapi_server *s, char *err, size_t errlen)
+{
+    s->listener =
+        evconnlistener_new_bind(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                LISTEN_BACKLOG, (struct sockaddr *)&s->addr, sizeof s->addr);
+    if (!s->listener) {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &s->addr.sin_addr, ip, sizeof ip);
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, ntohs(s->addr.sin_port),
+                 strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(s->listener, on_listener_error);
+    return 0;
+}
+
+static void close_hole(struct mockapi_server *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->hole_fill[i] >= 0) {
+            close(s->hole_fill[i]);
+            s->hole_fill[i] = -1;
+        }
+    if (s->hole_fd >= 0) {
+        close(s->hole_fd);
+        s->hole_fd = -1;
+    }
+}
+
+/* A black hole without root: a socket listening with a backlog of 0 whose accept queue we fill with
+ * our own connections and never drain. Linux then drops further SYNs, so clients' connect() times
+ * out, as against an address whose packets vanish (failure-catalog.md §3). */
+static int open_hole(struct mockapi_server *s, char *err, size_t errlen)
+{
+    int one = 1;
+    s->hole_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->hole_fd < 0 || setsockopt(s->hole_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(s->hole_fd, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
+        listen(s->hole_fd, 0) < 0) {
+        snprintf(err, errlen, "black-hole listener on port %d: %s", ntohs(s->addr.sin_port),
+                 strerror(errno));
+        close_hole(s);
+        return -1;
+    }
+    /* backlog 0 admits one queued connection (two on some kernels); fill both places */
+    for (int i = 0; i < 2; i++) {
+        s->hole_fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s->hole_fill[i] >= 0)
+            (void)connect(s->hole_fill[i], (struct sockaddr *)&s->addr, sizeof s->addr);
+    }
+    return 0;
+}
+
+int mockapi_server_listen_mode(struct mockapi_server *s, enum mockapi_listen_mode mode, char *err,
+                               size_t errlen)
+{
+    if (mode == s->mode)
+        return 0;
+    if (s->listener) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    close_hole(s);
+    int rc = 0;
+    if (mode == LISTEN_NORMAL)
+        rc = open_listener(s, err, errlen);
+    else if (mode == LISTEN_BLACKHOLE)
+        rc = open_hole(s, err, errlen);
+    s->mode = rc == 0 ? mode : LISTEN_REFUSE;
+    log_info("listener on port %d: %s", ntohs(s->addr.sin_port),
+             s->mode == LISTEN_NORMAL   ? "accepting"
+             : s->mode == LISTEN_REFUSE ? "closed (connection refused)"
+                                        : "black hole (connect times out)");
+    return rc;
+}
+
+enum mockapi_listen_mode mockapi_server_get_listen_mode(const struct mockapi_server *s)
+{
+    return s->mode;
+}
+
+struct event_base *mockapi_server_base(struct mockapi_server *s)
+{
+    return s->base;
 }
 
 static int parse_version(const char *v, char *minor, size_t len)
@@ -157,6 +269,7 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->hole_fd = s->hole_fill[0] = s->hole_fill[1] = -1;
     s->base = base;
     s->o = *opts;
     const char *version = opts->kube_version ? opts->kube_version : "1.32";
@@ -190,17 +303,13 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
         snprintf(err, errlen, "bad bind address \"%s\" (expected an IPv4 address)", addr);
         goto fail;
     }
-    s->listener =
-        evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 511,
-                                (struct sockaddr *)&sin, sizeof sin);
-    if (!s->listener) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, opts->port, strerror(errno));
+    s->addr = sin;
+    if (open_listener(s, err, errlen) < 0)
         goto fail;
-    }
-    evconnlistener_set_error_cb(s->listener, on_listener_error);
     socklen_t slen = sizeof sin;
     getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&sin, &slen);
     s->port = ntohs(sin.sin_port);
+    s->addr.sin_port = sin.sin_port; /* reopen on the same port after refuse or black-hole */
     snprintf(s->url, sizeof s->url, "%s://%s:%d", s->tls ? "https" : "http", addr, s->port);
 
     char server_address[64];
@@ -231,6 +340,7 @@ void mockapi_server_free(struct mockapi_server *s)
         return;
     if (s->listener)
         evconnlistener_free(s->listener);
+    close_hole(s);
     watch_hub_free(s->watches);
     conn_set_abort_all(&s->conns);
     api_free(s->api);

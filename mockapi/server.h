@@ -8,7 +8,10 @@
 
 #include "mockapi/kube/cluster.h"
 
+struct conn;
 struct event_base;
+struct http_request;
+struct route;
 struct mockapi_hooks;
 struct store;
 struct watch_hub;
@@ -29,6 +32,30 @@ struct mockapi_server_opts {
 struct mockapi_server *mockapi_server_new(struct event_base *base,
                                           const struct mockapi_server_opts *opts, char *err,
                                           size_t errlen);
+
+/** Serve a request normally, skipping the on_request hook: a fault that delayed a request (or
+ *  looked at it and let it be) hands it back here. */
+void mockapi_server_dispatch(struct mockapi_server *s, struct conn *c, struct http_request *req,
+                             const struct route *r);
+
+/** What the listening port does. */
+enum mockapi_listen_mode {
+    LISTEN_NORMAL,    /**< accept and serve */
+    LISTEN_REFUSE,    /**< the port is closed: connect gets RST ("connection refused") */
+    LISTEN_BLACKHOLE, /**< the port listens with a full accept queue that is never drained: new
+                           SYNs are dropped and connect times out ("i/o timeout"), without root */
+};
+
+/** Switch the listening port to mode, keeping the same port number. 0, or -1 + err. Connections
+ *  already accepted are not touched. */
+int mockapi_server_listen_mode(struct mockapi_server *s, enum mockapi_listen_mode mode, char *err,
+                               size_t errlen);
+
+/** The current mode. */
+enum mockapi_listen_mode mockapi_server_get_listen_mode(const struct mockapi_server *s);
+
+/** The event loop the server runs on. */
+struct event_base *mockapi_server_base(struct mockapi_server *s);
 
 /** Stop listening, end every connection's streams, free everything. NULL is a no-op. */
 void mockapi_server_free(struct mockapi_server *s);

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "harness/fault.h"
 #include "mockapi/base/file.h"
 #include "mockapi/base/log.h"
 #include "mockapi/kube/kubeconfig.h"
@@ -242,6 +243,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
-    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve)\n", argv[1]);
+    if (strcmp(argv[1], "faults") == 0)
+        return list_faults();
+    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve, faults)\n", argv[1]);
     return EXIT_USAGE;
 }

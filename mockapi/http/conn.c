@@ -7,6 +7,7 @@
 #include "mockapi/http/conn.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,6 +26,10 @@
 #include "mockapi/base/log.h"
 
 enum conn_mode { MODE_HTTP, MODE_UPGRADED };
+
+/* Response ends remembered for egress filters; past this many answers queued behind a held one,
+ * the oldest boundaries are forgotten (a filter then sees them as one). */
+#define CONN_MAX_PENDING_ENDS 32
 
 struct conn {
     struct bufferevent *bev;
@@ -49,6 +54,13 @@ struct conn {
     int close_after; /* close once everything is out */
 
     struct evbuffer *staged; /* written by protocol layers, not yet through the egress filter */
+    uint64_t staged_in;      /* bytes ever added to staged */
+    uint64_t
+        ends[CONN_MAX_PENDING_ENDS]; /* staged_in offsets where responses ended, oldest first */
+    size_t nends;
+    int resp_code;       /* the answer being written: its status code */
+    uint64_t resp_start; /* and staged_in where it began */
+    int resp_open;       /* a head was written and the answer is not complete */
     conn_egress_cb egress;
     void *egress_arg;
 
@@ -328,6 +340,61 @@ static int on_message_complete(http_parser *p)
 
 /* ---- egress ---- */
 
+static void stage(struct conn *c, const void *data, size_t len)
+{
+    if (evbuffer_add(c->staged, data, len) == 0)
+        c->staged_in += len;
+}
+
+static void stage_printf(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void stage_printf(struct conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = evbuffer_add_vprintf(c->staged, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        c->staged_in += (uint64_t)n;
+}
+
+/* The answer now being written is complete: remember where it ends in the staged stream. */
+static void mark_response_end(struct conn *c)
+{
+    if (c->nends == CONN_MAX_PENDING_ENDS) {
+        memmove(c->ends, c->ends + 1, (CONN_MAX_PENDING_ENDS - 1) * sizeof c->ends[0]);
+        c->nends--;
+    }
+    c->ends[c->nends++] = c->staged_in;
+}
+
+size_t conn_egress_current(const struct conn *c, int *ends)
+{
+    uint64_t out = c->staged_in - evbuffer_get_length(c->staged);
+    size_t staged = evbuffer_get_length(c->staged);
+    for (size_t i = 0; i < c->nends; i++)
+        if (c->ends[i] > out) {
+            *ends = 1;
+            return (size_t)(c->ends[i] - out);
+        }
+    *ends = 0;
+    return staged;
+}
+
+/* Forget response ends the wire has passed. */
+static void forget_passed_ends(struct conn *c)
+{
+    uint64_t out = c->staged_in - evbuffer_get_length(c->staged);
+    size_t i = 0;
+    while (i < c->nends && c->ends[i] <= out)
+        i++;
+    if (i) {
+        memmove(c->ends, c->ends + i, (c->nends - i) * sizeof c->ends[0]);
+        c->nends -= i;
+    }
+}
+
 static void egress_flush(struct conn *c)
 {
     if (c->dead || !c->bev)
@@ -336,6 +403,8 @@ static void egress_flush(struct conn *c)
         c->egress(c->egress_arg, c, c->staged);
     else
         evbuffer_add_buffer(bufferevent_get_output(c->bev), c->staged);
+    if (!c->dead)
+        forget_passed_ends(c);
 }
 
 /* Flush from outside our callbacks: an egress filter may reset the connection, so hold off the
@@ -382,7 +451,7 @@ int conn_write_raw(struct conn *c, const void *data, size_t len)
 {
     if (c->dead)
         return -1;
-    evbuffer_add(c->staged, data, len);
+    stage(c, data, len);
     return flush_guarded(c);
 }
 
@@ -395,24 +464,27 @@ static void maybe_finish_close(struct conn *c)
 
 /* ---- responses ---- */
 
-static void write_head(struct conn *c, struct evbuffer *out, int code, const char *content_type,
-                       const char *const *extra, int chunked, size_t len)
+static void write_head(struct conn *c, int code, const char *content_type, const char *const *extra,
+                       int chunked, size_t len)
 {
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", code, http_reason(code));
+    c->resp_code = code;
+    c->resp_start = c->staged_in;
+    c->resp_open = 1;
+    stage_printf(c, "HTTP/1.1 %d %s\r\n", code, http_reason(code));
     if (c->cfg.server_header)
-        evbuffer_add_printf(out, "Server: %s\r\n", c->cfg.server_header);
-    evbuffer_add_printf(out, "Cache-Control: no-cache, private\r\n");
+        stage_printf(c, "Server: %s\r\n", c->cfg.server_header);
+    stage_printf(c, "Cache-Control: no-cache, private\r\n");
     if (content_type)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+        stage_printf(c, "Content-Type: %s\r\n", content_type);
     for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
-        evbuffer_add_printf(out, "%s: %s\r\n", extra[i], extra[i + 1]);
+        stage_printf(c, "%s: %s\r\n", extra[i], extra[i + 1]);
     if (chunked)
-        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+        stage_printf(c, "Transfer-Encoding: chunked\r\n");
     else if (code >= 200 && code != 204 && code != 304) /* RFC 9110 8.6: none on these */
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+        stage_printf(c, "Content-Length: %zu\r\n", len);
     if (!c->req.keep_alive)
-        evbuffer_add_printf(out, "Connection: close\r\n");
-    evbuffer_add(out, "\r\n", 2);
+        stage_printf(c, "Connection: close\r\n");
+    stage(c, "\r\n", 2);
 }
 
 int conn_respond(struct conn *c, int code, const char *content_type, const char *const *extra,
@@ -420,9 +492,10 @@ int conn_respond(struct conn *c, int code, const char *content_type, const char 
 {
     if (c->dead)
         return -1;
-    write_head(c, c->staged, code, content_type, extra, 0, len);
+    write_head(c, code, content_type, extra, 0, len);
     if (len && strcmp(c->req.method ? c->req.method : "", "HEAD") != 0)
-        evbuffer_add(c->staged, body, len);
+        stage(c, body, len);
+    mark_response_end(c);
     if (flush_guarded(c) < 0)
         return -1;
     conn_request_done(c);
@@ -433,7 +506,7 @@ int conn_stream_begin(struct conn *c, int code, const char *content_type, const 
 {
     if (c->dead)
         return -1;
-    write_head(c, c->staged, code, content_type, extra, 1, 0);
+    write_head(c, code, content_type, extra, 1, 0);
     c->streaming = 1;
     return flush_guarded(c);
 }
@@ -444,9 +517,9 @@ int conn_stream_write(struct conn *c, const void *data, size_t len)
         return -1;
     if (len == 0)
         return 0;
-    evbuffer_add_printf(c->staged, "%zx\r\n", len);
-    evbuffer_add(c->staged, data, len);
-    evbuffer_add(c->staged, "\r\n", 2);
+    stage_printf(c, "%zx\r\n", len);
+    stage(c, data, len);
+    stage(c, "\r\n", 2);
     return flush_guarded(c);
 }
 
@@ -454,8 +527,9 @@ int conn_stream_end(struct conn *c)
 {
     if (c->dead || !c->streaming)
         return -1;
-    evbuffer_add(c->staged, "0\r\n\r\n", 5);
+    stage(c, "0\r\n\r\n", 5);
     c->streaming = 0;
+    mark_response_end(c);
     if (flush_guarded(c) < 0)
         return -1;
     conn_request_done(c);
@@ -486,6 +560,10 @@ void conn_request_done(struct conn *c)
         return;
     int keep = c->req.keep_alive;
     int upgrade = c->req.upgrade;
+    if (c->cfg.on_response)
+        c->cfg.on_response(c->cfg.arg, c, &c->req, c->resp_open ? c->resp_code : 0,
+                           c->staged_in - c->resp_start, 1);
+    c->resp_open = 0;
     c->req_ready = 0;
     if (!keep || upgrade) {
         /* An upgrade answered without switching leaves the stream in an unknown state. */
@@ -696,6 +774,9 @@ static void conn_kill(struct conn *c, int rst)
     c->dead = 1;
     c->reset = rst;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->req_ready && c->mode == MODE_HTTP && c->cfg.on_response)
+        c->cfg.on_response(c->cfg.arg, c, &c->req, c->resp_open ? c->resp_code : 0,
+                           c->resp_open ? c->staged_in - c->resp_start : 0, 0);
     if (c->on_close) {
         conn_close_cb cb = c->on_close;
         c->on_close = NULL;

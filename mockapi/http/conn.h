@@ -77,9 +77,16 @@ struct conn_set {
 /** Abort every connection in the set (their close callbacks run). */
 void conn_set_abort_all(struct conn_set *set);
 
+/** Called when the answer to a request is complete (complete = 1), or when the connection dies
+ *  before it is (complete = 0): the status code written (0 when answered by hand) and the bytes
+ *  the protocol layers wrote for it (before any egress filter). For the journal. */
+typedef void (*conn_response_cb)(void *arg, struct conn *c, const struct http_request *req,
+                                 int code, uint64_t bytes, int complete);
+
 struct conn_config {
     struct conn_set *set; /**< borrowed; the connection joins it until it is freed */
     conn_request_cb on_request;
+    conn_response_cb on_response; /**< NULL: none */
     void *arg;
     uint64_t *request_counter; /**< borrowed; numbers requests across the server */
     const char *server_header; /**< NULL: none */
@@ -112,6 +119,11 @@ int conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg);
 
 /** The wire buffer (the bufferevent's output): the egress filter moves bytes here. Borrowed. */
 struct evbuffer *conn_wire(struct conn *c);
+
+/** For egress filters that shape one response only: the number of bytes at the front of staged
+ *  that belong to the oldest response not yet fully moved to the wire, and in *ends whether that
+ *  response is complete (1: those bytes end it; 0: more of it may come). */
+size_t conn_egress_current(const struct conn *c, int *ends);
 
 /** Run the egress filter again over what is staged (from a filter's timer). */
 int conn_egress_kick(struct conn *c);

@@ -780,6 +780,13 @@ static int create_node(struct cluster *cl)
     return store_create(cl->store, K(KIND_nodes), "", node, NULL);
 }
 
+int cluster_create_namespace(struct cluster *cl, const char *name)
+{
+    if (create_namespace(cl, name) < 0)
+        return -1;
+    return create_default_sa(cl, name);
+}
+
 int cluster_bootstrap(struct cluster *cl)
 {
     static const char *const names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};

@@ -37,6 +37,10 @@ void cluster_free(struct cluster *cl);
  *  accounts, and the node. 0 or -1. */
 int cluster_bootstrap(struct cluster *cl);
 
+/** Create a namespace with its default service account (as the namespace controller would).
+ *  0, or -1 when it exists or memory ran out. */
+int cluster_create_namespace(struct cluster *cl, const char *name);
+
 /** A graceful pod deletion was accepted (deletionTimestamp set): remove the pod after
  *  min(grace, terminate delay). */
 void cluster_pod_deleting(struct cluster *cl, const char *ns, const char *name, int64_t grace_s);

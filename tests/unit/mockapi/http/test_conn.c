@@ -93,7 +93,8 @@ static int setup(void **state)
     f->base = event_base_new();
     evutil_make_socket_nonblocking(sv[0]);
     struct bufferevent *bev = bufferevent_socket_new(f->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
-    struct conn_config cfg = {&f->set, on_request, f, &f->counter, NULL};
+    struct conn_config cfg = {
+        .set = &f->set, .on_request = on_request, .arg = f, .request_counter = &f->counter};
     f->c = conn_new(bev, &cfg, "test-peer");
     f->peer = sv[1];
     f->answer = 1;

@@ -1,0 +1,499 @@
+/* engine.c -- runs a scenario against a live server: plugs into mockapi's hook points, matches
+ * requests to rules in order, counts and triggers, applies faults, keeps the named state, runs the
+ * timeline, records events and the journal.
+ *
+ * Rules are checked in file order. Every rule whose match holds counts the request (counts are per
+ * rule and shown in the journal). A firing fault that takes the request over (answers it, delays
+ * it, hangs it) ends the search; faults that only shape bytes (an egress filter) let later rules
+ * act too. Decisions depend only on the scenario, its seed and the sequence of requests. */
+#include "harness/engine.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "harness/fault.h"
+#include "harness/journal.h"
+#include "harness/match.h"
+#include "harness/scenario.h"
+#include "harness/trigger.h"
+#include "mockapi/base/clock.h"
+#include "mockapi/base/json.h"
+#include "mockapi/base/log.h"
+#include "mockapi/base/rng.h"
+#include "mockapi/http/conn.h"
+#include "mockapi/kube/cluster.h"
+#include "mockapi/kube/kinds.h"
+#include "mockapi/kube/proto.h"
+#include "mockapi/kube/route.h"
+#include "mockapi/kube/store.h"
+#include "mockapi/kube/watch.h"
+#include "mockapi/server.h"
+
+#define ENGINE_MAX_OCCURRENCES 10000 /**< events remembered for windows and the timeline */
+#define ENGINE_INITIAL_STATE "Started"
+
+struct occurrence {
+    char event[SCENARIO_NAME_MAX + 16];
+    char pod[254];
+    int64_t t_ms;
+};
+
+struct rule_state {
+    uint64_t matched;
+    uint64_t fired;
+};
+
+/* a watch-layer rule that fired on a watch request, remembered for that connection's events */
+struct watch_fault {
+    uint64_t conn_id;
+    struct rule *rule;
+};
+
+struct timeline_timer {
+    struct engine *e;
+    struct timeline_entry *entry;
+    struct event *ev;
+    int armed;
+};
+
+struct engine {
+    struct scenario *s;
+    struct event_base *base;
+    struct mockapi_server *srv;
+    struct mockapi_hooks hooks;
+    struct rng rng;
+    struct journal *journal;
+    int64_t start_ns;
+    char state[SCENARIO_NAME_MAX];
+    struct rule_state *rs; /* one per rule */
+    struct occurrence *occ;
+    size_t nocc;
+    struct watch_fault *wf;
+    size_t nwf, wf_cap;
+    struct timeline_timer *tl; /* one per timeline entry */
+    uint64_t store_listener;
+    int needs_body;
+};
+
+/* ---- small helpers ---- */
+
+static size_t rule_index(const struct engine *e, const struct rule *r)
+{
+    return (size_t)(r - e->s->rules);
+}
+
+int64_t engine_elapsed_ms(const struct engine *e)
+{
+    return (clock_mono_ns() - e->start_ns) / 1000000;
+}
+
+struct mockapi_server *engine_server(struct engine *e)
+{
+    return e->srv;
+}
+
+struct event_base *engine_base(struct engine *e)
+{
+    return e->base;
+}
+
+struct rng *engine_rng(struct engine *e)
+{
+    return &e->rng;
+}
+
+struct journal *engine_journal(struct engine *e)
+{
+    return e->journal;
+}
+
+const char *engine_state(const struct engine *e)
+{
+    return e->state;
+}
+
+void engine_set_state(struct engine *e, const char *state)
+{
+    if (strcmp(e->state, state) != 0)
+        log_info("scenario state: %s -> %s", e->state, state);
+    snprintf(e->state, sizeof e->state, "%s", state);
+}
+
+void engine_serve(struct engine *e, struct conn *c, struct http_request *req,
+                  const struct route *r)
+{
+    mockapi_server_dispatch(e->srv, c, req, r);
+}
+
+void engine_rule_enable(struct engine *e, struct rule *r, int on)
+{
+    on = !!on;
+    if (r->enabled == on)
+        return;
+    r->enabled = on;
+    log_info("rule %s: %s", r->name, on ? "on" : "off");
+    if (on && r->fault->on_enable)
+        r->fault->on_enable(e, r, r->fault_ctx);
+    else if (!on && r->fault->on_disable)
+        r->fault->on_disable(e, r, r->fault_ctx);
+}
+
+/* ---- events and the timeline ---- */
+
+/* When ev first happened (ms since start), or -1. */
+static int64_t occurred(const struct engine *e, const struct trigger_event *ev)
+{
+    if (strcmp(ev->name, "start") == 0 || ev->name[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < e->nocc; i++)
+        if (strcmp(e->occ[i].event, ev->name) == 0 &&
+            (!ev->name_glob || fnmatch(ev->name_glob, e->occ[i].pod, 0) == 0))
+            return e->occ[i].t_ms;
+    return -1;
+}
+
+static void on_timeline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct timeline_timer *tt = arg;
+    struct engine *e = tt->e;
+    struct timeline_entry *te = tt->entry;
+    struct rule *r;
+    switch (te->action) {
+    case TIMELINE_ENABLE:
+    case TIMELINE_DISABLE:
+        if ((r = scenario_rule(e->s, te->target)))
+            engine_rule_enable(e, r, te->action == TIMELINE_ENABLE);
+        break;
+    case TIMELINE_SET_STATE:
+        engine_set_state(e, te->target);
+        break;
+    }
+}
+
+/* Arm timeline entries that wait for ev (or "start"), once each. */
+static void arm_timeline(struct engine *e)
+{
+    for (size_t i = 0; i < e->s->ntimeline; i++) {
+        struct timeline_timer *tt = &e->tl[i];
+        if (tt->armed)
+            continue;
+        int64_t since = occurred(e, &tt->entry->on);
+        if (since < 0)
+            continue;
+        int64_t due = since + tt->entry->at_ms - engine_elapsed_ms(e);
+        if (due < 0)
+            due = 0;
+        struct timeval tv = {(time_t)(due / 1000), (suseconds_t)((due % 1000) * 1000)};
+        tt->armed = 1;
+        evtimer_add(tt->ev, &tv);
+    }
+}
+
+void engine_event(struct engine *e, const char *event, const char *pod)
+{
+    if (e->nocc < ENGINE_MAX_OCCURRENCES) {
+        struct occurrence *o = &e->occ[e->nocc++];
+        snprintf(o->event, sizeof o->event, "%s", event);
+        snprintf(o->pod, sizeof o->pod, "%s", pod ? pod : "");
+        o->t_ms = engine_elapsed_ms(e);
+    }
+    log_debug("event %s%s%s", event, pod ? " " : "", pod ? pod : "");
+    arm_timeline(e);
+}
+
+static void on_store_change(void *arg, enum store_event_type type, const struct kinds_info *k,
+                            const cJSON *old, const cJSON *obj)
+{
+    struct engine *e = arg;
+    if (k->id != KIND_pods)
+        return;
+    const char *name = store_obj_name(obj);
+    if (type == STORE_ADDED) {
+        engine_event(e, "pod-created", name);
+        return;
+    }
+    if (type == STORE_DELETED) {
+        engine_event(e, "pod-deleted", name);
+        return;
+    }
+    const cJSON *ospec = cJSON_GetObjectItemCaseSensitive(old, "spec");
+    const cJSON *nspec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    if (!json_str(ospec, "nodeName") && json_str(nspec, "nodeName"))
+        engine_event(e, "pod-scheduled", name);
+    const char *ophase = json_str_or(cJSON_GetObjectItemCaseSensitive(old, "status"), "phase", "");
+    const char *nphase = json_str_or(cJSON_GetObjectItemCaseSensitive(obj, "status"), "phase", "");
+    if (strcmp(ophase, "Running") != 0 && strcmp(nphase, "Running") == 0)
+        engine_event(e, "pod-running", name);
+}
+
+/* ---- firing ---- */
+
+/* Decide one rule for one occasion; count it; 1 when its fault fires. */
+static int decide(struct engine *e, struct rule *r)
+{
+    struct rule_state *rs = &e->rs[rule_index(e, r)];
+    rs->matched++;
+    int64_t since = r->trigger.has_window ? occurred(e, &r->trigger.since) : 0;
+    if (!trigger_fires(&r->trigger, rs->matched, engine_elapsed_ms(e), since, &e->rng))
+        return 0;
+    rs->fired++;
+    if (r->set_state[0])
+        engine_set_state(e, r->set_state);
+    char ev[SCENARIO_NAME_MAX + 16];
+    snprintf(ev, sizeof ev, "rule-fired:%s", r->name);
+    engine_event(e, ev, NULL);
+    return 1;
+}
+
+static int state_allows(const struct engine *e, const struct rule *r)
+{
+    return !r->require_state[0] || strcmp(r->require_state, e->state) == 0;
+}
+
+static void append_matched(struct journal_entry *je, const struct rule *r, uint64_t count)
+{
+    size_t n = strlen(je->rules_matched);
+    snprintf(je->rules_matched + n, sizeof je->rules_matched - n, "%s%s(%llu)", n ? "," : "",
+             r->name, (unsigned long long)count);
+}
+
+static cJSON *decode_body(const struct http_request *req)
+{
+    if (req->body_len == 0)
+        return NULL;
+    const char *ct = http_request_header(req, "Content-Type");
+    if (ct && strncmp(ct, KPROTO_MEDIA_TYPE, strlen(KPROTO_MEDIA_TYPE)) == 0)
+        return kproto_decode(req->body, req->body_len, NULL, 0);
+    return cJSON_ParseWithLength((const char *)req->body, req->body_len);
+}
+
+static void fill_entry(struct engine *e, struct journal_entry *je, struct conn *c,
+                       const struct http_request *req, const struct route *r)
+{
+    je->seq = req->seq;
+    je->conn_id = conn_id(c);
+    je->t_ms = engine_elapsed_ms(e);
+    snprintf(je->method, sizeof je->method, "%s", req->method);
+    snprintf(je->path, sizeof je->path, "%s", req->url);
+    unsigned verb = match_verb_of(req, r);
+    static const char *const names[] = {"get",   "list",   "watch",  "create",
+                                        "update", "patch", "delete", "deletecollection",
+                                        "exec",  "attach", "log",    "other"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (verb == (1u << i))
+            snprintf(je->verb, sizeof je->verb, "%s", names[i]);
+    if (r->kind)
+        snprintf(je->resource, sizeof je->resource, "%s", r->kind->resource);
+    snprintf(je->namespace_, sizeof je->namespace_, "%s", r->namespace);
+    snprintf(je->name, sizeof je->name, "%s", r->name);
+    const char *ua = http_request_header(req, "User-Agent");
+    snprintf(je->user_agent, sizeof je->user_agent, "%s", ua ? ua : "");
+}
+
+static void remember_watch_fault(struct engine *e, uint64_t conn, struct rule *r)
+{
+    if (e->nwf == e->wf_cap) {
+        size_t cap = e->wf_cap ? e->wf_cap * 2 : 16;
+        struct watch_fault *w = realloc(e->wf, cap * sizeof *w);
+        if (!w)
+            return;
+        e->wf = w;
+        e->wf_cap = cap;
+    }
+    e->wf[e->nwf++] = (struct watch_fault){conn, r};
+}
+
+static void forget_watch_faults(struct engine *e, uint64_t conn)
+{
+    for (size_t i = 0; i < e->nwf;)
+        if (e->wf[i].conn_id == conn)
+            e->wf[i] = e->wf[--e->nwf];
+        else
+            i++;
+}
+
+static enum hook_verdict on_request(void *arg, struct conn *c, struct http_request *req,
+                                    const struct route *route)
+{
+    struct engine *e = arg;
+    struct journal_entry *je = journal_begin(e->journal);
+    fill_entry(e, je, c, req, route);
+    journal_commit(e->journal, je);
+    forget_watch_faults(e, conn_id(c)); /* a new request on this connection: an old watch ended */
+
+    cJSON *body = NULL;
+    int body_tried = 0;
+    enum hook_verdict verdict = HOOK_PASS;
+    for (size_t i = 0; i < e->s->nrules && verdict == HOOK_PASS; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (!r->enabled || !state_allows(e, r))
+            continue;
+        if (r->fault->layer != FAULT_LAYER_HTTP && r->fault->layer != FAULT_LAYER_WATCH)
+            continue;
+        if (match_needs_body(&r->match) && !body_tried) {
+            body = decode_body(req);
+            body_tried = 1;
+        }
+        if (!match_request(&r->match, req, route, body))
+            continue;
+        int fires = decide(e, r);
+        append_matched(je, r, e->rs[i].matched);
+        if (!fires)
+            continue;
+        snprintf(je->rule, sizeof je->rule, "%s", r->name);
+        snprintf(je->fault, sizeof je->fault, "%s", r->fault->name);
+        if (r->fault->layer == FAULT_LAYER_WATCH) {
+            if (match_verb_of(req, route) == MATCH_WATCH)
+                remember_watch_fault(e, conn_id(c), r);
+            continue;
+        }
+        if (!r->fault->on_request)
+            continue;
+        struct fault_request fr = {e,         r,      r->fault_ctx, c,        req,
+                                   route,     &e->rng, e->base,     je->note, sizeof je->note};
+        verdict = r->fault->on_request(&fr);
+        /* the fault may have reset the connection: je stays valid (the journal owns it) */
+    }
+    cJSON_Delete(body);
+    return verdict == HOOK_HANDLED ? HOOK_HANDLED : HOOK_PASS;
+}
+
+static void on_response(void *arg, struct conn *c, const struct http_request *req, int code,
+                        uint64_t bytes, int complete)
+{
+    (void)req;
+    struct engine *e = arg;
+    struct journal_entry *je = journal_open_entry(e->journal, conn_id(c));
+    if (je)
+        journal_end(e->journal, je, code, bytes, complete, engine_elapsed_ms(e));
+    forget_watch_faults(e, conn_id(c));
+}
+
+static enum hook_verdict on_accept(void *arg, struct conn *c)
+{
+    struct engine *e = arg;
+    for (size_t i = 0; i < e->s->nrules; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (!r->enabled || !state_allows(e, r) || r->fault->layer != FAULT_LAYER_LISTENER ||
+            !r->fault->on_accept)
+            continue;
+        if (!decide(e, r))
+            continue;
+        log_info("rule %s: %s on connection %llu from %s", r->name, r->fault->name,
+                 (unsigned long long)conn_id(c), conn_peer(c));
+        struct fault_accept fa = {e, r, r->fault_ctx, c, &e->rng, e->base};
+        if (r->fault->on_accept(&fa) == HOOK_HANDLED)
+            return HOOK_HANDLED;
+    }
+    return HOOK_PASS;
+}
+
+static enum hook_verdict on_watch_event(void *arg, struct watch *w, const char *type,
+                                        const cJSON *object)
+{
+    struct engine *e = arg;
+    uint64_t id = conn_id(watch_conn(w));
+    for (size_t i = 0; i < e->nwf; i++) {
+        if (e->wf[i].conn_id != id)
+            continue;
+        struct rule *r = e->wf[i].rule;
+        if (!r->fault->on_watch_event)
+            continue;
+        struct fault_watch fw = {e, r, r->fault_ctx, w, type, object, &e->rng, e->base};
+        enum hook_verdict v = r->fault->on_watch_event(&fw);
+        if (v != HOOK_PASS)
+            return v;
+    }
+    return HOOK_PASS;
+}
+
+/* ---- life cycle ---- */
+
+struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jsonl)
+{
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->s = s;
+    e->base = base;
+    rng_init(&e->rng, s->seed);
+    snprintf(e->state, sizeof e->state, "%s", ENGINE_INITIAL_STATE);
+    e->rs = calloc(s->nrules ? s->nrules : 1, sizeof *e->rs);
+    e->occ = calloc(ENGINE_MAX_OCCURRENCES, sizeof *e->occ);
+    e->tl = calloc(s->ntimeline ? s->ntimeline : 1, sizeof *e->tl);
+    e->journal = journal_new(0, jsonl);
+    if (!e->rs || !e->occ || !e->tl || !e->journal) {
+        engine_free(e);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->ntimeline; i++) {
+        e->tl[i].e = e;
+        e->tl[i].entry = &s->timeline[i];
+        if (!(e->tl[i].ev = evtimer_new(base, on_timeline, &e->tl[i]))) {
+            engine_free(e);
+            return NULL;
+        }
+    }
+    e->hooks.arg = e;
+    e->hooks.on_accept = on_accept;
+    e->hooks.on_request = on_request;
+    e->hooks.on_response = on_response;
+    e->hooks.on_watch_event = on_watch_event;
+    return e;
+}
+
+const struct mockapi_hooks *engine_hooks(struct engine *e)
+{
+    return &e->hooks;
+}
+
+int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t errlen)
+{
+    e->srv = srv;
+    e->start_ns = clock_mono_ns();
+    struct cluster *cl = mockapi_server_cluster(srv);
+    for (size_t i = 0; i < e->s->cluster.nnamespaces; i++)
+        if (cluster_create_namespace(cl, e->s->cluster.namespaces[i]) < 0 &&
+            !store_get(mockapi_server_store(srv), &kinds_table[KIND_namespaces], "",
+                       e->s->cluster.namespaces[i])) {
+            snprintf(err, errlen, "cannot create namespace \"%s\"", e->s->cluster.namespaces[i]);
+            return -1;
+        }
+    if (!(e->store_listener = store_listen(mockapi_server_store(srv), on_store_change, e))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* rules on at start get their on_enable (a refusing listener closes now) */
+    for (size_t i = 0; i < e->s->nrules; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (r->enabled && r->fault->on_enable)
+            r->fault->on_enable(e, r, r->fault_ctx);
+    }
+    arm_timeline(e);
+    log_info("scenario %s: %zu rules, %zu timeline entries, seed %llu", e->s->name, e->s->nrules,
+             e->s->ntimeline, (unsigned long long)e->s->seed);
+    return 0;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    if (e->srv && e->store_listener)
+        store_unlisten(mockapi_server_store(e->srv), e->store_listener);
+    for (size_t i = 0; e->tl && i < e->s->ntimeline; i++)
+        if (e->tl[i].ev)
+            event_free(e->tl[i].ev);
+    journal_free(e->journal);
+    free(e->tl);
+    free(e->occ);
+    free(e->rs);
+    free(e->wf);
+    free(e);
+}

@@ -1,0 +1,64 @@
+/* engine.h -- runs a scenario against a live server: plugs into mockapi's hook points, matches
+ * requests to rules, counts and triggers, applies faults, keeps the named state, runs the timeline,
+ * records events and the journal */
+#ifndef KF_ENGINE_H
+#define KF_ENGINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mockapi/hooks.h"
+
+struct conn;
+struct event_base;
+struct http_request;
+struct journal;
+struct mockapi_server;
+struct route;
+struct rng;
+struct rule;
+struct scenario;
+struct engine;
+
+/** An engine for scenario s (borrowed; must outlive the engine). jsonl (borrowed, may be NULL)
+ *  receives the journal as JSON lines. Call engine_hooks() to get the hooks for the server, create
+ *  the server with them, then engine_start(). */
+struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jsonl);
+
+/** Free. NULL is a no-op. */
+void engine_free(struct engine *e);
+
+/** The hooks to pass in mockapi_server_opts.hooks (borrowed from the engine). */
+const struct mockapi_hooks *engine_hooks(struct engine *e);
+
+/** Attach the running server and start the clock, the timeline, and rules enabled at start.
+ *  0, or -1 with a message in err. */
+int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t errlen);
+
+/* ---- for fault types ---- */
+
+/** Serve a request normally now (after a delay, say). */
+void engine_serve(struct engine *e, struct conn *c, struct http_request *req,
+                  const struct route *r);
+
+struct mockapi_server *engine_server(struct engine *e);
+struct event_base *engine_base(struct engine *e);
+struct rng *engine_rng(struct engine *e);
+
+/** Milliseconds since engine_start(). */
+int64_t engine_elapsed_ms(const struct engine *e);
+
+/** The named state ("Started" at start). */
+const char *engine_state(const struct engine *e);
+void engine_set_state(struct engine *e, const char *state);
+
+/** Record that an event happened now ("pod-running" for pod "runner-abc", ...). pod may be NULL. */
+void engine_event(struct engine *e, const char *event, const char *pod);
+
+/** Switch a rule on or off (timeline, control API). */
+void engine_rule_enable(struct engine *e, struct rule *r, int on);
+
+/** The journal (borrowed). */
+struct journal *engine_journal(struct engine *e);
+
+#endif
