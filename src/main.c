@@ -17,11 +17,21 @@
 
 #define EXIT_USAGE 2
 
+static int list_faults(void)
+{
+    static const char *const layers[] = {"listener", "http", "watch", "cluster"};
+    for (size_t i = 0; i < fault_types_count; i++)
+        printf("%-20s %-9s %s\n", fault_types[i]->name, layers[fault_types[i]->layer],
+               fault_types[i]->summary);
+    return 0;
+}
+
 static void usage(FILE *out)
 {
     fprintf(
         out,
         "usage: kubefault serve [options]\n"
+        "       kubefault faults              list the fault types scenarios can use\n"
         "       kubefault --help | --version\n"
         "\n"
         "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
