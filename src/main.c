@@ -9,7 +9,11 @@
 
 #include <event2/event.h>
 
+#include "harness/check.h"
+#include "harness/diag.h"
+#include "harness/engine.h"
 #include "harness/fault.h"
+#include "harness/scenario.h"
 #include "mockapi/base/file.h"
 #include "mockapi/base/log.h"
 #include "mockapi/kube/kubeconfig.h"
@@ -30,12 +34,15 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: kubefault serve [options]\n"
+        "usage: kubefault serve [SCENARIO.json] [options]\n"
+        "       kubefault check FILE...        validate scenario files without running them\n"
         "       kubefault faults              list the fault types scenarios can use\n"
         "       kubefault --help | --version\n"
         "\n"
         "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
-        "SIGINT or SIGTERM, and write a kubeconfig that points at it.\n"
+        "SIGINT or SIGTERM, and write a kubeconfig that points at it. With a SCENARIO file\n"
+        "(scenarios/README.md), replay its rules, timeline and cluster settings; options given\n"
+        "on the command line win over the scenario's.\n"
         "\n"
         "options:\n"
         "  --port N              port on 127.0.0.1 (default 0: a free port)\n"
@@ -52,6 +59,7 @@ static void usage(FILE *out)
         "  --schedule-delay MS   pod created -> scheduled (default 50)\n"
         "  --start-delay MS      scheduled -> Running and Ready (default 200)\n"
         "  --terminate-delay MS  graceful delete -> gone, at most the grace period (default 200)\n"
+        "  --journal FILE        write every request (rule, fault, code, bytes) as JSON lines\n"
         "  --verbose             log every request\n"
         "  --quiet               log only errors\n");
 }
@@ -85,10 +93,11 @@ static int serve(int argc, char **argv)
     o.cluster.schedule_delay_ms = 50;
     o.cluster.start_delay_ms = 200;
     o.cluster.terminate_delay_ms = 200;
-    const char *kubeconfig = NULL, *ca_file = NULL;
+    const char *kubeconfig = NULL, *ca_file = NULL, *scenario_file = NULL, *journal_file = NULL;
     char default_dir[512] = "";
-    char default_path[600], default_ca[600] = "";
+    char default_path[600], default_ca[700] = "";
     long long n;
+    int set_seed = 0, set_version = 0, set_delay[3] = {0, 0, 0};
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -111,21 +120,26 @@ static int serve(int argc, char **argv)
             if (parse_num(a, v, 0, INT64_MAX, &n) < 0)
                 return EXIT_USAGE;
             o.seed = (uint64_t)n;
+            set_seed = 1;
             i++;
         } else if (strcmp(a, "--schedule-delay") == 0 || strcmp(a, "--start-delay") == 0 ||
                    strcmp(a, "--terminate-delay") == 0) {
             if (parse_num(a, v, 0, 86400000, &n) < 0)
                 return EXIT_USAGE;
-            if (a[2] == 's' && a[3] == 'c')
+            if (a[2] == 's' && a[3] == 'c') {
                 o.cluster.schedule_delay_ms = n;
-            else if (a[2] == 's')
+                set_delay[0] = 1;
+            } else if (a[2] == 's') {
                 o.cluster.start_delay_ms = n;
-            else
+                set_delay[1] = 1;
+            } else {
                 o.cluster.terminate_delay_ms = n;
+                set_delay[2] = 1;
+            }
             i++;
         } else if (strcmp(a, "--bind") == 0 || strcmp(a, "--kube-version") == 0 ||
                    strcmp(a, "--kubeconfig") == 0 || strcmp(a, "--token") == 0 ||
-                   strcmp(a, "--ca-file") == 0) {
+                   strcmp(a, "--ca-file") == 0 || strcmp(a, "--journal") == 0) {
             if (!v) {
                 fprintf(stderr, "kubefault: %s needs a value\n", a);
                 return EXIT_USAGE;
@@ -143,21 +157,53 @@ static int serve(int argc, char **argv)
                     return EXIT_USAGE;
                 }
                 o.kube_version = v;
+                set_version = 1;
             } else if (strcmp(a, "--kubeconfig") == 0)
                 kubeconfig = v;
             else if (strcmp(a, "--ca-file") == 0)
                 ca_file = v;
+            else if (strcmp(a, "--journal") == 0)
+                journal_file = v;
             else
                 o.token = v;
             i++;
+        } else if (a[0] != '-' && !scenario_file) {
+            scenario_file = a;
         } else {
             fprintf(stderr, "kubefault: unknown option \"%s\" (see kubefault --help)\n", a);
             return EXIT_USAGE;
         }
     }
 
+    struct scenario *sc = NULL;
+    if (scenario_file) {
+        struct diag d;
+        diag_init(&d, scenario_file);
+        sc = scenario_load(scenario_file, &d);
+        if (!sc) {
+            diag_print(&d, stderr);
+            diag_release(&d);
+            return EXIT_USAGE;
+        }
+        diag_release(&d);
+        /* the scenario's settings, unless the command line says otherwise */
+        if (!set_seed)
+            o.seed = sc->seed;
+        if (!set_version && sc->cluster.version[0])
+            o.kube_version = sc->cluster.version;
+        int64_t delays[3] = {sc->cluster.schedule_delay_ms, sc->cluster.start_delay_ms,
+                             sc->cluster.terminate_delay_ms};
+        int64_t *targets[3] = {&o.cluster.schedule_delay_ms, &o.cluster.start_delay_ms,
+                               &o.cluster.terminate_delay_ms};
+        for (int k = 0; k < 3; k++)
+            if (!set_delay[k] && delays[k] >= 0)
+                *targets[k] = delays[k];
+    }
+
     struct event_base *base = event_base_new();
     struct mockapi_server *srv = NULL;
+    struct engine *eng = NULL;
+    FILE *journal = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     int rc = 1;
     char err[512];
@@ -165,7 +211,22 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "kubefault: cannot create the event loop\n");
         goto out;
     }
+    if (journal_file && !(journal = fopen(journal_file, "w"))) {
+        fprintf(stderr, "kubefault: cannot write \"%s\": %s\n", journal_file, strerror(errno));
+        goto out;
+    }
+    if (sc) {
+        if (!(eng = engine_new(sc, base, journal))) {
+            fprintf(stderr, "kubefault: out of memory\n");
+            goto out;
+        }
+        o.hooks = engine_hooks(eng);
+    }
     if (!(srv = mockapi_server_new(base, &o, err, sizeof err))) {
+        fprintf(stderr, "kubefault: %s\n", err);
+        goto out;
+    }
+    if (eng && engine_start(eng, srv, err, sizeof err) < 0) {
         fprintf(stderr, "kubefault: %s\n", err);
         goto out;
     }
@@ -185,7 +246,11 @@ static int serve(int argc, char **argv)
         }
     }
     if (!ca_file) {
-        snprintf(default_ca, sizeof default_ca, "%s.ca.crt", kubeconfig);
+        if ((size_t)snprintf(default_ca, sizeof default_ca, "%s.ca.crt", kubeconfig) >=
+            sizeof default_ca) {
+            fprintf(stderr, "kubefault: kubeconfig path too long: %s\n", kubeconfig);
+            goto out;
+        }
         ca_file = default_ca;
     }
     const char *ca_pem = mockapi_server_ca_pem(srv);
@@ -208,6 +273,9 @@ static int serve(int argc, char **argv)
     printf("kubefault %s: fake kube-apiserver v%s listening on %s\n", KF_VERSION,
            o.kube_version ? o.kube_version : "1.32", mockapi_server_url(srv));
     printf("kubeconfig: %s\n", kubeconfig);
+    if (sc)
+        printf("scenario: %s (%s, %zu rule%s, seed %llu)\n", sc->name, scenario_file, sc->nrules,
+               sc->nrules == 1 ? "" : "s", (unsigned long long)o.seed);
     printf("try: KUBECONFIG=%s kubectl get pods\n", kubeconfig);
     if (ca_pem)
         printf("gitlab-runner [runners.kubernetes]: host = \"%s\", bearer_token = \"%s\", "
@@ -223,7 +291,12 @@ out:
         event_free(sigint);
     if (sigterm)
         event_free(sigterm);
+    /* the server first: its connections' close callbacks may still reach the engine's hooks */
     mockapi_server_free(srv);
+    engine_free(eng);
+    scenario_free(sc);
+    if (journal)
+        fclose(journal);
     if (base)
         event_base_free(base);
     if (default_dir[0]) {
@@ -255,6 +328,8 @@ int main(int argc, char **argv)
         return serve(argc - 2, argv + 2);
     if (strcmp(argv[1], "faults") == 0)
         return list_faults();
-    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve, faults)\n", argv[1]);
+    if (strcmp(argv[1], "check") == 0)
+        return check_files(argc - 2, argv + 2, stdout, stderr);
+    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve, check, faults)\n", argv[1]);
     return EXIT_USAGE;
 }

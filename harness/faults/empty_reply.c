@@ -1,0 +1,34 @@
+/* empty_reply.c -- the `empty-reply` fault: read the request, then close the connection (FIN)
+ * without a byte of answer. client-go retries a GET 10 times, 1 s apart; a POST is not retried. */
+#include <stdio.h>
+
+#include "harness/fault.h"
+#include "harness/faults/param.h"
+#include "mockapi/http/conn.h"
+
+static const char *const keys[] = {NULL};
+
+static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
+{
+    *ctx = NULL;
+    return param_check_keys(spec, path, keys, d);
+}
+
+static enum hook_verdict on_request(struct fault_request *fr)
+{
+    snprintf(fr->note, fr->note_len, "empty reply");
+    conn_abort(fr->conn); /* FIN now; the connection may be gone after this */
+    return HOOK_HANDLED;
+}
+
+const struct fault_type fault_type_empty_reply = {
+    .name = "empty-reply",
+    .layer = FAULT_LAYER_HTTP,
+    .summary = "close the connection (FIN) without any response bytes",
+    .client_sees = "Unable to connect to the server: EOF (a GET after 10 retries, 1 s apart; a "
+                   "POST at once); curl: (52) Empty reply from server",
+    .keys = keys,
+    .parse = parse,
+    .free = NULL,
+    .on_request = on_request,
+};
