@@ -77,6 +77,7 @@ struct engine {
     struct timeline_timer *tl; /* one per timeline entry */
     uint64_t store_listener;
     int needs_body;
+    /* [ext] state of the pod-script and admission layers (their helpers add one field each) */
 };
 
 /* ---- small helpers ---- */
@@ -214,6 +215,7 @@ static void on_store_change(void *arg, enum store_event_type type, const struct 
     if (k->id != KIND_pods)
         return;
     const char *name = store_obj_name(obj);
+    /* [pods] the pod-script layer sees every pod change here (the pods helper inserts its call) */
     if (type == STORE_ADDED) {
         engine_event(e, "pod-created", name);
         return;
@@ -330,6 +332,8 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
     cJSON *body = NULL;
     int body_tried = 0;
     enum hook_verdict verdict = HOOK_PASS;
+    /* [admission] policies run before the rules, as kube-apiserver's admission runs before
+     * storage (the admission helper inserts its call here) */
     for (size_t i = 0; i < e->s->nrules && verdict == HOOK_PASS; i++) {
         struct rule *r = &e->s->rules[i];
         if (!r->enabled || !state_allows(e, r))
@@ -445,6 +449,7 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     e->hooks.on_request = on_request;
     e->hooks.on_response = on_response;
     e->hooks.on_watch_event = on_watch_event;
+    /* [pods] e->hooks.on_pod_step is set here by the pods helper */
     return e;
 }
 
@@ -475,6 +480,7 @@ int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t
         if (r->enabled && r->fault->on_enable)
             r->fault->on_enable(e, r, r->fault_ctx);
     }
+    /* [pods] the pod-script layer starts here */
     arm_timeline(e);
     log_info("scenario %s: %zu rules, %zu timeline entries, seed %llu", e->s->name, e->s->nrules,
              e->s->ntimeline, (unsigned long long)e->s->seed);
@@ -487,6 +493,7 @@ void engine_free(struct engine *e)
         return;
     if (e->srv && e->store_listener)
         store_unlisten(mockapi_server_store(e->srv), e->store_listener);
+    /* [pods] and [admission] free their state here */
     for (size_t i = 0; e->tl && i < e->s->ntimeline; i++)
         if (e->tl[i].ev)
             event_free(e->tl[i].ev);

@@ -2,6 +2,7 @@
  * kube-apiserver answers it (code, reason, message, details, headers, and how long it takes), from
  * one const table. Every text below is copied from the Kubernetes or etcd source named beside it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "harness/fault.h"
 #include "harness/faults/answer.h"
 #include "harness/faults/param.h"
+#include "harness/jsonc.h"
 #include "mockapi/base/log.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/http/http.h"
@@ -142,6 +144,18 @@ static cJSON *causes(const char *err)
     return det;
 }
 
+/* snprintf that says whether the whole text fit (a cut message would be a wrong message). */
+static int fits(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fits(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < len;
+}
+
 /* Read the named parameters of e and build what can be built now. */
 static int build(struct ctx *x, const cJSON *spec, const char *path, const char *message,
                  struct diag *d)
@@ -151,7 +165,7 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
     char msg[ERROR_MAX_MESSAGE], err[ERROR_MAX_MESSAGE];
     cJSON *details = NULL;
     long timeout_s = 10;
-    int bad = 0, long_ = 0;
+    int bad = 0, cut = 0;
     bad |= param_string(spec, path, "reason", 0, 1, &reason, d) < 0;
     if (e->shape == TIMEOUT || e->shape == FAILED)
         bad |= param_int(spec, path, "timeoutSeconds", 0, 1, 30, &timeout_s, d) < 0;
@@ -160,14 +174,14 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
 
     switch (e->shape) {
     case PLAIN:
-        long_ |= snprintf(msg, sizeof msg, "%s", text) >= (int)sizeof msg;
+        cut |= !fits(msg, sizeof msg, "%s", text);
         break;
     case INTERNAL:
-        long_ |= snprintf(msg, sizeof msg, "Internal error occurred: %s", text) >= (int)sizeof msg;
+        cut |= !fits(msg, sizeof msg, "Internal error occurred: %s", text);
         details = causes(text);
         break;
     case TIMEOUT:
-        long_ |= snprintf(msg, sizeof msg, "Timeout: %s", text) >= (int)sizeof msg;
+        cut |= !fits(msg, sizeof msg, "Timeout: %s", text);
         details = cJSON_CreateObject(); /* RetryAfterSeconds 0 marshals as "details":{} */
         break;
     case FAILED: {
@@ -178,13 +192,12 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
         bad |= param_string(spec, path, "cause", 0, 0, &cause, d) < 0;
         /* webhook/error.go ErrCallingWebhook + "failed to call webhook: %w" around Go's url.Error;
          * the client adds ?timeout= from the webhook's timeoutSeconds */
-        long_ |=
-            snprintf(
-                err, sizeof err,
-                "failed calling webhook \"%s\": failed to call webhook: Post \"%s?timeout=%lds\": "
-                "%s",
-                hook, url, timeout_s, cause) >= (int)sizeof err;
-        long_ |= snprintf(msg, sizeof msg, "Internal error occurred: %s", err) >= (int)sizeof msg;
+        cut |= !fits(
+            err, sizeof err,
+            "failed calling webhook \"%s\": failed to call webhook: Post \"%s?timeout=%lds\": "
+            "%s",
+            hook, url, timeout_s, cause);
+        cut |= !fits(msg, sizeof msg, "Internal error occurred: %s", err);
         details = causes(err);
         break;
     }
@@ -192,8 +205,8 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
         const char *hook = "validation.gatekeeper.sh", *detail = text;
         bad |= param_string(spec, path, "webhook", 0, 0, &hook, d) < 0;
         bad |= param_string(spec, path, "detail", 0, 1, &detail, d) < 0;
-        long_ |= snprintf(msg, sizeof msg, "admission webhook \"%s\" denied the request: %s", hook,
-                          detail) >= (int)sizeof msg;
+        cut |=
+            !fits(msg, sizeof msg, "admission webhook \"%s\" denied the request: %s", hook, detail);
         /* the webhook's Status carries code and reason together */
         if (!cJSON_GetObjectItemCaseSensitive(spec, "reason"))
             reason = x->code == 403   ? STATUS_REASON_FORBIDDEN
@@ -210,16 +223,15 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
         bad |= param_string(spec, path, "limited", 0, 0, &limited, d) < 0;
         if (bad)
             return -1;
-        long_ |=
-            snprintf(err, sizeof err, "exceeded quota: %s, requested: %s, used: %s, limited: %s",
-                     quota, req, used, limited) >= (int)sizeof err;
+        cut |= !fits(err, sizeof err, "exceeded quota: %s, requested: %s, used: %s, limited: %s",
+                     quota, req, used, limited);
         if (!(x->tail = strdup(err)) || (reason && *reason && !(x->reason = strdup(reason))))
             goto oom;
-        if (long_)
+        if (cut)
             goto too_long;
         if (!message)
             return 0; /* the message names the object: built per request */
-        long_ |= snprintf(msg, sizeof msg, "%s", message) >= (int)sizeof msg;
+        cut |= !fits(msg, sizeof msg, "%s", message);
         break;
     }
     case THROTTLED: {
@@ -240,7 +252,7 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
                                       x->retry_after, NULL);
         } else {
             /* Go's http.Error: text/plain, nosniff, the text and a newline */
-            if (snprintf(msg, sizeof msg, "%s\n", message ? message : text) >= (int)sizeof msg)
+            if (!fits(msg, sizeof msg, "%s\n", message ? message : text))
                 goto too_long;
             x->answer = answer_new((int)x->code, HTTP_CT_TEXT, msg, strlen(msg));
             if (x->answer &&
@@ -256,8 +268,8 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
         return -1;
     }
     if (message)
-        long_ |= snprintf(msg, sizeof msg, "%s", message) >= (int)sizeof msg;
-    if (long_) {
+        cut |= !fits(msg, sizeof msg, "%s", message);
+    if (cut) {
         cJSON_Delete(details);
         goto too_long;
     }
@@ -282,12 +294,19 @@ static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx
         return -1;
     const struct entry *e = find(name);
     if (!e) {
-        for (size_t i = 0; i < NENTRIES && n < sizeof known; i++)
-            n +=
-                (size_t)snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", table[i].name);
+        const char *names[NENTRIES + 1];
         char p[PARAM_PATH_MAX];
-        diag_path(d, param_path(p, sizeof p, path, "name"), "unknown error \"%s\" (known: %s)",
-                  name, known);
+        for (size_t i = 0; i < NENTRIES; i++) {
+            names[i] = table[i].name;
+            if (n < sizeof known)
+                n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "",
+                                      table[i].name);
+        }
+        names[NENTRIES] = NULL;
+        const char *hint = jsonc_suggest(name, names);
+        diag_path(d, param_path(p, sizeof p, path, "name"),
+                  "unknown error \"%s\" (known: %s)%s%s%s", name, known,
+                  hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
         return -1;
     }
     accepted(e, keys);
