@@ -45,6 +45,7 @@ struct occurrence {
 struct rule_state {
     uint64_t matched;
     uint64_t fired;
+    int enabled_at_start;
 };
 
 /* a watch-layer rule that fired on a watch request, remembered for that connection's events */
@@ -77,6 +78,7 @@ struct engine {
     struct timeline_timer *tl; /* one per timeline entry */
     uint64_t store_listener;
     int needs_body;
+    int64_t start_offset_ms; /* when "start" was, on the engine clock (moves on engine_reset) */
     /* [ext] state of the pod-script and admission layers (their helpers add one field each) */
 };
 
@@ -112,6 +114,21 @@ struct journal *engine_journal(struct engine *e)
     return e->journal;
 }
 
+struct scenario *engine_scenario(struct engine *e)
+{
+    return e->s;
+}
+
+uint64_t engine_rule_matched(const struct engine *e, const struct rule *r)
+{
+    return e->rs[rule_index(e, r)].matched;
+}
+
+uint64_t engine_rule_fired(const struct engine *e, const struct rule *r)
+{
+    return e->rs[rule_index(e, r)].fired;
+}
+
 const char *engine_state(const struct engine *e)
 {
     return e->state;
@@ -124,8 +141,7 @@ void engine_set_state(struct engine *e, const char *state)
     snprintf(e->state, sizeof e->state, "%s", state);
 }
 
-void engine_serve(struct engine *e, struct conn *c, struct http_request *req,
-                  const struct route *r)
+void engine_serve(struct engine *e, struct conn *c, struct http_request *req, const struct route *r)
 {
     mockapi_server_dispatch(e->srv, c, req, r);
 }
@@ -149,7 +165,7 @@ void engine_rule_enable(struct engine *e, struct rule *r, int on)
 static int64_t occurred(const struct engine *e, const struct trigger_event *ev)
 {
     if (strcmp(ev->name, "start") == 0 || ev->name[0] == '\0')
-        return 0;
+        return e->start_offset_ms;
     for (size_t i = 0; i < e->nocc; i++)
         if (strcmp(e->occ[i].event, ev->name) == 0 &&
             (!ev->name_glob || fnmatch(ev->name_glob, e->occ[i].pod, 0) == 0))
@@ -284,9 +300,9 @@ static void fill_entry(struct engine *e, struct journal_entry *je, struct conn *
     snprintf(je->method, sizeof je->method, "%s", req->method);
     snprintf(je->path, sizeof je->path, "%s", req->url);
     unsigned verb = match_verb_of(req, r);
-    static const char *const names[] = {"get",   "list",   "watch",  "create",
-                                        "update", "patch", "delete", "deletecollection",
-                                        "exec",  "attach", "log",    "other"};
+    static const char *const names[] = {"get",    "list",   "watch",  "create",
+                                        "update", "patch",  "delete", "deletecollection",
+                                        "exec",   "attach", "log",    "other"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (verb == (1u << i))
             snprintf(je->verb, sizeof je->verb, "%s", names[i]);
@@ -359,8 +375,8 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
         }
         if (!r->fault->on_request)
             continue;
-        struct fault_request fr = {e,         r,      r->fault_ctx, c,        req,
-                                   route,     &e->rng, e->base,     je->note, sizeof je->note};
+        struct fault_request fr = {e,     r,       r->fault_ctx, c,        req,
+                                   route, &e->rng, e->base,      je->note, sizeof je->note};
         verdict = r->fault->on_request(&fr);
         /* the fault may have reset the connection: je stays valid (the journal owns it) */
     }
@@ -436,6 +452,8 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
         engine_free(e);
         return NULL;
     }
+    for (size_t i = 0; i < s->nrules; i++)
+        e->rs[i].enabled_at_start = s->rules[i].enabled;
     for (size_t i = 0; i < s->ntimeline; i++) {
         e->tl[i].e = e;
         e->tl[i].entry = &s->timeline[i];
@@ -485,6 +503,23 @@ int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t
     log_info("scenario %s: %zu rules, %zu timeline entries, seed %llu", e->s->name, e->s->nrules,
              e->s->ntimeline, (unsigned long long)e->s->seed);
     return 0;
+}
+
+void engine_reset(struct engine *e)
+{
+    for (size_t i = 0; i < e->s->nrules; i++) {
+        e->rs[i].matched = e->rs[i].fired = 0;
+        engine_rule_enable(e, &e->s->rules[i], e->rs[i].enabled_at_start);
+    }
+    engine_set_state(e, ENGINE_INITIAL_STATE);
+    e->nocc = 0;
+    /* the timeline starts over: "start" entries count from now */
+    e->start_offset_ms = engine_elapsed_ms(e);
+    for (size_t i = 0; i < e->s->ntimeline; i++) {
+        evtimer_del(e->tl[i].ev);
+        e->tl[i].armed = 0;
+    }
+    arm_timeline(e);
 }
 
 void engine_free(struct engine *e)

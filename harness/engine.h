@@ -58,6 +58,18 @@ void engine_event(struct engine *e, const char *event, const char *pod);
 /** Switch a rule on or off (timeline, control API). */
 void engine_rule_enable(struct engine *e, struct rule *r, int on);
 
+/** The scenario being run (borrowed). */
+struct scenario *engine_scenario(struct engine *e);
+
+/** A rule's counts so far: requests (or connections) it matched, and times its fault fired. */
+uint64_t engine_rule_matched(const struct engine *e, const struct rule *r);
+uint64_t engine_rule_fired(const struct engine *e, const struct rule *r);
+
+/** Back to the start: every rule's counts to 0 and its enabled state as the file gave it (with
+ *  on_enable/on_disable run for rules that change), the state "Started", events forgotten and the
+ *  timeline re-armed from now. The journal and the clock go on. */
+void engine_reset(struct engine *e);
+
 /** The journal (borrowed). */
 struct journal *engine_journal(struct engine *e);
 
