@@ -200,7 +200,14 @@ static int serve(int argc, char **argv)
                 *targets[k] = delays[k];
     }
 
-    struct event_base *base = event_base_new();
+    /* timerfd-backed timers: injected delays and timeline switches land within a millisecond
+     * instead of epoll's rounding */
+    struct event_config *cfg = event_config_new();
+    if (cfg)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct event_base *base = cfg ? event_base_new_with_config(cfg) : NULL;
+    if (cfg)
+        event_config_free(cfg);
     struct mockapi_server *srv = NULL;
     struct engine *eng = NULL;
     FILE *journal = NULL;
