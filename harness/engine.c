@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "harness/admission.h"
 #include "harness/fault.h"
 #include "harness/journal.h"
 #include "harness/match.h"
@@ -79,7 +80,9 @@ struct engine {
     uint64_t store_listener;
     int needs_body;
     int64_t start_offset_ms; /* when "start" was, on the engine clock (moves on engine_reset) */
+    int stopped;             /* detached from the server: hooks do nothing */
     /* [ext] state of the pod-script and admission layers (their helpers add one field each) */
+    struct admission *admission; /* the policies, built on the first request (admission_get) */
 };
 
 /* ---- small helpers ---- */
@@ -340,6 +343,8 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
                                     const struct route *route)
 {
     struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
     struct journal_entry *je = journal_begin(e->journal);
     fill_entry(e, je, c, req, route);
     journal_commit(e->journal, je);
@@ -349,7 +354,13 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
     int body_tried = 0;
     enum hook_verdict verdict = HOOK_PASS;
     /* [admission] policies run before the rules, as kube-apiserver's admission runs before
-     * storage (the admission helper inserts its call here) */
+     * storage; they get the decoded body only when one may act on this request */
+    struct admission *adm = admission_get(&e->admission, e->s);
+    if (admission_needs_body(adm, req, route)) {
+        body = decode_body(req);
+        body_tried = 1;
+    }
+    verdict = admission_on_request(adm, e, c, req, route, body, je);
     for (size_t i = 0; i < e->s->nrules && verdict == HOOK_PASS; i++) {
         struct rule *r = &e->s->rules[i];
         if (!r->enabled || !state_allows(e, r))
@@ -389,6 +400,8 @@ static void on_response(void *arg, struct conn *c, const struct http_request *re
 {
     (void)req;
     struct engine *e = arg;
+    if (e->stopped)
+        return;
     struct journal_entry *je = journal_open_entry(e->journal, conn_id(c));
     if (je)
         journal_end(e->journal, je, code, bytes, complete, engine_elapsed_ms(e));
@@ -398,6 +411,8 @@ static void on_response(void *arg, struct conn *c, const struct http_request *re
 static enum hook_verdict on_accept(void *arg, struct conn *c)
 {
     struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
     for (size_t i = 0; i < e->s->nrules; i++) {
         struct rule *r = &e->s->rules[i];
         if (!r->enabled || !state_allows(e, r) || r->fault->layer != FAULT_LAYER_LISTENER ||
@@ -418,6 +433,8 @@ static enum hook_verdict on_watch_event(void *arg, struct watch *w, const char *
                                         const cJSON *object)
 {
     struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
     uint64_t id = conn_id(watch_conn(w));
     for (size_t i = 0; i < e->nwf; i++) {
         if (e->wf[i].conn_id != id)
@@ -522,13 +539,26 @@ void engine_reset(struct engine *e)
     arm_timeline(e);
 }
 
+void engine_stop(struct engine *e)
+{
+    if (!e || e->stopped)
+        return;
+    e->stopped = 1;
+    if (e->srv && e->store_listener)
+        store_unlisten(mockapi_server_store(e->srv), e->store_listener);
+    e->store_listener = 0;
+    for (size_t i = 0; e->tl && i < e->s->ntimeline; i++)
+        if (e->tl[i].ev)
+            evtimer_del(e->tl[i].ev);
+}
+
 void engine_free(struct engine *e)
 {
     if (!e)
         return;
-    if (e->srv && e->store_listener)
-        store_unlisten(mockapi_server_store(e->srv), e->store_listener);
+    engine_stop(e);
     /* [pods] and [admission] free their state here */
+    admission_free(e->admission);
     for (size_t i = 0; e->tl && i < e->s->ntimeline; i++)
         if (e->tl[i].ev)
             event_free(e->tl[i].ev);

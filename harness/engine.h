@@ -25,7 +25,11 @@ struct engine;
  *  the server with them, then engine_start(). */
 struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jsonl);
 
-/** Free. NULL is a no-op. */
+/** Detach from the server before it is freed: stop listening to its store, cancel the timeline;
+ *  hooks called after this do nothing. NULL is a no-op. */
+void engine_stop(struct engine *e);
+
+/** Free (stopping first if needed; the server must still exist then). NULL is a no-op. */
 void engine_free(struct engine *e);
 
 /** The hooks to pass in mockapi_server_opts.hooks (borrowed from the engine). */

@@ -45,6 +45,7 @@ struct mockapi_server {
     struct watch_hub *watches;
     struct api *api;
     uint64_t requests;
+    uint64_t connections;
     struct conn_set conns;
     struct sockaddr_in addr; /* the bound address, port included */
     enum mockapi_listen_mode mode;
@@ -145,6 +146,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                               .on_response = on_response,
                               .arg = s,
                               .request_counter = &s->requests,
+                              .conn_counter = &s->connections,
                               .server_header = NULL};
     struct conn *c = conn_new(bev, &cfg, peer);
     if (!c)

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "harness/check.h"
+#include "harness/control.h"
 #include "harness/diag.h"
 #include "harness/engine.h"
 #include "harness/fault.h"
@@ -60,6 +61,9 @@ static void usage(FILE *out)
         "  --start-delay MS      scheduled -> Running and Ready (default 200)\n"
         "  --terminate-delay MS  graceful delete -> gone, at most the grace period (default 200)\n"
         "  --journal FILE        write every request (rule, fault, code, bytes) as JSON lines\n"
+        "  --control-port N      serve the control API (harness/CONTROL.md) on 127.0.0.1:N\n"
+        "                        (0: a free port); without a SCENARIO, an empty one runs\n"
+        "  --control-token T     bearer token for the control API (default: random per run)\n"
         "  --verbose             log every request\n"
         "  --quiet               log only errors\n");
 }
@@ -98,6 +102,8 @@ static int serve(int argc, char **argv)
     char default_path[600], default_ca[700] = "";
     long long n;
     int set_seed = 0, set_version = 0, set_delay[3] = {0, 0, 0};
+    int ctl_port = -1; /* -1: no control API */
+    const char *ctl_token = NULL;
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -115,6 +121,11 @@ static int serve(int argc, char **argv)
             if (parse_num(a, v, 0, 65535, &n) < 0)
                 return EXIT_USAGE;
             o.port = (int)n;
+            i++;
+        } else if (strcmp(a, "--control-port") == 0) {
+            if (parse_num(a, v, 0, 65535, &n) < 0)
+                return EXIT_USAGE;
+            ctl_port = (int)n;
             i++;
         } else if (strcmp(a, "--seed") == 0) {
             if (parse_num(a, v, 0, INT64_MAX, &n) < 0)
@@ -139,7 +150,8 @@ static int serve(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--bind") == 0 || strcmp(a, "--kube-version") == 0 ||
                    strcmp(a, "--kubeconfig") == 0 || strcmp(a, "--token") == 0 ||
-                   strcmp(a, "--ca-file") == 0 || strcmp(a, "--journal") == 0) {
+                   strcmp(a, "--ca-file") == 0 || strcmp(a, "--journal") == 0 ||
+                   strcmp(a, "--control-token") == 0) {
             if (!v) {
                 fprintf(stderr, "kubefault: %s needs a value\n", a);
                 return EXIT_USAGE;
@@ -164,6 +176,8 @@ static int serve(int argc, char **argv)
                 ca_file = v;
             else if (strcmp(a, "--journal") == 0)
                 journal_file = v;
+            else if (strcmp(a, "--control-token") == 0)
+                ctl_token = v;
             else
                 o.token = v;
             i++;
@@ -175,7 +189,24 @@ static int serve(int argc, char **argv)
         }
     }
 
+    if (ctl_token && ctl_port < 0) {
+        fprintf(stderr, "kubefault: --control-token needs --control-port\n");
+        return EXIT_USAGE;
+    }
     struct scenario *sc = NULL;
+    if (!scenario_file && ctl_port >= 0) {
+        /* the control API drives an engine: an empty scenario (no rules) gives it one, so pods
+         * can be driven by hand and the journal read without writing a file */
+        static const char empty[] = "{\"name\": \"none\"}";
+        struct diag d;
+        diag_init(&d, "(no scenario)");
+        sc = scenario_parse("(no scenario)", empty, sizeof empty - 1, &d);
+        diag_release(&d);
+        if (!sc) {
+            fprintf(stderr, "kubefault: out of memory\n");
+            return 1;
+        }
+    }
     if (scenario_file) {
         struct diag d;
         diag_init(&d, scenario_file);
@@ -210,6 +241,7 @@ static int serve(int argc, char **argv)
         event_config_free(cfg);
     struct mockapi_server *srv = NULL;
     struct engine *eng = NULL;
+    struct control *ctl = NULL;
     FILE *journal = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     int rc = 1;
@@ -234,6 +266,11 @@ static int serve(int argc, char **argv)
         goto out;
     }
     if (eng && engine_start(eng, srv, err, sizeof err) < 0) {
+        fprintf(stderr, "kubefault: %s\n", err);
+        goto out;
+    }
+    if (ctl_port >= 0 &&
+        !(ctl = control_new(eng, base, NULL, ctl_port, ctl_token, err, sizeof err))) {
         fprintf(stderr, "kubefault: %s\n", err);
         goto out;
     }
@@ -280,9 +317,11 @@ static int serve(int argc, char **argv)
     printf("kubefault %s: fake kube-apiserver v%s listening on %s\n", KF_VERSION,
            o.kube_version ? o.kube_version : "1.32", mockapi_server_url(srv));
     printf("kubeconfig: %s\n", kubeconfig);
-    if (sc)
+    if (sc && scenario_file)
         printf("scenario: %s (%s, %zu rule%s, seed %llu)\n", sc->name, scenario_file, sc->nrules,
                sc->nrules == 1 ? "" : "s", (unsigned long long)o.seed);
+    if (ctl)
+        printf("control: %s (token %s)\n", control_url(ctl), control_token(ctl));
     printf("try: KUBECONFIG=%s kubectl get pods\n", kubeconfig);
     if (ca_pem)
         printf("gitlab-runner [runners.kubernetes]: host = \"%s\", bearer_token = \"%s\", "
@@ -298,7 +337,10 @@ out:
         event_free(sigint);
     if (sigterm)
         event_free(sigterm);
-    /* the server first: its connections' close callbacks may still reach the engine's hooks */
+    /* the control API first (its handlers use the engine and the server), then the server: its
+     * connections' close callbacks may still reach the engine's hooks */
+    control_free(ctl);
+    engine_stop(eng);
     mockapi_server_free(srv);
     engine_free(eng);
     scenario_free(sc);

@@ -25,7 +25,12 @@ const struct fault_type fault_type_accept_reset = {
     .layer = FAULT_LAYER_LISTENER,
     .summary = "reset every new connection (RST) as soon as it is accepted, before TLS and before "
                "any request",
-    .client_sees = "connection reset by peer",
+    .client_sees = "a POST at once: Unable to connect to the server: dial tcp 127.0.0.1:<port>: "
+                   "connect: connection reset by peer; a GET after 10 retries, 1 s apart: error: "
+                   "Get \"https://127.0.0.1:<port>/...\": <the same> - error from a previous "
+                   "attempt: <the same>. The RST races the client, so the failing step varies "
+                   "between runs: also read tcp 127.0.0.1:<p>->127.0.0.1:<port>: read: connection "
+                   "reset by peer, or write: connection reset by peer / broken pipe",
     .keys = keys,
     .parse = parse,
     .on_accept = on_accept,

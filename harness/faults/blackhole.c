@@ -44,9 +44,10 @@ const struct fault_type fault_type_blackhole = {
     .summary = "drop new connections' SYNs while the rule is on (connect times out, as against an "
                "unreachable address); accept again when it goes off",
     .client_sees = "Unable to connect to the server: dial tcp 127.0.0.1:<port>: i/o timeout (after "
-                   "30 s); with --request-timeout=3s: Unable to connect to the server: net/http: "
-                   "request canceled while waiting for connection (Client.Timeout exceeded while "
-                   "awaiting headers)",
+                   "kubectl's 30 s dial timeout); with --request-timeout=3s, after 3 s: Unable to "
+                   "connect to the server: net/http: request canceled while waiting for connection "
+                   "(Client.Timeout exceeded while awaiting headers) (the wording varies between "
+                   "runs: also ... context deadline exceeded)",
     .keys = keys,
     .parse = parse,
     .on_enable = on_enable,

@@ -42,9 +42,11 @@ const struct fault_type fault_type_close = {
     .layer = FAULT_LAYER_HTTP,
     .summary = "serve the request, send the first \"afterBytes\" bytes of the answer (default 0), "
                "then close the connection (FIN): an empty reply or a truncated answer",
-    .client_sees = "afterBytes 0, GET (retried 10 times, 1 s apart): Unable to connect to the "
-                   "server: EOF; inside the body: error: unexpected error when reading response "
-                   "body. Please retry. Original error: unexpected EOF",
+    .client_sees =
+        "afterBytes 0: Unable to connect to the server: EOF (a GET after 10 retries, 1 s "
+        "apart; a POST at once, its object created); inside the body (never retried): a "
+        "klog line, then error: unexpected error when reading response body. Please "
+        "retry. Original error: unexpected EOF (a list prints it without \"error: \")",
     .keys = keys,
     .parse = parse,
     .on_request = on_request,

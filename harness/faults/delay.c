@@ -122,10 +122,10 @@ const struct fault_type fault_type_delay = {
     .layer = FAULT_LAYER_HTTP,
     .summary = "hold the request, then serve it normally: fixed, uniform {min, max} or lognormal "
                "{median, sigma} (seeded), capped at max (at most 10m)",
-    .client_sees = "nothing different, only later; past --request-timeout, kubectl prints Unable "
-                   "to connect to the server: net/http: request canceled (Client.Timeout exceeded "
-                   "while awaiting headers) (or context deadline exceeded (Client.Timeout "
-                   "exceeded while awaiting headers))",
+    .client_sees = "the normal answer, later; past --request-timeout: Unable to connect to the "
+                   "server: net/http: request canceled (Client.Timeout exceeded while awaiting "
+                   "headers) (the wording varies between runs: also context deadline exceeded, "
+                   "with or without the parenthesis)",
     .keys = keys,
     .parse = parse,
     .free = NULL,

@@ -308,10 +308,11 @@ const struct fault_type fault_type_drip = {
     .summary = "send the answer \"bytes\" bytes every \"every\" (headers included); optionally "
                "stall after \"stallAfter\" bytes (or \"headers\") for \"stallFor\" (default: for "
                "good), then send the rest",
-    .client_sees = "slow answers; with a stall after the headers and --request-timeout=2s: error: "
-                   "unexpected error when reading response body. Please retry. Original error: "
-                   "net/http: request canceled (Client.Timeout or context cancellation while "
-                   "reading body)",
+    .client_sees = "the same answers, later (a 290-byte answer at 20 bytes every 100ms takes 1.4 "
+                   "s); a stall after the headers with --request-timeout=2s: a klog line, then "
+                   "error: unexpected error when reading response body. Please retry. Original "
+                   "error: net/http: request canceled (Client.Timeout or context cancellation "
+                   "while reading body)",
     .keys = keys,
     .parse = parse,
     .on_request = on_request,

@@ -17,7 +17,9 @@ static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx
 static enum hook_verdict on_request(struct fault_request *fr)
 {
     snprintf(fr->note, fr->note_len, "empty reply");
-    conn_abort(fr->conn); /* FIN now; the connection may be gone after this */
+    /* FIN once earlier answers on this connection are out (none of this one is staged); the
+     * connection may be gone after this */
+    conn_close(fr->conn);
     return HOOK_HANDLED;
 }
 

@@ -192,11 +192,10 @@ static int build(struct ctx *x, const cJSON *spec, const char *path, const char 
         bad |= param_string(spec, path, "cause", 0, 0, &cause, d) < 0;
         /* webhook/error.go ErrCallingWebhook + "failed to call webhook: %w" around Go's url.Error;
          * the client adds ?timeout= from the webhook's timeoutSeconds */
-        cut |= !fits(
-            err, sizeof err,
-            "failed calling webhook \"%s\": failed to call webhook: Post \"%s?timeout=%lds\": "
-            "%s",
-            hook, url, timeout_s, cause);
+        cut |= !fits(err, sizeof err,
+                     "failed calling webhook \"%s\": failed to call webhook: Post "
+                     "\"%s?timeout=%lds\": %s",
+                     hook, url, timeout_s, cause);
         cut |= !fits(msg, sizeof msg, "Internal error occurred: %s", err);
         details = causes(err);
         break;
@@ -404,21 +403,29 @@ const struct fault_type fault_type_error = {
                "etcd-request-timed-out-leader-failure, quota-evaluation-timeout, quota-exceeded, "
                "webhook-timeout, webhook-failed, webhook-denied, too-many-requests, "
                "context-deadline-exceeded",
-    .client_sees = "Error from server: etcdserver: leader changed (etcd-leader-changed; the other "
-                   "etcd errors and context-deadline-exceeded alike, without a reason) / "
-                   "Error from server (InternalError): Internal error occurred: resource quota "
-                   "evaluates timeout / Error from server (Forbidden): pods \"<name>\" is "
-                   "forbidden: exceeded quota: compute-resources, requested: pods=1, used: "
-                   "pods=10, limited: pods=10 / Error from server (Timeout): Timeout: request did "
-                   "not complete within requested timeout / Error from server (InternalError): "
-                   "Internal error occurred: failed calling webhook \"example.webhook.service\": "
-                   "failed to call webhook: Post "
-                   "\"https://example-webhook.default.svc:443/mutate?timeout=10s\": context "
-                   "deadline exceeded / Error from server (Forbidden): admission webhook "
-                   "\"validation.gatekeeper.sh\" denied the request: [psp-readonlyrootfilesystem] "
-                   "only read-only root filesystem container is allowed: build / Error from "
-                   "server (TooManyRequests): the server has received too many requests and has "
-                   "asked us to try again later (get pods <name>), after 10 retries",
+    .client_sees =
+        "etcd-leader-changed: Error from server: etcdserver: leader changed; "
+        "etcd-request-timed-out: Error from server: etcdserver: request timed out; "
+        "etcd-request-timed-out-leader-failure: Error from server: etcdserver: request timed "
+        "out, possibly due to previous leader failure; "
+        "context-deadline-exceeded: Error from server: context deadline exceeded; "
+        "quota-evaluation-timeout (after 10 s): Error from server (InternalError): Internal error "
+        "occurred: resource quota evaluates timeout; "
+        "quota-exceeded: Error from server (Forbidden): pods \"<name>\" is forbidden: exceeded "
+        "quota: compute-resources, requested: pods=1, used: pods=10, limited: pods=10; "
+        "webhook-timeout (after timeoutSeconds): Error from server (Timeout): Timeout: request did "
+        "not complete within requested timeout; "
+        "webhook-failed (after timeoutSeconds): Error from server (InternalError): Internal error "
+        "occurred: failed calling webhook \"example.webhook.service\": failed to call webhook: "
+        "Post \"https://example-webhook.default.svc:443/mutate?timeout=10s\": context deadline "
+        "exceeded; "
+        "webhook-denied: Error from server (Forbidden): admission webhook "
+        "\"validation.gatekeeper.sh\" denied the request: [psp-readonlyrootfilesystem] only "
+        "read-only root filesystem container is allowed: build; "
+        "too-many-requests (after 10 retries, 1 s apart): Error from server (TooManyRequests): the "
+        "server has received too many requests and has asked us to try again later (get pods "
+        "<name>), or with format status: Error from server (TooManyRequests): Too many requests, "
+        "please try again later.",
     .keys = all_keys,
     .parse = parse,
     .free = free_ctx,

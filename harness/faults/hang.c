@@ -25,9 +25,12 @@ const struct fault_type fault_type_hang = {
     .name = "hang",
     .layer = FAULT_LAYER_HTTP,
     .summary = "read the request and never answer, until the client gives up",
-    .client_sees = "nothing: kubectl hangs until killed; with --request-timeout=2s: Unable to "
-                   "connect to the server: net/http: request canceled (Client.Timeout exceeded "
-                   "while awaiting headers)",
+    .client_sees =
+        "nothing: kubectl waits until it is killed; with --request-timeout=2s, after 2 s: "
+        "Unable to connect to the server: context deadline exceeded (the wording "
+        "varies between runs: also ... context deadline exceeded (Client.Timeout "
+        "exceeded while awaiting headers) or ... net/http: request canceled "
+        "(Client.Timeout exceeded while awaiting headers))",
     .keys = keys,
     .parse = parse,
     .free = NULL,

@@ -43,7 +43,8 @@ const struct fault_type fault_type_refuse = {
     .summary = "close the API server's port while the rule is on (connect gets an RST), reopen it "
                "on the same port when it goes off",
     .client_sees = "The connection to the server 127.0.0.1:<port> was refused - did you specify "
-                   "the right host or port?",
+                   "the right host or port? (at once, GET and POST alike; with a cold discovery "
+                   "cache after five memcache.go lines)",
     .keys = keys,
     .parse = parse,
     .on_enable = on_enable,

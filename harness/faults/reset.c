@@ -8,6 +8,7 @@
 #include "harness/fault.h"
 #include "harness/faults/param.h"
 #include "harness/faults/shape.h"
+#include "harness/jsonc.h"
 #include "mockapi/http/conn.h"
 
 #define RESET_AT_ACCEPTED "\"before-response\", \"after-headers\" or {\"afterBytes\": N}"
@@ -38,7 +39,7 @@ static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx
         diag_path(d, p, "unknown value \"%s\" (accepted: %s)", at->valuestring, RESET_AT_ACCEPTED);
         return -1;
     } else if (cJSON_IsObject(at)) {
-        if (param_check_keys(at, p, at_keys, d) < 0 ||
+        if (jsonc_check_keys(at, p, at_keys, d) < 0 ||
             param_int(at, p, "afterBytes", 1, 0, (long)(1L << 40), &n, d) < 0)
             return -1;
         r.before_response = 0;
@@ -80,13 +81,16 @@ const struct fault_type fault_type_reset = {
                "default; the request is not served), after its headers (\"after-headers\") or "
                "after N bytes ({\"afterBytes\": N}; the request is served)",
     .client_sees =
-        "before-response, GET (retried 10 times, 1 s apart): error: Get "
+        "before-response: a GET is retried 10 times, 1 s apart, then error: Get "
         "\"https://127.0.0.1:<port>/api/v1/namespaces/default/pods/p1\": read tcp "
         "127.0.0.1:<p>->127.0.0.1:<port>: read: connection reset by peer - error from a previous "
-        "attempt: read tcp 127.0.0.1:<p>->127.0.0.1:<port>: read: connection reset by peer; "
-        "after-headers or mid-body: error: unexpected error when reading response body. Please "
-        "retry. Original error: read tcp 127.0.0.1:<p>->127.0.0.1:<port>: read: connection reset "
-        "by peer (not retried)",
+        "attempt: read tcp 127.0.0.1:<p>->127.0.0.1:<port>: read: connection reset by peer; a POST "
+        "fails at once: Unable to connect to the server: read tcp 127.0.0.1:<p>->127.0.0.1:<port>: "
+        "read: connection reset by peer. after-headers or mid-body (never retried): a klog line "
+        "(E... request.go:1332] Unexpected error when reading response body: ...), then error: "
+        "unexpected error when reading response body. Please retry. Original error: read tcp "
+        "127.0.0.1:<p>->127.0.0.1:<port>: read: connection reset by peer (a list prints it "
+        "without \"error: \")",
     .keys = keys,
     .parse = parse,
     .on_request = on_request,

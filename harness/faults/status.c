@@ -82,9 +82,12 @@ const struct fault_type fault_type_status = {
     .layer = FAULT_LAYER_HTTP,
     .summary = "answer with a Status {code, reason, message, details} (+ Retry-After), or a raw "
                "body of any content type",
-    .client_sees = "Error from server (<reason>): <message> -- or, without a reason, Error from "
-                   "server: <message>; with retryAfter, kubectl first retries a 429 or 5xx up to "
-                   "10 times, retryAfter seconds apart",
+    .client_sees = "Error from server (<reason>): <message>, e.g. Error from server "
+                   "(InternalError): etcdserver: leader changed; without a reason: Error from "
+                   "server: <message>; with retryAfter kubectl first retries a 429 or 5xx up to 10 "
+                   "times, retryAfter seconds apart; a raw body gets client-go's words, e.g. 500 "
+                   "\"boom\": Error from server (InternalError): an error on the server "
+                   "(\"boom\") has prevented the request from succeeding (get pods p1)",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

@@ -114,7 +114,8 @@ const struct fault_type fault_type_wrong_content_type = {
     .name = "wrong-content-type",
     .layer = FAULT_LAYER_HTTP,
     .summary = "serve the request normally but with another Content-Type (default text/html)",
-    .client_sees = "error: serializer for text/html doesn't exist",
+    .client_sees = "error: serializer for text/html doesn't exist (kubectl get pods, which asks "
+                   "for a Table, prints the same without \"error: \")",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

@@ -713,7 +713,7 @@ struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, co
     }
     c->bev = bev;
     c->cfg = *cfg;
-    c->id = next_conn_id++;
+    c->id = c->cfg.conn_counter ? ++*c->cfg.conn_counter : next_conn_id++;
     snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;

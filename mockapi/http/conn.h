@@ -89,6 +89,8 @@ struct conn_config {
     conn_response_cb on_response; /**< NULL: none */
     void *arg;
     uint64_t *request_counter; /**< borrowed; numbers requests across the server */
+    uint64_t *conn_counter;    /**< borrowed; numbers connections across the server (NULL: one
+                                    process-wide count) */
     const char *server_header; /**< NULL: none */
 };
 

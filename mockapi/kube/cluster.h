@@ -1,5 +1,6 @@
 /* cluster.h -- the one-node cluster: schedules and starts pods, finishes graceful deletion, records
- * kubelet-like events, keeps container output for pods/log, bootstraps namespaces and the node */
+ * kubelet-like events, keeps container output for pods/log, bootstraps namespaces and the node;
+ * primitives for driving a pod by hand (scheduling failures, container states, disruption) */
 #ifndef KF_CLUSTER_H
 #define KF_CLUSTER_H
 
@@ -8,8 +9,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "mockapi/hooks.h"
+
 struct event_base;
-struct mockapi_hooks;
 struct rng;
 struct store;
 struct cluster;
@@ -52,9 +54,93 @@ void cluster_namespace_deleting(struct cluster *cl, const char *name);
  *  0, or -1 when the pod is unknown or has no step left. */
 int cluster_pod_advance(struct cluster *cl, const char *ns, const char *name);
 
-/** Record an Event about obj (kind Pod, Node, ...): type "Normal"/"Warning". 0 or -1. */
+/** Record an Event about obj (kind Pod, Node, ...): type "Normal"/"Warning". Shaped as client-go's
+ *  core/v1 recorder writes it (kubelet: source {component, host}, count, first/lastTimestamp);
+ *  component "default-scheduler" gets the events.k8s.io shape kube-scheduler writes instead
+ *  (action, reportingComponent/Instance, eventTime; no source, count or timestamps). 0 or -1. */
 int cluster_record_event(struct cluster *cl, const cJSON *obj, const char *type, const char *reason,
                          const char *message, const char *component, const char *field_path);
+
+/* ---- driving pods by hand (the harness's pod scripts, the control API) ----
+ *
+ * These act as the scheduler and the kubelet would: each change is kept in the cluster's model of
+ * the pod and the pod's status is rewritten from it (phase, conditions, container statuses by the
+ * kubelet's rules), once for every change made in the same turn of the loop. Call them from the
+ * loop (a timer), never from inside a store listener: some record events at once. */
+
+/** A second on_pod_step hook, consulted after the server's (mockapi_hooks.on_pod_step) with the
+ *  same contract: HOLD from either holds the step, each may change step->delay_ms. The pod-script
+ *  layer plugs in here (the server's hooks take the engine as their argument). fn NULL removes it.
+ */
+void cluster_set_step_hook(struct cluster *cl,
+                           enum hook_verdict (*fn)(void *arg, struct hook_pod_step *step),
+                           void *arg);
+
+/** Add a node: os "linux" or "windows" (its kubernetes.io/os label and nodeInfo). 0, or -1 when a
+ *  node of that name exists or memory ran out. */
+int cluster_add_node(struct cluster *cl, const char *name, const char *os);
+
+/** The node the pod is bound to at its schedule step (default CLUSTER_NODE_NAME); it must exist
+ *  (cluster_add_node). Only remembers it: safe inside a hook. 0, or -1 for an unknown pod. */
+int cluster_pod_set_node(struct cluster *cl, const char *ns, const char *name, const char *node);
+
+/** One failed scheduling attempt, as kube-scheduler records it: condition PodScheduled=False,
+ *  reason Unschedulable, message (unchanged when it already says so), and a FailedScheduling Warning
+ *  event (the message cut to 1024 bytes with " ..."), aggregated as client-go's events.k8s.io
+ *  broadcaster does: a repeat about the same pod resourceVersion becomes series {count 2} at once,
+ *  later counts are written every 30 minutes or when the series ends (6 minutes after its last).
+ *  0, or -1 for an unknown or already scheduled pod. */
+int cluster_pod_unschedulable(struct cluster *cl, const char *ns, const char *name,
+                              const char *message);
+
+enum cluster_cstate { CLUSTER_WAITING, CLUSTER_RUNNING, CLUSTER_TERMINATED };
+
+/** A container's state as the kubelet reports it. */
+struct cluster_container {
+    enum cluster_cstate state;
+    const char *reason;  /**< waiting: NULL for the default (ContainerCreating, or PodInitializing
+                              when the pod has init containers); terminated: NULL for Completed
+                              (exit 0) or Error */
+    const char *message; /**< NULL: none, or the kubelet's own for ImagePullBackOff, ErrImagePull,
+                              InvalidImageName and CrashLoopBackOff */
+    int ready;           /**< running: readiness passed */
+    int exit_code;       /**< terminated */
+};
+
+/** Set one container's or init container's state. Entering a waiting reason records the kubelet's
+ *  events for it (ErrImagePull: Failed "Failed to pull image ...", Failed "Error: ErrImagePull";
+ *  ImagePullBackOff: BackOff "Back-off pulling image ...", Failed "Error: ImagePullBackOff";
+ *  CrashLoopBackOff: BackOff "Back-off restarting failed container ..."; Create*Error,
+ *  RunContainerError: Failed "Error: <message>"); starting records Pulled, Created, Started.
+ *  Leaving the default waiting state means the pod sandbox exists (PodReadyToStartContainers,
+ *  podIP). 0, or -1 for an unknown pod or container or a pod not bound to a node yet. */
+int cluster_pod_set_container(struct cluster *cl, const char *ns, const char *name,
+                              const char *container, const struct cluster_container *st);
+
+/** Kill every container of the pod: running ones end with exit_code and reason (NULL: "Error"),
+ *  waiting ones as the kubelet reports containers it never found (137, ContainerStatusUnknown).
+ *  0 or -1. */
+int cluster_pod_terminate(struct cluster *cl, const char *ns, const char *name, int exit_code,
+                          const char *reason);
+
+/** Set a pod condition the kubelet does not own (DisruptionTarget, ...): status "True", "False"
+ *  or "Unknown"; reason and message may be NULL. 0 or -1. */
+int cluster_pod_set_condition(struct cluster *cl, const char *ns, const char *name,
+                              const char *type, const char *status, const char *reason,
+                              const char *message);
+
+/** Put the pod in a terminal phase ("Failed", "Succeeded") with status.reason and status.message
+ *  (either may be NULL); the kubelet's rules never move it out again. 0 or -1. */
+int cluster_pod_set_phase(struct cluster *cl, const char *ns, const char *name, const char *phase,
+                          const char *reason, const char *message);
+
+/** The pod is being deleted: metadata.deletionTimestamp (now + its grace period) and
+ *  deletionGracePeriodSeconds. finish: also finish the graceful deletion as after a DELETE
+ *  (removed after min(grace, terminate delay)); 0: it stays until cluster_pod_remove(). 0 or -1. */
+int cluster_pod_mark_deleting(struct cluster *cl, const char *ns, const char *name, int finish);
+
+/** Remove the pod now: watchers get DELETED, GETs answer 404. 0, or -1 for an unknown pod. */
+int cluster_pod_remove(struct cluster *cl, const char *ns, const char *name);
 
 /* ---- container output (pods/log) ---- */
 

@@ -8,7 +8,8 @@
 #   tests/kubectl/faults-http.sh /path/to/kubefault
 #
 # Prints `ok|FAIL <check>` per check (a FAIL is followed by the command, its exit code, duration,
-# stdout and stderr) and, last, `N passed, M failed`. Exit 0 when M is 0, 1 otherwise, 77 (skip)
+# stdout and stderr; a server that does not exit 0 on SIGTERM, e.g. with a sanitizer report, is a
+# FAIL too) and, last, `N passed, M failed`. Exit 0 when M is 0, 1 otherwise, 77 (skip)
 # when kubectl is missing or `kubefault serve` takes no scenario file.
 #
 # Environment: KUBECTL (default /usr/lib/google-cloud-sdk/bin/kubectl.1.32), FAULTS_TRANSPORT
@@ -70,11 +71,23 @@ begin() {
   return 1
 }
 
+# end: SIGTERM the server; 0 when it exited 0 (a clean shutdown, no sanitizer report).
 end() {
   [ -n "$SERVER_PID" ] || return 0
+  local rc=0
   kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null || rc=$?
   SERVER_PID=
+  return "$rc"
+}
+
+# end_checked NAME: end, and count a failure when the server did not exit cleanly.
+end_checked() {
+  end && return 0
+  local rc=$?
+  FAILED=$((FAILED + 1))
+  echo "FAIL $1 (server shutdown): kubefault exited with $rc after SIGTERM"
+  grep -m 3 -E "ERROR: AddressSanitizer|runtime error|SUMMARY" "$DIR/server.log" | sed 's/^/    server: /'
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -142,7 +155,7 @@ check() {
     return
   fi
   expect "$@"
-  end
+  end_checked "$1"
 }
 
 # Before anything: does this kubefault serve scenarios?
@@ -236,7 +249,7 @@ if [ -z "${FAULTS_ONLY:-}" ] || [[ wrong-content-type == *"$FAULTS_ONLY"* ]]; th
     else
       report wrong-content-type 0 "kubectl run p1 failed" run p1 --image=busybox
     fi
-    end
+    end_checked wrong-content-type
   else
     RC=$SERVER_RC MS=0 OUT='' ERR=$(cat "$DIR/server.log")
     report wrong-content-type 0 "kubefault serve did not start"

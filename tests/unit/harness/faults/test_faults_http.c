@@ -184,6 +184,8 @@ static void test_parse_error(void **state)
                 "etcd-request-timed-out-leader-failure, quota-evaluation-timeout, quota-exceeded, "
                 "webhook-timeout, webhook-failed, webhook-denied, too-many-requests, "
                 "context-deadline-exceeded)");
+    parse_fails_with(t, "{\"name\":\"etcd-leader-chnged\"}",
+                     "; did you mean \"etcd-leader-changed\"?", NULL);
     /* a key another error takes is still unknown to this one, and the list says what is */
     parse_fails_with(t, "{\"name\":\"etcd-leader-changed\",\"webhook\":\"w\"}",
                      "s.json: rules[0].fault: unknown key \"webhook\" (accepted: type, name, "
