@@ -19,6 +19,7 @@
 #include "harness/fault.h"
 #include "harness/journal.h"
 #include "harness/match.h"
+#include "harness/podscript.h"
 #include "harness/scenario.h"
 #include "harness/trigger.h"
 #include "mockapi/base/clock.h"
@@ -82,6 +83,7 @@ struct engine {
     int64_t start_offset_ms; /* when "start" was, on the engine clock (moves on engine_reset) */
     int stopped;             /* detached from the server: hooks do nothing */
     /* [ext] state of the pod-script and admission layers (their helpers add one field each) */
+    struct podscript *pods; /* the pods scripts (podscript_on_pod_change, cluster step hook) */
     struct admission *admission; /* the policies, built on the first request (admission_get) */
 };
 
@@ -235,6 +237,7 @@ static void on_store_change(void *arg, enum store_event_type type, const struct 
         return;
     const char *name = store_obj_name(obj);
     /* [pods] the pod-script layer sees every pod change here (the pods helper inserts its call) */
+    podscript_on_pod_change(e->pods, type, old, obj);
     if (type == STORE_ADDED) {
         engine_event(e, "pod-created", name);
         return;
@@ -484,7 +487,13 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     e->hooks.on_request = on_request;
     e->hooks.on_response = on_response;
     e->hooks.on_watch_event = on_watch_event;
-    /* [pods] e->hooks.on_pod_step is set here by the pods helper */
+    /* [pods] e->hooks.on_pod_step is set here by the pods helper -- no: these hooks take the
+     * engine as their argument, so the pod-script layer takes the cluster's own step hook
+     * (cluster_set_step_hook) in podscript_start */
+    if (!(e->pods = podscript_new(s, base, &e->rng))) {
+        engine_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -516,6 +525,8 @@ int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t
             r->fault->on_enable(e, r, r->fault_ctx);
     }
     /* [pods] the pod-script layer starts here */
+    if (podscript_start(e->pods, srv, err, errlen) < 0)
+        return -1;
     arm_timeline(e);
     log_info("scenario %s: %zu rules, %zu timeline entries, seed %llu", e->s->name, e->s->nrules,
              e->s->ntimeline, (unsigned long long)e->s->seed);
@@ -558,6 +569,7 @@ void engine_free(struct engine *e)
         return;
     engine_stop(e);
     /* [pods] and [admission] free their state here */
+    podscript_free(e->pods);
     admission_free(e->admission);
     for (size_t i = 0; e->tl && i < e->s->ntimeline; i++)
         if (e->tl[i].ev)

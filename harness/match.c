@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "harness/diag.h"
+#include "harness/jsonc.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/kube/kinds.h"
 #include "mockapi/kube/route.h"
@@ -21,11 +22,15 @@
 #define MAX_GLOB 1024         /* characters in one pattern (URLs are capped at 16 KiB) */
 #define MAX_INDEX 999999999   /* largest [N] in a body path: fits an int, as cJSON indexes */
 
-#define PATH_MAX_CHARS 512 /* a JSON path in a message ("rules[12].match.body[3].path") */
-#define SHOW_MAX 80        /* characters of a user's value quoted back in a message */
+/* What a "query" or "headers" value, and a "body" element, must be. */
+#define KV_WANT "a pattern string or true (for \"present\")"
+#define BODY_ENTRY_WANT                                                                            \
+    "an object {\"path\": ..., and one of \"exists\": true, \"absent\": true, \"equals\": "        \
+    "<value>}"
 
-#define KNOWN_KEYS "verb, resource, subresource, namespace, name, path, query, headers, body"
-#define KNOWN_BODY_KEYS "path, exists, absent, equals"
+static const char *const MATCH_KEYS[] = {"verb", "resource", "subresource", "namespace", "name",
+                                         "path", "query",    "headers",     "body",      NULL};
+static const char *const BODY_KEYS[] = {"path", "exists", "absent", "equals", NULL};
 
 static const struct {
     const char *name;
@@ -42,52 +47,13 @@ static const struct {
 
 /* ---- messages ---- */
 
-/* A user's string as it may appear between quotes in a message: bounded, control characters as
- * '.', quotes and backslashes escaped, "..." when cut. */
-static const char *show(const char *s, char *buf, size_t len)
-{
-    size_t o = 0, i = 0;
-    for (; s[i] && i < SHOW_MAX && o + 5 < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = (char)ch;
-        } else {
-            buf[o++] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
-        }
-    }
-    if (s[i] && o + 4 <= len) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-/* The type as messages name it ("expected a string, got number"), as harness/jsonc.c does. */
-static const char *type_name(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsBool(v))
-        return "boolean";
-    if (cJSON_IsNull(v))
-        return "null";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "nothing";
-}
-
-static const char *known_verbs(char *buf, size_t len)
+/* "a, b, c" into buf (list NULL-ended). */
+static const char *join(char *buf, size_t len, const char *const *list)
 {
     size_t o = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < NVERBS && o < len; i++) {
-        int n = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", VERBS[i].name);
+    for (size_t i = 0; list[i] && o < len; i++) {
+        int n = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", list[i]);
         if (n < 0)
             break;
         o += (size_t)n;
@@ -95,17 +61,18 @@ static const char *known_verbs(char *buf, size_t len)
     return buf;
 }
 
-static const char *known_resources(char *buf, size_t len)
+/* `unknown <what> "<s>" (known: <known>)`, then `; did you mean "<hint>"?` when there is a hint:
+ * the wording scenario.c gives a value outside an enumeration (its enum_value() is private). */
+static void unknown_value(struct diag *d, const char *path, const char *what, const char *s,
+                          const char *known, const char *hint)
 {
-    size_t o = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < KIND__COUNT && o < len; i++) {
-        int n = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", kinds_table[i].resource);
-        if (n < 0)
-            break;
-        o += (size_t)n;
-    }
-    return buf;
+    char shown[JSONC_SHOW_BUF];
+    jsonc_show(shown, sizeof shown, s);
+    if (hint)
+        diag_path(d, path, "unknown %s \"%s\" (known: %s); did you mean \"%s\"?", what, shown,
+                  known, hint);
+    else
+        diag_path(d, path, "unknown %s \"%s\" (known: %s)", what, shown, known);
 }
 
 /* "po", "pod" or "Pod" for "pods": the plural a user probably meant, or NULL. */
@@ -129,8 +96,17 @@ static const char *plural_for(const char *word)
     return NULL;
 }
 
-/* 1 when a member of obj before c has the same key (cJSON keeps both; the second would leak or
- * silently win). */
+/* 1 when key is in list (NULL-ended). */
+static int is_one_of(const char *key, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(key, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when a member of obj before c has the same key. jsonc_parse() refuses such a file, but a tree
+ * built otherwise keeps both, and the second would leak or silently win. */
 static int duplicate_key(const cJSON *obj, const cJSON *c)
 {
     for (const cJSON *p = obj->child; p && p != c; p = p->next)
@@ -139,29 +115,15 @@ static int duplicate_key(const cJSON *obj, const cJSON *c)
     return 0;
 }
 
-/* path.key into buf, or path["key"] when the key is not made of letters, digits, '_' and '-' (as
- * jsonc_path_key() writes paths); a path too long for buf ends in "..." (messages only). */
-static void key_path(char *buf, size_t len, const char *path, const char *key)
+/* Report c (a member of obj, an accepted key) when obj has its key twice. 1 when reported. */
+static int reported_duplicate(const cJSON *obj, const cJSON *c, const char *path, struct diag *d)
 {
-    char shown[SHOW_MAX * 2 + 8];
-    int plain = *key != '\0', n;
-    for (const char *k = key; *k; k++)
-        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
-              *k == '_' || *k == '-'))
-            plain = 0;
-    if (plain)
-        n = snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
-    else
-        n = snprintf(buf, len, "%s[\"%s\"]", path, show(key, shown, sizeof shown));
-    if (n < 0 || (size_t)n >= len)
-        memcpy(buf + len - 4, "...", 4);
-}
-
-static void index_path(char *buf, size_t len, const char *path, size_t i)
-{
-    int n = snprintf(buf, len, "%s[%zu]", path, i);
-    if (n < 0 || (size_t)n >= len)
-        memcpy(buf + len - 4, "...", 4);
+    char sub[JSONC_PATH_MAX], shown[JSONC_SHOW_BUF];
+    if (!duplicate_key(obj, c))
+        return 0;
+    diag_path(d, jsonc_path_key(sub, sizeof sub, path, c->string), "duplicate key \"%s\"",
+              jsonc_show(shown, sizeof shown, c->string));
+    return 1;
 }
 
 /* ---- body paths ---- */
@@ -323,10 +285,15 @@ int match_body_path(const cJSON *body, const char *path,
 
 static int parse_verb(const cJSON *v, const char *path, struct diag *d, unsigned *verbs)
 {
-    char shown[SHOW_MAX * 2 + 8], known[256];
+    const char *names[NVERBS + 1];
+    char known[256], want[300];
+    for (size_t i = 0; i < NVERBS; i++)
+        names[i] = VERBS[i].name;
+    names[NVERBS] = NULL;
+    join(known, sizeof known, names);
     if (!cJSON_IsString(v)) {
-        diag_path(d, path, "expected a verb, got %s (known: %s)", type_name(v),
-                  known_verbs(known, sizeof known));
+        snprintf(want, sizeof want, "a verb (known: %s)", known);
+        jsonc_type_error(d, path, want, v);
         return -1;
     }
     for (size_t i = 0; i < NVERBS; i++)
@@ -334,17 +301,21 @@ static int parse_verb(const cJSON *v, const char *path, struct diag *d, unsigned
             *verbs |= VERBS[i].bit;
             return 0;
         }
-    diag_path(d, path, "unknown verb \"%s\" (known: %s)", show(v->valuestring, shown, sizeof shown),
-              known_verbs(known, sizeof known));
+    unknown_value(d, path, "verb", v->valuestring, known, jsonc_suggest(v->valuestring, names));
     return -1;
 }
 
 static int parse_resource(const cJSON *v, const char *path, struct diag *d, struct match *m)
 {
-    char shown[SHOW_MAX * 2 + 8], known[1024];
+    const char *names[KIND__COUNT + 1];
+    char known[1024], want[1100];
+    for (size_t i = 0; i < KIND__COUNT; i++)
+        names[i] = kinds_table[i].resource;
+    names[KIND__COUNT] = NULL;
+    join(known, sizeof known, names);
     if (!cJSON_IsString(v)) {
-        diag_path(d, path, "expected a resource name, got %s (known: %s)", type_name(v),
-                  known_resources(known, sizeof known));
+        snprintf(want, sizeof want, "a resource name (known: %s)", known);
+        jsonc_type_error(d, path, want, v);
         return -1;
     }
     const char *name = v->valuestring;
@@ -352,10 +323,9 @@ static int parse_resource(const cJSON *v, const char *path, struct diag *d, stru
     while (k < KIND__COUNT && strcmp(name, kinds_table[k].resource) != 0)
         k++;
     if (k == KIND__COUNT) {
+        /* The singular, a short name or the kind points at its plural; else a near spelling. */
         const char *hint = plural_for(name);
-        diag_path(d, path, "unknown resource \"%s\" (%s%s%sknown: %s)",
-                  show(name, shown, sizeof shown), hint ? "did you mean \"" : "", hint ? hint : "",
-                  hint ? "\"? " : "", known_resources(known, sizeof known));
+        unknown_value(d, path, "resource", name, known, hint ? hint : jsonc_suggest(name, names));
         return -1;
     }
     /* Kept once each, so the array never outgrows the kinds table. */
@@ -382,12 +352,16 @@ static int parse_one_or_many(const cJSON *v, const char *path, struct diag *d, c
                              int (*one)(const cJSON *, const char *, struct diag *, void *),
                              void *arg)
 {
-    char sub[PATH_MAX_CHARS];
+    char sub[JSONC_PATH_MAX], want[128];
     if (cJSON_IsString(v))
         return one(v, path, d, arg);
-    if (!cJSON_IsArray(v) || !v->child) {
-        diag_path(d, path, "expected a %s or a non-empty array of them, got %s", what,
-                  cJSON_IsArray(v) ? "an empty array" : type_name(v));
+    snprintf(want, sizeof want, "a %s or a non-empty array of them", what);
+    if (!cJSON_IsArray(v)) {
+        jsonc_type_error(d, path, want, v);
+        return -1;
+    }
+    if (!v->child) {
+        diag_path(d, path, "expected %s, got an empty array", want);
         return -1;
     }
     int rc = 0;
@@ -395,7 +369,7 @@ static int parse_one_or_many(const cJSON *v, const char *path, struct diag *d, c
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        index_path(sub, sizeof sub, path, i++);
+        jsonc_path_index(sub, sizeof sub, path, i++);
         if (one(e, sub, d, arg) < 0)
             rc = -1;
     }
@@ -412,12 +386,12 @@ static int one_resource(const cJSON *v, const char *path, struct diag *d, void *
     return parse_resource(v, path, d, arg);
 }
 
-/* A pattern string into *out (owned). */
+/* A pattern string into *out (owned); what names it in a type error ("a namespace pattern"). */
 static int parse_glob(const cJSON *v, const char *path, struct diag *d, const char *what,
                       char **out)
 {
     if (!cJSON_IsString(v)) {
-        diag_path(d, path, "expected %s, got %s", what, type_name(v));
+        jsonc_type_error(d, path, what, v);
         return -1;
     }
     if (strlen(v->valuestring) > MAX_GLOB) {
@@ -449,12 +423,12 @@ static int is_token(const char *s)
 static int parse_kvs(const cJSON *v, const char *path, struct diag *d, int headers,
                      struct match_kv **out, size_t *nout)
 {
-    char sub[PATH_MAX_CHARS], shown[SHOW_MAX * 2 + 8];
+    char sub[JSONC_PATH_MAX], shown[JSONC_SHOW_BUF], want[96];
     const char *what = headers ? "header" : "query parameter";
     size_t max = headers ? MAX_HEADER_ENTRIES : MAX_QUERY_ENTRIES;
     if (!cJSON_IsObject(v)) {
-        diag_path(d, path, "expected an object of %s names to patterns (or true), got %s", what,
-                  type_name(v));
+        snprintf(want, sizeof want, "an object of %s names to patterns (or true)", what);
+        jsonc_type_error(d, path, want, v);
         return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(v);
@@ -473,20 +447,23 @@ static int parse_kvs(const cJSON *v, const char *path, struct diag *d, int heade
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        key_path(sub, sizeof sub, path, e->string);
-        if (duplicate_key(v, e)) {
-            diag_path(d, sub, "duplicate key \"%s\"", show(e->string, shown, sizeof shown));
+        jsonc_path_key(sub, sizeof sub, path, e->string);
+        if (reported_duplicate(v, e, path, d)) {
             rc = -1;
             continue;
         }
         if (!*e->string || (headers && !is_token(e->string))) {
-            diag_path(d, sub, "invalid %s name \"%s\"", what, show(e->string, shown, sizeof shown));
+            diag_path(d, sub, "invalid %s name \"%s\"", what,
+                      jsonc_show(shown, sizeof shown, e->string));
             rc = -1;
             continue;
         }
         if (!cJSON_IsTrue(e) && !cJSON_IsString(e)) {
-            diag_path(d, sub, "expected a pattern string or true (for \"present\"), got %s",
-                      cJSON_IsFalse(e) ? "false" : type_name(e));
+            /* "got boolean" would puzzle next to "or true": name the false */
+            if (cJSON_IsFalse(e))
+                diag_path(d, sub, "expected %s, got false", KV_WANT);
+            else
+                jsonc_type_error(d, sub, KV_WANT, e);
             rc = -1;
             continue;
         }
@@ -507,22 +484,21 @@ static int parse_kvs(const cJSON *v, const char *path, struct diag *d, int heade
 
 static int parse_body_entry(const cJSON *e, const char *path, struct diag *d, struct match_body *b)
 {
-    char sub[PATH_MAX_CHARS], shown[SHOW_MAX * 2 + 8], err[128];
+    char sub[JSONC_PATH_MAX], shown[JSONC_SHOW_BUF], err[128];
     const cJSON *p = NULL, *op = NULL;
     int rc = 0, nops = 0;
     if (!cJSON_IsObject(e)) {
-        diag_path(d, path,
-                  "expected an object {\"path\": ..., and one of \"exists\": true, "
-                  "\"absent\": true, \"equals\": <value>}, got %s",
-                  type_name(e));
+        jsonc_type_error(d, path, BODY_ENTRY_WANT, e);
         return -1;
     }
+    if (jsonc_check_keys(e, path, BODY_KEYS, d) < 0)
+        rc = -1;
     const cJSON *c;
     cJSON_ArrayForEach(c, e)
     {
-        key_path(sub, sizeof sub, path, c->string);
-        if (duplicate_key(e, c)) {
-            diag_path(d, sub, "duplicate key \"%s\"", show(c->string, shown, sizeof shown));
+        if (!is_one_of(c->string, BODY_KEYS)) /* reported by jsonc_check_keys() */
+            continue;
+        if (reported_duplicate(e, c, path, d)) {
             rc = -1;
         } else if (strcmp(c->string, "path") == 0) {
             p = c;
@@ -530,35 +506,30 @@ static int parse_body_entry(const cJSON *e, const char *path, struct diag *d, st
             nops++;
             op = c;
             if (!cJSON_IsTrue(c)) {
-                diag_path(d, sub, "expected true%s",
+                diag_path(d, jsonc_path_key(sub, sizeof sub, path, c->string), "expected true%s",
                           strcmp(c->string, "exists") == 0
                               ? " (for the opposite, write \"absent\": true)"
                               : " (for the opposite, write \"exists\": true)");
                 rc = -1;
             }
-        } else if (strcmp(c->string, "equals") == 0) {
+        } else { /* "equals" */
             nops++;
             op = c;
-        } else {
-            diag_path(d, sub, "unknown key \"%s\" (known: %s)",
-                      show(c->string, shown, sizeof shown), KNOWN_BODY_KEYS);
-            rc = -1;
         }
     }
     if (!p) {
-        diag_path(d, path, "missing \"path\"");
+        diag_path(d, path, "missing key \"path\"");
         rc = -1;
     } else {
-        key_path(sub, sizeof sub, path, "path");
+        jsonc_path_key(sub, sizeof sub, path, "path");
         if (!cJSON_IsString(p)) {
-            diag_path(d, sub, "expected a body path such as \"spec.containers[*].image\", got %s",
-                      type_name(p));
+            jsonc_type_error(d, sub, "a body path such as \"spec.containers[*].image\"", p);
             rc = -1;
         } else {
             struct steps s;
             if (compile(p->valuestring, &s, err, sizeof err) < 0) {
                 diag_path(d, sub, "invalid body path \"%s\": %s",
-                          show(p->valuestring, shown, sizeof shown), err);
+                          jsonc_show(shown, sizeof shown, p->valuestring), err);
                 rc = -1;
             }
         }
@@ -590,9 +561,9 @@ static int parse_body_entry(const cJSON *e, const char *path, struct diag *d, st
 
 static int parse_body(const cJSON *v, const char *path, struct diag *d, struct match *m)
 {
-    char sub[PATH_MAX_CHARS];
+    char sub[JSONC_PATH_MAX];
     if (!cJSON_IsArray(v)) {
-        diag_path(d, path, "expected an array of body predicates, got %s", type_name(v));
+        jsonc_type_error(d, path, "an array of body predicates", v);
         return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(v);
@@ -612,7 +583,7 @@ static int parse_body(const cJSON *v, const char *path, struct diag *d, struct m
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        index_path(sub, sizeof sub, path, i++);
+        jsonc_path_index(sub, sizeof sub, path, i++);
         if (parse_body_entry(e, sub, d, &m->body[m->nbody]) < 0)
             rc = -1;
         else
@@ -623,25 +594,26 @@ static int parse_body(const cJSON *v, const char *path, struct diag *d, struct m
 
 int match_parse(const cJSON *spec, const char *path, struct diag *d, struct match *m)
 {
-    char sub[PATH_MAX_CHARS], shown[SHOW_MAX * 2 + 8];
+    char sub[JSONC_PATH_MAX], shown[JSONC_SHOW_BUF];
     int rc = 0;
     memset(m, 0, sizeof *m);
     if (!path)
         path = "";
     if (!spec)
         return 0;
-    if (!cJSON_IsObject(spec)) {
-        diag_path(d, path, "expected an object (keys: %s), got %s", KNOWN_KEYS, type_name(spec));
+    if (jsonc_as_object(spec, path, d) < 0)
         return -1;
-    }
+    if (jsonc_check_keys(spec, path, MATCH_KEYS, d) < 0)
+        rc = -1;
     const cJSON *c;
     cJSON_ArrayForEach(c, spec)
     {
         const char *k = c->string;
-        key_path(sub, sizeof sub, path, k);
         int r;
-        if (duplicate_key(spec, c)) {
-            diag_path(d, sub, "duplicate key \"%s\"", show(k, shown, sizeof shown));
+        if (!is_one_of(k, MATCH_KEYS)) /* reported by jsonc_check_keys() */
+            continue;
+        jsonc_path_key(sub, sizeof sub, path, k);
+        if (reported_duplicate(spec, c, path, d)) {
             r = -1;
         } else if (strcmp(k, "verb") == 0) {
             r = parse_one_or_many(c, sub, d, "verb", one_verb, &m->verbs);
@@ -659,19 +631,15 @@ int match_parse(const cJSON *spec, const char *path, struct diag *d, struct matc
             if (r == 0 && !strchr("/*?[", m->path_glob[0])) {
                 diag_path(d, sub,
                           "path pattern \"%s\" never matches: request paths start with \"/\"",
-                          show(m->path_glob, shown, sizeof shown));
+                          jsonc_show(shown, sizeof shown, m->path_glob));
                 r = -1;
             }
         } else if (strcmp(k, "query") == 0) {
             r = parse_kvs(c, sub, d, 0, &m->query, &m->nquery);
         } else if (strcmp(k, "headers") == 0) {
             r = parse_kvs(c, sub, d, 1, &m->headers, &m->nheaders);
-        } else if (strcmp(k, "body") == 0) {
+        } else { /* "body" */
             r = parse_body(c, sub, d, m);
-        } else {
-            diag_path(d, sub, "unknown key \"%s\" (known: %s)", show(k, shown, sizeof shown),
-                      KNOWN_KEYS);
-            r = -1;
         }
         if (r < 0)
             rc = -1;

@@ -204,8 +204,7 @@ const cJSON *podscript_container_script(const cJSON *script, const char *map, co
     return NULL;
 }
 
-static void emit(struct podscript_action *out, size_t cap, size_t *n,
-                 struct podscript_action a)
+static void emit(struct podscript_action *out, size_t cap, size_t *n, struct podscript_action a)
 {
     if (*n < cap)
         out[*n] = a;
@@ -230,8 +229,8 @@ size_t podscript_plan(const cJSON *script, const cJSON *pod, int64_t start_ms,
     int64_t t = start_ms;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "initContainers"))
     {
-        const cJSON *e = podscript_container_script(script, "initContainers",
-                                                    json_str_or(c, "name", ""));
+        const cJSON *e =
+            podscript_container_script(script, "initContainers", json_str_or(c, "name", ""));
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "waiting");
         int64_t run = t;
         if (w) {
@@ -426,9 +425,8 @@ static struct spod *spod_new(struct podscript *ps, const cJSON *pod)
     cluster_pod_set_node(ps->cl, ns, name, p->node);
     size_t i = 0;
     const cJSON *ev;
-    cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(p->script, "events"))
-        schedule(p, (struct action){.at_ms = duration_ms(ev, "at", 0), .kind = ACT_EVENT,
-                                    .index = i++});
+    cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(p->script, "events")) schedule(
+        p, (struct action){.at_ms = duration_ms(ev, "at", 0), .kind = ACT_EVENT, .index = i++});
     log_info("pod %s/%s: follows pods[%d] (node %s)", ns, name, p->index, p->node);
     return p;
 }
@@ -447,10 +445,10 @@ static void do_container(struct spod *p, const cJSON *pod, const struct podscrip
     struct podscript *ps = p->ps;
     char uid[64], msg[MESSAGE_MAX];
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(spec, a->init ? "initContainers"
-                                                                        : "containers");
-    size_t ninit = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(spec,
-                                                                               "initContainers"));
+    const cJSON *list =
+        cJSON_GetObjectItemCaseSensitive(spec, a->init ? "initContainers" : "containers");
+    size_t ninit =
+        (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(spec, "initContainers"));
     const cJSON *c = cJSON_GetArrayItem(list, (int)(a->init ? a->container : a->container - ninit));
     const char *cname = json_str_or(c, "name", "");
     struct cluster_container st = {CLUSTER_RUNNING, NULL, NULL, a->ready, 0};
@@ -479,7 +477,7 @@ static void do_container(struct spod *p, const cJSON *pod, const struct podscrip
         log_warn("pod %s/%s: container \"%s\" cannot be set", p->ns, p->name, cname);
 }
 
-static void do_event(struct spod *p, const cJSON *pod, size_t index)
+static void do_event(struct spod *p, cJSON *pod, size_t index)
 {
     char uid[64], msg[MESSAGE_MAX];
     struct podscript_vars v;
@@ -491,6 +489,10 @@ static void do_event(struct spod *p, const cJSON *pod, size_t index)
                 strcmp(reason, "Preempted") == 0;
     vars_of(p, pod, NULL, uid, sizeof uid, &v);
     podscript_expand(json_str_or(ev, "message", ""), &v, msg, sizeof msg);
+    /* before the binding, the kubelet that speaks is the one of the node it is bound for */
+    cJSON *spec = json_obj(pod, "spec");
+    if (!json_str(spec, "nodeName"))
+        json_set(spec, "nodeName", cJSON_CreateString(p->node));
     cluster_record_event(p->ps->cl, pod, json_str_or(ev, "type", "Normal"), reason, msg,
                          sched ? "default-scheduler" : "kubelet", NULL);
 }
@@ -500,10 +502,21 @@ static void do_event(struct spod *p, const cJSON *pod, size_t index)
 static int disrupt_deletes(const cJSON *script)
 {
     const cJSON *step;
-    cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(
-                                 cJSON_GetObjectItemCaseSensitive(script, "disrupt"), "steps"))
-        if (cJSON_GetObjectItemCaseSensitive(step, "delete")) return 1;
+    cJSON_ArrayForEach(step,
+                       cJSON_GetObjectItemCaseSensitive(
+                           cJSON_GetObjectItemCaseSensitive(script, "disrupt"),
+                           "steps")) if (cJSON_GetObjectItemCaseSensitive(step, "delete")) return 1;
     return 0;
+}
+
+/* A pod being killed starts no more containers: the script's pending container changes go. */
+static void drop_container_actions(struct spod *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nacts; i++)
+        if (p->acts[i].kind != ACT_CONTAINER)
+            p->acts[n++] = p->acts[i];
+    p->nacts = n;
 }
 
 static void do_disrupt(struct spod *p, const cJSON *pod, size_t index)
@@ -511,10 +524,10 @@ static void do_disrupt(struct spod *p, const cJSON *pod, size_t index)
     struct cluster *cl = p->ps->cl;
     char uid[64], msg[MESSAGE_MAX];
     struct podscript_vars v;
-    const cJSON *step = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p->script, "disrupt"),
-                                         "steps"),
-        (int)index);
+    const cJSON *step =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(p->script, "disrupt"), "steps"),
+                           (int)index);
     const cJSON *x;
     vars_of(p, pod, NULL, uid, sizeof uid, &v);
     log_info("pod %s/%s: disruption step %zu", p->ns, p->name, index);
@@ -524,13 +537,16 @@ static void do_disrupt(struct spod *p, const cJSON *pod, size_t index)
                                   json_str_or(x, "status", "True"), json_str(x, "reason"),
                                   m ? podscript_expand(m, &v, msg, sizeof msg) : NULL);
     } else if (cJSON_GetObjectItemCaseSensitive(step, "deletionTimestamp")) {
+        drop_container_actions(p);
         cluster_pod_mark_deleting(cl, p->ns, p->name, !disrupt_deletes(p->script));
     } else if ((x = cJSON_GetObjectItemCaseSensitive(step, "terminate"))) {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(x, "exitCode");
+        drop_container_actions(p);
         cluster_pod_terminate(cl, p->ns, p->name, cJSON_IsNumber(code) ? code->valueint : 137,
                               json_str(x, "reason"));
     } else if ((x = cJSON_GetObjectItemCaseSensitive(step, "phase"))) {
         const char *m = json_str(step, "message");
+        drop_container_actions(p);
         cluster_pod_set_phase(cl, p->ns, p->name, json_str_or(step, "phase", "Failed"),
                               json_str(step, "reason"),
                               m ? podscript_expand(m, &v, msg, sizeof msg) : NULL);
@@ -559,6 +575,8 @@ static void do_attempt(struct spod *p, const cJSON *pod)
 
 static void run_action(struct spod *p, const struct action *a)
 {
+    if (!p->ps->cl)
+        return; /* the server is gone (it is freed before the engine) */
     const cJSON *pod = store_get(p->ps->store, &kinds_table[KIND_pods], p->ns, p->name);
     if (!pod)
         return;
@@ -647,8 +665,8 @@ static enum hook_verdict on_step(void *arg, struct hook_pod_step *step)
             return HOOK_PASS;
         podscript_plan(p->script, step->pod, start, plan, n);
         for (size_t i = 0; i < n; i++)
-            schedule(p, (struct action){.at_ms = plan[i].at_ms, .kind = ACT_CONTAINER,
-                                        .c = plan[i]});
+            schedule(p,
+                     (struct action){.at_ms = plan[i].at_ms, .kind = ACT_CONTAINER, .c = plan[i]});
         free(plan);
         return HOOK_HOLD; /* the script starts the containers */
     }
@@ -685,6 +703,10 @@ void podscript_on_pod_change(struct podscript *ps, enum store_event_type type, c
         p->scheduled = 1;
         arm_disrupt(p, "scheduled", now);
     }
+    const cJSON *ometa = cJSON_GetObjectItemCaseSensitive(old, "metadata");
+    const cJSON *nmeta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    if (!json_str(ometa, "deletionTimestamp") && json_str(nmeta, "deletionTimestamp"))
+        drop_container_actions(p); /* deleted (by a client or a step): the kubelet kills it */
     const char *phase = json_str_or(cJSON_GetObjectItemCaseSensitive(obj, "status"), "phase", "");
     if (!p->running && strcmp(phase, "Running") == 0) {
         p->running = 1;
@@ -709,8 +731,8 @@ void podscript_free(struct podscript *ps)
 {
     if (!ps)
         return;
-    if (ps->cl)
-        cluster_set_step_hook(ps->cl, NULL, NULL);
+    if (ps->cl) /* still there: the engine went first */
+        cluster_set_step_hook(ps->cl, NULL, NULL, NULL);
     while (ps->pods)
         spod_free(ps->pods);
     free(ps);
@@ -738,6 +760,6 @@ int podscript_start(struct podscript *ps, struct mockapi_server *srv, char *err,
         }
     }
     if (ps->s->npods)
-        cluster_set_step_hook(ps->cl, on_step, ps);
+        cluster_set_step_hook(ps->cl, on_step, ps, &ps->cl);
     return 0;
 }

@@ -47,7 +47,7 @@ const struct fault_type fault_type_blackhole = {
                    "kubectl's 30 s dial timeout); with --request-timeout=3s, after 3 s: Unable to "
                    "connect to the server: net/http: request canceled while waiting for connection "
                    "(Client.Timeout exceeded while awaiting headers) (the wording varies between "
-                   "runs: also ... context deadline exceeded)",
+                   "runs: also context deadline exceeded, with or without the parenthesis)",
     .keys = keys,
     .parse = parse,
     .on_enable = on_enable,

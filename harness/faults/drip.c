@@ -312,7 +312,8 @@ const struct fault_type fault_type_drip = {
                    "s); a stall after the headers with --request-timeout=2s: a klog line, then "
                    "error: unexpected error when reading response body. Please retry. Original "
                    "error: net/http: request canceled (Client.Timeout or context cancellation "
-                   "while reading body)",
+                   "while reading body) (the wording varies between runs: also context deadline "
+                   "exceeded, with or without the parenthesis)",
     .keys = keys,
     .parse = parse,
     .on_request = on_request,

@@ -38,13 +38,13 @@ static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx
     bad |= param_int(spec, path, "afterEvents", 0, 0, CUT_MAX_AFTER, &after, d) < 0;
     bad |= param_int(spec, path, "bytes", 0, 0, CUT_MAX_BYTES, &bytes, d) < 0;
     bad |= param_string(spec, path, "how", 0, 0, &how, d) < 0;
-    if (bad)
-        return -1;
     if (how && strcmp(how, "reset") != 0 && strcmp(how, "close") != 0) {
         diag_path(d, param_path(p, sizeof p, path, "how"),
                   "unknown value \"%s\" (accepted: reset, close)", how);
-        return -1;
+        bad = 1;
     }
+    if (bad)
+        return -1;
     struct cut *cut = calloc(1, sizeof *cut);
     if (!cut) {
         diag_path(d, path, "out of memory");
@@ -76,7 +76,9 @@ static void on_egress(void *arg, struct conn *c, struct evbuffer *staged)
     if (r == 0)
         return; /* not all of it yet */
     if (r == 1) {
-        size_t part = cut->bytes < 0 ? len / 2 : (size_t)cut->bytes < len ? (size_t)cut->bytes : len;
+        size_t part = len / 2;
+        if (cut->bytes >= 0)
+            part = (size_t)cut->bytes < len ? (size_t)cut->bytes : len;
         keep = part ? head + part : 0;
     }
     evbuffer_remove_buffer(staged, conn_wire(c), keep);
@@ -91,9 +93,9 @@ static enum hook_verdict on_watch_event(struct fault_watch *fw)
         return HOOK_PASS;
     e->done = 1;
     struct conn *c = watch_conn(fw->watch);
-    log_info("rule %s: watch-cut on connection %llu: %s inside event %llu (%s)", wstate_rule_name(fw),
-             (unsigned long long)conn_id(c), cut->how == SHAPE_FIN ? "close" : "reset",
-             (unsigned long long)e->events, fw->type);
+    log_info("rule %s: watch-cut on connection %llu: %s inside event %llu (%s)",
+             wstate_rule_name(fw), (unsigned long long)conn_id(c),
+             cut->how == SHAPE_FIN ? "close" : "reset", (unsigned long long)e->events, fw->type);
     conn_set_egress(c, on_egress, cut);
     return HOOK_PASS; /* watch.c writes the event into the filter, which cuts it */
 }
@@ -101,14 +103,20 @@ static enum hook_verdict on_watch_event(struct fault_watch *fw)
 const struct fault_type fault_type_watch_cut = {
     .name = "watch-cut",
     .layer = FAULT_LAYER_WATCH,
-    .summary = "after \"afterEvents\" events (default 0), send the next event's chunk-size line and "
-               "the first \"bytes\" bytes of its JSON line (default: half of it; 0: none of the "
-               "event), then end the connection: \"how\": \"reset\" (RST, the default) or "
-               "\"close\" (FIN)",
-    .client_sees = "kubectl get -w prints the rows before the cut, then exits 0 with nothing on "
-                   "stderr (client-go takes a reset or an unexpected EOF inside a watch as the "
-                   "end of the stream); informers log nothing at the default level and re-watch "
-                   "from the last resourceVersion",
+    .summary =
+        "after \"afterEvents\" events (default 0), send the next event's chunk-size line and "
+        "the first \"bytes\" bytes of its JSON line (default: half of it; 0: none of the "
+        "event), then end the connection: \"how\": \"reset\" (RST, the default) or "
+        "\"close\" (FIN)",
+    .client_sees = "kubectl get -w prints the rows before the cut and exits 0, stderr empty "
+                   "(client-go ends a watch quietly on a reset or an unexpected EOF: -v=5 shows "
+                   "streamwatcher.go:...] Unable to decode an event from the watch stream: read "
+                   "tcp 127.0.0.1:<p>->127.0.0.1:<port>: read: connection reset by peer; with "
+                   "\"close\", -v=1 shows streamwatcher.go:...] Unexpected EOF during watch "
+                   "stream event decoding: unexpected EOF); an informer (kubectl wait) re-watches "
+                   "at once from the last resourceVersion it got, logging only at -v=4: "
+                   "reflector.go:...] ...: Watch close - *unstructured.Unstructured total N items "
+                   "received",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

@@ -1,7 +1,7 @@
-/* watch_duplicate.c -- the `watch-duplicate` fault: every event (or every "every"-th, counting
- * of each watch: the k-th, 2k-th, ...) goes out twice, byte for byte, as a watch stream replayed by a proxy or a
- * re-sent buffer would. The event is copied on the wire (an egress filter that lives for one
- * chunk), so it is doubled in whatever form watch.c wrote it: JSON or a kubectl Table row. */
+/* watch_duplicate.c -- the `watch-duplicate` fault: every event of a watch (or, with "every": k,
+ * the k-th, 2k-th, ...) goes out twice, byte for byte, as a replaying proxy or a re-sent buffer
+ * would send it. The event is copied on the wire by an egress filter that lives for one chunk, so
+ * it is doubled in whatever form watch.c wrote it: JSON, or a Table row for kubectl. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -56,7 +56,7 @@ static void on_egress(void *arg, struct conn *c, struct evbuffer *staged)
     size_t head, len;
     int r = wstate_chunk(staged, &head, &len);
     if (r == 0)
-        return; /* not all of it yet */
+        return;              /* not all of it yet */
     if (r == 1 && len > 0) { /* (the last chunk, length 0, ends the stream: once) */
         size_t n = head + len + 2;
         const unsigned char *p = evbuffer_pullup(staged, (ev_ssize_t)n);
@@ -85,9 +85,9 @@ const struct fault_type fault_type_watch_duplicate = {
     .layer = FAULT_LAYER_WATCH,
     .summary = "send every watch event twice, byte for byte, bookmarks included; with \"every\": "
                "k, only the k-th, 2k-th, ... event of each watch",
-    .client_sees = "kubectl get -w prints each changed row twice (p1   1/1   Running   0   3s, "
-                   "then the same line again); informers take the copy as an update with the same "
-                   "resourceVersion and carry on",
+    .client_sees = "kubectl get -w prints each changed row twice (p1   0/1   ContainerCreating "
+                   "  0   2s, then the same line again); informers (kubectl wait) take the copy as "
+                   "an update and carry on, stderr empty",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

@@ -145,9 +145,10 @@ const struct fault_type fault_type_watch_expire = {
                "the resourceVersion the client resumes from, <now>: the store's) or \"message\", "
                "then end the stream (last chunk, then FIN)",
     .client_sees = "kubectl get -w prints the ERROR as a table, STATUS REASON MESSAGE / Failure "
-                   "Expired too old resource version: <rv> (<now>), then exits 0; informers "
-                   "re-list silently (client-go logs an expired watch at -v=4 only) and watch "
-                   "again",
+                   "Expired too old resource version: <rv> (<now>), then exits 0, stderr empty; an "
+                   "informer (kubectl wait) re-lists about 1 s later and carries on, logging only "
+                   "at -v=4: reflector.go:...] ...: watch of *unstructured.Unstructured closed "
+                   "with: too old resource version: <rv> (<now>)",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

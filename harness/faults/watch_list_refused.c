@@ -42,8 +42,9 @@ static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx
     if (st && cJSON_IsString(m)) {
         int as_is = code == 422 && !reason && !message;
         cJSON *details = as_is ? cJSON_DetachItemFromObjectCaseSensitive(st, "details") : NULL;
-        a = answer_status((int)code, reason ? reason : code == 422 ? STATUS_REASON_INVALID : NULL,
-                          message ? message : m->valuestring, details, -1, NULL);
+        if (!reason && code == 422)
+            reason = STATUS_REASON_INVALID;
+        a = answer_status((int)code, reason, message ? message : m->valuestring, details, -1, NULL);
     }
     cJSON_Delete(st);
     if (!a) {
@@ -82,10 +83,13 @@ const struct fault_type fault_type_watch_list_refused = {
                "invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch "
                "unless the WatchList feature gate is enabled (or \"code\", \"reason\", "
                "\"message\"); other requests are served normally",
-    .client_sees = "client-go falls back to LIST + WATCH and carries on; kubectl 1.32 with "
-                   "KUBE_FEATURE_WatchListClient=true logs W... reflector.go:...] The watchlist "
-                   "request ended with an error, falling back to the standard LIST/WATCH "
-                   "semantics because making progress is better than deadlocking, err = <message>",
+    .client_sees = "client-go falls back to LIST + WATCH and carries on (kubectl wait still "
+                   "succeeds); kubectl 1.32 with KUBE_FEATURE_WatchListClient=true logs W... "
+                   "reflector.go:362] The watchlist request ended with an error, falling back to "
+                   "the standard LIST/WATCH semantics because making progress is better than "
+                   "deadlocking, err = <message> and W... simple.go:262] The watchlist request for "
+                   "/v1, Resource=pods ended with an error, falling back to the standard LIST "
+                   "semantics, err = <message>; clients without watch-list never meet it",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

@@ -69,13 +69,17 @@ const struct fault_type fault_type_watch_no_bookmarks = {
     .summary = "withhold BOOKMARK events: \"which\": \"all\" (the default), \"initial-events-end\" "
                "(only the k8s.io/initial-events-end bookmark that ends a watch-list's initial "
                "events) or \"periodic\" (only the others)",
-    .client_sees = "a watch-list (sendInitialEvents=true; kubectl 1.32 with "
-                   "KUBE_FEATURE_WatchListClient=true, client-go >= 0.35, GitLab Runner >= 18.9) "
-                   "never syncs: kubectl wait --timeout=15s logs W... reflector.go:...] ...: "
-                   "awaiting required bookmark event for initial events stream, no events received "
-                   "for 10.0...s (when the initial events were empty) and ends with error: timed "
-                   "out waiting for the condition on pods/p1; GitLab Runner: starting pod watcher: "
-                   "not synced: *v1.Pod; plain watches lose nothing visible",
+    .client_sees =
+        "a watch-list (sendInitialEvents=true: kubectl 1.32 with "
+        "KUBE_FEATURE_WatchListClient=true, client-go >= 0.35) never syncs: kubectl wait "
+        "--timeout=22s logs, 20 s in, W... reflector.go:...] ...: hasn't received "
+        "required bookmark event marking the end of initial events stream, received "
+        "last event 1N.N...s ago (when no initial events came: awaiting required "
+        "bookmark event for initial events stream, no events received for 10.0...s, "
+        "every 10 s) and ends with error: timed out waiting for the condition on "
+        "pods/p1; GitLab Runner >= 18.9 fails Prepare (starting pod watcher: not "
+        "synced: *v1.Pod, per its reference, not run here); plain watches see nothing "
+        "amiss",
     .keys = keys,
     .parse = parse,
     .on_watch_event = on_watch_event,

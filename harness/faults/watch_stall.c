@@ -221,9 +221,13 @@ const struct fault_type fault_type_watch_stall = {
     .summary = "after \"afterEvents\" events (default 0), withhold everything the watch sends "
                "while the connection stays open: for good, or for \"for\" and then all of it at "
                "once, in order (at most 4 MiB withheld; past that the stream is cut)",
-    .client_sees = "nothing: kubectl get -w shows no further rows (with \"for\", they come late, "
-                   "all at once); an informer misses the changes, so kubectl wait ends with "
-                   "error: timed out waiting for the condition on pods/p1",
+    .client_sees = "nothing more: kubectl get -w prints no further rows and ends only at its own "
+                   "--request-timeout (with \"for\", the withheld rows come late, all at once); "
+                   "kubectl wait misses the change: error: timed out waiting for the condition on "
+                   "pods/p1; a watch-list stalled from its first event (kubectl 1.32 with "
+                   "KUBE_FEATURE_WatchListClient=true) also logs W... reflector.go:...] ...: "
+                   "awaiting required bookmark event for initial events stream, no events "
+                   "received for 10.0...s",
     .keys = keys,
     .parse = parse,
     .free = free_ctx,

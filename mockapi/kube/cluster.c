@@ -69,7 +69,7 @@ struct csim {
     int exit_code;
     int ran; /* a container was created: it has an ID */
     int64_t started_s, finished_s;
-    char cid[96], iid[640];
+    char cid[96], iid[704];
     int restarts;
     int has_last; /* lastState.terminated */
     int last_exit;
@@ -135,6 +135,7 @@ struct cluster {
     const struct mockapi_hooks *hooks;
     enum hook_verdict (*step_hook)(void *arg, struct hook_pod_step *step);
     void *step_hook_arg;
+    struct cluster **step_hook_ref; /* the hook owner's pointer to us, nulled when we go */
     struct cluster_opts o;
     uint64_t listener;
     struct pod_sim *pods;
@@ -1074,17 +1075,28 @@ static void waiting_events(struct pod_sim *p, const cJSON *pod, const struct csi
     }
 }
 
+/* 64 hex digits, as containerd's IDs and image digests have. */
+static void hex64(struct rng *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%016llx%016llx%016llx%016llx", (unsigned long long)rng_next(r),
+             (unsigned long long)rng_next(r), (unsigned long long)rng_next(r),
+             (unsigned long long)rng_next(r));
+}
+
 static void new_container_id(struct cluster *cl, struct csim *c)
 {
-    char ref[600];
-    snprintf(c->cid, sizeof c->cid, "containerd://%016llx%016llx",
-             (unsigned long long)rng_next(cl->rng), (unsigned long long)rng_next(cl->rng));
+    char ref[600], hex[72];
+    hex64(cl->rng, hex, sizeof hex);
+    snprintf(c->cid, sizeof c->cid, "containerd://%s", hex);
     normalize_image(c->image, ref, sizeof ref);
     char *colon = strrchr(ref, ':');
     if (colon && !strchr(colon, '/') && !strchr(ref, '@'))
         *colon = '\0'; /* repo@digest, as the runtime reports imageID */
-    snprintf(c->iid, sizeof c->iid, "%s@sha256:%016llx%016llx", ref,
-             (unsigned long long)rng_next(cl->rng), (unsigned long long)rng_next(cl->rng));
+    hex64(cl->rng, hex, sizeof hex);
+    if (strchr(ref, '@')) /* pinned by digest already */
+        snprintf(c->iid, sizeof c->iid, "%s", ref);
+    else
+        snprintf(c->iid, sizeof c->iid, "%s@sha256:%s", ref, hex);
     c->ran = 1;
 }
 
@@ -1154,7 +1166,10 @@ static void model_set(struct pod_sim *p, const cJSON *pod, struct csim *c,
         p->sandbox = 1;
         break;
     case CLUSTER_WAITING: {
-        const char *reason = st->reason ? st->reason : "";
+        /* ContainerCreating and PodInitializing without a message are the kubelet's default
+         * waiting state, which it names by whether the pod has init containers */
+        const char *reason =
+            !st->reason || (default_waiting(st->reason) && !st->message) ? "" : st->reason;
         int entering = c->state != CLUSTER_WAITING || strcmp(c->reason, reason) != 0;
         if (strcmp(reason, "CrashLoopBackOff") == 0) {
             /* a crash loop follows a run that ended: that run is lastState */
@@ -1360,10 +1375,11 @@ void cluster_pod_deleting(struct cluster *cl, const char *ns, const char *name, 
 
 void cluster_set_step_hook(struct cluster *cl,
                            enum hook_verdict (*fn)(void *arg, struct hook_pod_step *step),
-                           void *arg)
+                           void *arg, struct cluster **cl_ref)
 {
     cl->step_hook = fn;
     cl->step_hook_arg = arg;
+    cl->step_hook_ref = fn ? cl_ref : NULL;
 }
 
 int cluster_pod_set_node(struct cluster *cl, const char *ns, const char *name, const char *node)
@@ -1799,6 +1815,8 @@ void cluster_free(struct cluster *cl)
     if (!cl)
         return;
     store_unlisten(cl->store, cl->listener);
+    if (cl->step_hook_ref)
+        *cl->step_hook_ref = NULL;
     while (cl->pods)
         sim_free(cl->pods);
     if (cl->ns_sweep)

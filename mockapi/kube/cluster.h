@@ -71,10 +71,11 @@ int cluster_record_event(struct cluster *cl, const cJSON *obj, const char *type,
 /** A second on_pod_step hook, consulted after the server's (mockapi_hooks.on_pod_step) with the
  *  same contract: HOLD from either holds the step, each may change step->delay_ms. The pod-script
  *  layer plugs in here (the server's hooks take the engine as their argument). fn NULL removes it.
- */
+ *  cl_ref (borrowed, may be NULL) is where the hook's owner keeps cl: cluster_free() writes NULL
+ *  there, so an owner that outlives the cluster knows it is gone. */
 void cluster_set_step_hook(struct cluster *cl,
                            enum hook_verdict (*fn)(void *arg, struct hook_pod_step *step),
-                           void *arg);
+                           void *arg, struct cluster **cl_ref);
 
 /** Add a node: os "linux" or "windows" (its kubernetes.io/os label and nodeInfo). 0, or -1 when a
  *  node of that name exists or memory ran out. */
@@ -85,11 +86,11 @@ int cluster_add_node(struct cluster *cl, const char *name, const char *os);
 int cluster_pod_set_node(struct cluster *cl, const char *ns, const char *name, const char *node);
 
 /** One failed scheduling attempt, as kube-scheduler records it: condition PodScheduled=False,
- *  reason Unschedulable, message (unchanged when it already says so), and a FailedScheduling Warning
- *  event (the message cut to 1024 bytes with " ..."), aggregated as client-go's events.k8s.io
- *  broadcaster does: a repeat about the same pod resourceVersion becomes series {count 2} at once,
- *  later counts are written every 30 minutes or when the series ends (6 minutes after its last).
- *  0, or -1 for an unknown or already scheduled pod. */
+ *  reason Unschedulable, message (unchanged when it already says so), and a FailedScheduling
+ * Warning event (the message cut to 1024 bytes with " ..."), aggregated as client-go's
+ * events.k8s.io broadcaster does: a repeat about the same pod resourceVersion becomes series {count
+ * 2} at once, later counts are written every 30 minutes or when the series ends (6 minutes after
+ * its last). 0, or -1 for an unknown or already scheduled pod. */
 int cluster_pod_unschedulable(struct cluster *cl, const char *ns, const char *name,
                               const char *message);
 
@@ -99,8 +100,9 @@ enum cluster_cstate { CLUSTER_WAITING, CLUSTER_RUNNING, CLUSTER_TERMINATED };
 struct cluster_container {
     enum cluster_cstate state;
     const char *reason;  /**< waiting: NULL for the default (ContainerCreating, or PodInitializing
-                              when the pod has init containers); terminated: NULL for Completed
-                              (exit 0) or Error */
+                              when the pod has init containers; either of them without a message
+                              means that default too); terminated: NULL for Completed (exit 0) or
+                              Error */
     const char *message; /**< NULL: none, or the kubelet's own for ImagePullBackOff, ErrImagePull,
                               InvalidImageName and CrashLoopBackOff */
     int ready;           /**< running: readiness passed */

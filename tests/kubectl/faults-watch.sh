@@ -221,10 +221,15 @@ $CREATING
 $RUNNING
 $RUNNING" '' 6000 $((6000 + FAST)) -- get pods -w --request-timeout=6s
 
+check watch-duplicate duplicate-wait 0 'pod/p1 condition met' '' 2500 $((3000 + FAST)) \
+  -- wait --for=condition=Ready pod/p1 --timeout=15s
+
 # ---- watch-stall ----
 # for good after one event: the Running row never comes; kubectl's own 6 s timeout ends it
 check watch-stall stall-get-w 0 "$HEAD
 $CREATING" '' 6000 $((6000 + FAST)) -- get pods -w --request-timeout=6s
+check watch-stall stall-wait 1 '' 'error: timed out waiting for the condition on pods/p1' 8000 \
+  $((8000 + FAST)) -- wait --for=condition=Ready pod/p1 --timeout=8s
 # for 3 s from the first event: both rows come together, about 3 s after the first change (2 s)
 if [ -z "${FAULTS_ONLY:-}" ] || [[ stall-for-get-w == *"$FAULTS_ONLY"* ]]; then
   check watch-stall-for stall-for-get-w 0 "$HEAD
@@ -265,6 +270,13 @@ check watch-cut-close cut-close-get-w-v1 0 "~ContainerCreating" \
 )I[0-9]{4} [0-9:.]+ +[0-9]+ streamwatcher\.go:[0-9]+\] Unexpected EOF during watch stream event decoding: unexpected EOF(
 |$)" 2500 $((3000 + FAST)) -- get pods -w --request-timeout=8s -v=1
 
+# an informer re-watches at once from the last resourceVersion it got, and sees p1 Ready
+check watch-cut cut-wait-v4 0 'pod/p1 condition met' \
+  "~(^|
+)I[0-9]{4} [0-9:.]+ +[0-9]+ reflector\.go:[0-9]+\] [^
+]*: Watch close - \*unstructured\.Unstructured total 1 items received(
+|$)" 2500 $((3000 + FAST)) -- wait --for=condition=Ready pod/p1 --timeout=15s -v=4
+
 # ---- watch-expire: the ERROR event as a table, then the end; an informer re-lists ----
 check watch-expire expire-get-w 0 "$HEAD
 $CREATING
@@ -291,16 +303,17 @@ KENV=''
 check watch-no-bookmarks no-bookmarks-plain-wait 0 'pod/p1 condition met' '' 2500 $((3000 + FAST)) \
   -- wait --for=condition=Ready pod/p1 --timeout=15s
 
-# ---- watch-list-refused: client-go falls back to LIST + WATCH, with two warnings ----
+# ---- watch-list-refused: client-go falls back to LIST + WATCH, with two warnings (this scenario
+# keeps the default pod timings: p1 is Ready within 250 ms) ----
 MSG='ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled'
 KENV=$WATCHLIST
 check watch-list-refused watch-list-refused-wait 0 'pod/p1 condition met' \
   "W reflector.go:362] The watchlist request ended with an error, falling back to the standard LIST/WATCH semantics because making progress is better than deadlocking, err = $MSG
 W simple.go:262] The watchlist request for /v1, Resource=pods ended with an error, falling back to the standard LIST semantics, err = $MSG" \
-  2500 $((3000 + FAST)) -- wait --for=condition=Ready pod/p1 --timeout=15s
+  0 $FAST -- wait --for=condition=Ready pod/p1 --timeout=15s
 KENV=''
-check watch-list-refused watch-list-refused-plain-wait 0 'pod/p1 condition met' '' 2500 \
-  $((3000 + FAST)) -- wait --for=condition=Ready pod/p1 --timeout=15s
+check watch-list-refused watch-list-refused-plain-wait 0 'pod/p1 condition met' '' 0 $FAST \
+  -- wait --for=condition=Ready pod/p1 --timeout=15s
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -24,7 +24,7 @@
 #define P "rules[0].match"
 #define KNOWN_VERBS                                                                                \
     "get, list, watch, create, update, patch, delete, deletecollection, exec, attach, log, other"
-#define KNOWN_KEYS "verb, resource, subresource, namespace, name, path, query, headers, body"
+#define ACCEPTED_KEYS "verb, resource, subresource, namespace, name, path, query, headers, body"
 
 /* ---- helpers ---- */
 
@@ -278,19 +278,23 @@ static void test_parse_errors(void **state)
     static const struct {
         const char *spec, *want;
     } cases[] = {
-        {"[]", P ": expected an object (keys: " KNOWN_KEYS "), got array"},
-        {"'get'", P ": expected an object (keys: " KNOWN_KEYS "), got string"},
-        {"{'verbs': 'get'}", P ".verbs: unknown key 'verbs' (known: " KNOWN_KEYS ")"},
+        {"[]", P ": expected an object, got array"},
+        {"'get'", P ": expected an object, got string"},
+        {"{'verbs': 'get'}",
+         P ": unknown key 'verbs' (accepted: " ACCEPTED_KEYS "); did you mean 'verb'?"},
+        {"{'colour': 'red'}", P ": unknown key 'colour' (accepted: " ACCEPTED_KEYS ")"},
         {"{'verb': 'get', 'verb': 'list'}", P ".verb: duplicate key 'verb'"},
-        {"{'verb': 'gett'}", P ".verb: unknown verb 'gett' (known: " KNOWN_VERBS ")"},
-        {"{'verb': ['get', 'gett']}", P ".verb[1]: unknown verb 'gett' (known: " KNOWN_VERBS ")"},
+        {"{'verb': 'gett'}",
+         P ".verb: unknown verb 'gett' (known: " KNOWN_VERBS "); did you mean 'get'?"},
+        {"{'verb': ['get', 'gett']}",
+         P ".verb[1]: unknown verb 'gett' (known: " KNOWN_VERBS "); did you mean 'get'?"},
         {"{'verb': 'GET'}", P ".verb: unknown verb 'GET' (known: " KNOWN_VERBS ")"},
         {"{'verb': []}",
          P ".verb: expected a verb or a non-empty array of them, got an empty array"},
         {"{'verb': 3}", P ".verb: expected a verb or a non-empty array of them, got number"},
         {"{'verb': {}}", P ".verb: expected a verb or a non-empty array of them, got object"},
         {"{'verb': ['get', 7]}",
-         P ".verb[1]: expected a verb, got number (known: " KNOWN_VERBS ")"},
+         P ".verb[1]: expected a verb (known: " KNOWN_VERBS "), got number"},
         {"{'resource': []}",
          P ".resource: expected a resource name or a non-empty array of them, got an empty array"},
         {"{'resource': true}",
@@ -321,7 +325,7 @@ static void test_parse_errors(void **state)
         {"{'body': ['x']}",
          P ".body[0]: expected an object {'path': ..., and one of 'exists': true, 'absent': true, "
            "'equals': <value>}, got string"},
-        {"{'body': [{'exists': true}]}", P ".body[0]: missing 'path'"},
+        {"{'body': [{'exists': true}]}", P ".body[0]: missing key 'path'"},
         {"{'body': [{'path': 'a'}]}",
          P ".body[0]: expected exactly one of 'exists', 'absent' or 'equals' (got 0)"},
         {"{'body': [{'path': 'a', 'exists': true, 'equals': 1}]}",
@@ -331,7 +335,10 @@ static void test_parse_errors(void **state)
         {"{'body': [{'path': 'a', 'absent': 1}]}",
          P ".body[0].absent: expected true (for the opposite, write 'exists': true)"},
         {"{'body': [{'path': 'a', 'exists': true, 'op': 1}]}",
-         P ".body[0].op: unknown key 'op' (known: path, exists, absent, equals)"},
+         P ".body[0]: unknown key 'op' (accepted: path, exists, absent, equals)"},
+        {"{'body': [{'path': 'a', 'exists': true, 'absnt': true}]}",
+         P ".body[0]: unknown key 'absnt' (accepted: path, exists, absent, equals); did you mean "
+           "'absent'?"},
         {"{'body': [{'path': 'a', 'path': 'b', 'exists': true}]}",
          P ".body[0].path: duplicate key 'path'"},
         {"{'body': [{'path': 5, 'exists': true}]}",
@@ -341,7 +348,8 @@ static void test_parse_errors(void **state)
         parse_fails(cases[i].spec, cases[i].want);
 }
 
-/* The "known:" list is the kinds table, whatever rows it grows. */
+/* The "known:" list is the kinds table, whatever rows it grows; the hint is the plural of a
+ * singular, short name or kind, else a near spelling. */
 static void test_resource_errors(void **state)
 {
     (void)state;
@@ -356,17 +364,20 @@ static void test_resource_errors(void **state)
     parse_fails("{'resource': 'widgets'}", want);
     /* The singular, the short name and the kind are hints, not aliases. */
     snprintf(want, sizeof want,
-             P ".resource: unknown resource 'pod' (did you mean 'pods'? known: %s)", known);
+             P ".resource: unknown resource 'pod' (known: %s); did you mean 'pods'?", known);
     parse_fails("{'resource': 'pod'}", want);
     snprintf(want, sizeof want,
-             P ".resource[1]: unknown resource 'po' (did you mean 'pods'? known: %s)", known);
+             P ".resource[1]: unknown resource 'po' (known: %s); did you mean 'pods'?", known);
     parse_fails("{'resource': ['secrets', 'po']}", want);
     snprintf(want, sizeof want,
-             P ".resource: unknown resource 'PodDisruptionBudget' (did you mean "
-               "'poddisruptionbudgets'? known: %s)",
+             P ".resource: unknown resource 'PodDisruptionBudget' (known: %s); did you mean "
+               "'poddisruptionbudgets'?",
              known);
     parse_fails("{'resource': 'PodDisruptionBudget'}", want);
-    snprintf(want, sizeof want, P ".resource[0]: expected a resource name, got number (known: %s)",
+    snprintf(want, sizeof want,
+             P ".resource: unknown resource 'sercets' (known: %s); did you mean 'secrets'?", known);
+    parse_fails("{'resource': 'sercets'}", want);
+    snprintf(want, sizeof want, P ".resource[0]: expected a resource name (known: %s), got number",
              known);
     parse_fails("{'resource': [1]}", want);
 }
@@ -529,11 +540,20 @@ static void test_errors_are_all_reported(void **state)
                     " 'body': [{'path': 'a..b', 'exists': true}, {'path': 'ok', 'equals': 1}]}");
     diag_init(&d, "s.json");
     assert_int_equal(match_parse(v, P, &d, &m), -1);
+    /* Unknown keys first (jsonc_check_keys(), as scenario.c checks every object), then each value
+     * in order. */
     assert_int_equal(d.n, 4);
-    assert_non_null(strstr(d.msgs[0], P ".verb[0]: unknown verb \"gett\""));
-    assert_non_null(strstr(d.msgs[1], P ".verb[1]: unknown verb \"lst\""));
-    assert_non_null(strstr(d.msgs[2], P ".colour: unknown key \"colour\""));
-    assert_non_null(strstr(d.msgs[3], P ".body[0].path: invalid body path \"a..b\""));
+    assert_string_equal(d.msgs[0],
+                        "s.json: " P ": unknown key \"colour\" (accepted: " ACCEPTED_KEYS ")");
+    assert_string_equal(d.msgs[1],
+                        "s.json: " P ".verb[0]: unknown verb \"gett\" (known: " KNOWN_VERBS
+                        "); did you mean \"get\"?");
+    assert_string_equal(d.msgs[2],
+                        "s.json: " P ".verb[1]: unknown verb \"lst\" (known: " KNOWN_VERBS
+                        "); did you mean \"list\"?");
+    assert_string_equal(d.msgs[3],
+                        "s.json: " P ".body[0].path: invalid body path \"a..b\": empty key at "
+                        "character 3");
     /* What parsed before the errors was freed (the sanitizer build checks for leaks). */
     assert_null(m.resources);
     assert_null(m.body);

@@ -15,7 +15,9 @@
 #include "mockapi/base/rng.h"
 
 #define P "rules[0].trigger"
-#define KNOWN_KEYS "nth, first, after, every, probability, window"
+#define ACCEPTED_KEYS "nth, first, after, every, probability, window"
+#define COUNT "an integer from 1 to 9007199254740991"
+#define ONES10 "1111111111"
 #define DUR_EXAMPLES "e.g. '250ms', '2s', '1m30s' or '1.5s'"
 #define NEEDS_UNIT "a duration needs a unit, e.g. '250ms' or '2s'"
 #define N 20 /* matches in a count pattern */
@@ -508,7 +510,9 @@ static void test_window_since_event(void **state)
     trigger_release(&t);
 }
 
-/* ---- durations (through window.from, the parser being private) ---- */
+/* ---- durations (through window.from: jsonc_parse_duration(), as every duration of a scenario)
+ * ----
+ */
 
 static void test_durations(void **state)
 {
@@ -578,9 +582,12 @@ static void test_durations(void **state)
         {"999999999999ms", "duration '999999999999ms' is too long (max 720h)"},
         {"99999999999999999999999ms",
          "duration '99999999999999999999999ms' is too long (max 720h)"},
-        /* Quoted durations are cut at 40 characters. */
         {"1111111111111111111111111111111111111111111111s",
-         "duration '1111111111111111111111111111111111111111...' is too long (max 720h)"},
+         "duration '1111111111111111111111111111111111111111111111s' is too long (max 720h)"},
+        /* Quoted durations are cut at 80 characters (JSONC_SHOW_MAX). */
+        {ONES10 ONES10 ONES10 ONES10 ONES10 ONES10 ONES10 ONES10 ONES10 "s",
+         "duration '" ONES10 ONES10 ONES10 ONES10 ONES10 ONES10 ONES10 ONES10
+         "...' is too long (max 720h)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char spec[128], want[256];
@@ -592,9 +599,9 @@ static void test_durations(void **state)
     parse_fails("{'window': {'from': 250}}", P ".window.from: " NEEDS_UNIT);
     parse_fails("{'window': {'until': 2.5}}", P ".window.until: " NEEDS_UNIT);
     parse_fails("{'window': {'from': true}}",
-                P ".window.from: expected a duration (" DUR_EXAMPLES "), got boolean");
+                P ".window.from: expected a duration such as '2s', got boolean");
     parse_fails("{'window': {'until': ['1s']}}",
-                P ".window.until: expected a duration (" DUR_EXAMPLES "), got array");
+                P ".window.until: expected a duration such as '2s', got array");
 }
 
 /* ---- events ---- */
@@ -633,7 +640,10 @@ static void test_event_errors(void **state)
 {
     (void)state;
     event_fails("'pod-ready'", ON ": unknown event 'pod-ready' (known: " KNOWN_EVENTS ")");
-    event_fails("'Start'", ON ": unknown event 'Start' (known: " KNOWN_EVENTS ")");
+    event_fails("'Start'",
+                ON ": unknown event 'Start' (known: " KNOWN_EVENTS "); did you mean 'start'?");
+    event_fails("'pod-runing'", ON ": unknown event 'pod-runing' (known: " KNOWN_EVENTS
+                                   "); did you mean 'pod-running'?");
     event_fails("''", ON ": unknown event '' (known: " KNOWN_EVENTS ")");
     event_fails("'rule-fired:'",
                 ON ": 'rule-fired:' needs a rule name, e.g. 'rule-fired:etcd-flap'");
@@ -642,9 +652,9 @@ static void test_event_errors(void **state)
     event_fails("3", ON ": expected an event name or {'event': ..., 'name': ...}, got number");
     event_fails("['start']",
                 ON ": expected an event name or {'event': ..., 'name': ...}, got array");
-    event_fails("{'name': 'x'}", ON ": missing 'event' (known: " KNOWN_EVENTS ")");
+    event_fails("{'name': 'x'}", ON ": missing key 'event' (known: " KNOWN_EVENTS ")");
     event_fails("{'event': 1}",
-                ON ".event: expected an event name, got number (known: " KNOWN_EVENTS ")");
+                ON ".event: expected an event name (known: " KNOWN_EVENTS "), got number");
     event_fails("{'event': 'pod-up'}",
                 ON ".event: unknown event 'pod-up' (known: " KNOWN_EVENTS ")");
     event_fails("{'event': 'start', 'name': 'x'}",
@@ -654,10 +664,13 @@ static void test_event_errors(void **state)
     event_fails("{'event': 'pod-running', 'name': 3}",
                 ON ".name: expected a pod name pattern, got number");
     event_fails("{'event': 'pod-running', 'pod': 'x'}",
-                ON ".pod: unknown key 'pod' (known: event, name)");
+                ON ": unknown key 'pod' (accepted: event, name)");
+    event_fails("{'evnet': 'pod-running'}",
+                ON ": unknown key 'evnet' (accepted: event, name); did you mean 'event'?\n" ON
+                   ": missing key 'event' (known: " KNOWN_EVENTS ")");
     event_fails("{'event': 'pod-running', 'event': 'start'}", ON ".event: duplicate key 'event'");
     event_fails("{'event': 'pod-up', 'name': 3, 'x': 1}",
-                ON ".x: unknown key 'x' (known: event, name)\n" ON
+                ON ": unknown key 'x' (accepted: event, name)\n" ON
                    ".event: unknown event 'pod-up' (known: " KNOWN_EVENTS ")\n" ON
                    ".name: expected a pod name pattern, got number");
 
@@ -678,18 +691,20 @@ static void test_trigger_errors(void **state)
     static const struct {
         const char *spec, *want;
     } cases[] = {
-        {"[]", P ": expected an object (keys: " KNOWN_KEYS "), got array"},
-        {"1", P ": expected an object (keys: " KNOWN_KEYS "), got number"},
-        {"{'nht': 1}", P ".nht: unknown key 'nht' (known: " KNOWN_KEYS ")"},
+        {"[]", P ": expected an object, got array"},
+        {"1", P ": expected an object, got number"},
+        {"{'nht': 1}", P ": unknown key 'nht' (accepted: " ACCEPTED_KEYS "); did you mean 'nth'?"},
+        {"{'colour': 1}", P ": unknown key 'colour' (accepted: " ACCEPTED_KEYS ")"},
         {"{'nth': 1, 'nth': 2}", P ".nth: duplicate key 'nth'"},
-        {"{'nth': 0}", P ".nth: expected a whole number >= 1, got 0"},
-        {"{'first': -2}", P ".first: expected a whole number >= 1, got -2"},
-        {"{'after': 1.5}", P ".after: expected a whole number >= 1, got 1.5"},
-        {"{'every': 0.5}", P ".every: expected a whole number >= 1, got 0.5"},
-        {"{'every': '3'}", P ".every: expected a whole number >= 1, got string"},
-        {"{'first': null}", P ".first: expected a whole number >= 1, got null"},
-        {"{'nth': 1e20}", P ".nth: 1e+20 is too large (max 9007199254740991)"},
-        {"{'nth': 9007199254740992}", P ".nth: 9.0072e+15 is too large (max 9007199254740991)"},
+        {"{'nth': 0}", P ".nth: expected " COUNT ", got 0"},
+        {"{'first': -2}", P ".first: expected " COUNT ", got -2"},
+        {"{'after': 1.5}", P ".after: expected " COUNT ", got 1.5"},
+        {"{'every': 0.5}", P ".every: expected " COUNT ", got 0.5"},
+        {"{'every': '3'}", P ".every: expected " COUNT ", got string"},
+        {"{'first': null}", P ".first: expected " COUNT ", got null"},
+        {"{'nth': 1e20}", P ".nth: expected " COUNT ", got 1e+20"},
+        /* 2^53: the first count a JSON number cannot hold exactly (%.15g, as jsonc shows it) */
+        {"{'nth': 9007199254740992}", P ".nth: expected " COUNT ", got 9.00719925474099e+15"},
         {"{'nth': 2, 'first': 3}", P ": 'nth' cannot be combined with 'first'"},
         {"{'after': 1, 'nth': 2}", P ": 'nth' cannot be combined with 'after'"},
         {"{'nth': 2, 'after': 1, 'every': 2}",
@@ -704,14 +719,14 @@ static void test_trigger_errors(void **state)
         {"{'first': 6, 'after': 2, 'every': 5}",
          P ": impossible combination: 'every': 5 with 'after': 2 first fires on match 7, past "
            "'first': 6, so the rule never fires"},
-        {"{'probability': 1.5}", P ".probability: expected a probability from 0 to 1, got 1.5"},
-        {"{'probability': -0.1}", P ".probability: expected a probability from 0 to 1, got -0.1"},
-        {"{'probability': '50%'}",
-         P ".probability: expected a probability from 0 to 1, got string"},
-        {"{'window': []}", P ".window: expected an object (keys: from, until, since), got array"},
-        {"{'window': '2s'}",
-         P ".window: expected an object (keys: from, until, since), got string"},
-        {"{'window': {'to': '1s'}}", P ".window.to: unknown key 'to' (known: from, until, since)"},
+        {"{'probability': 1.5}", P ".probability: expected a number from 0 to 1, got 1.5"},
+        {"{'probability': -0.1}", P ".probability: expected a number from 0 to 1, got -0.1"},
+        {"{'probability': '50%'}", P ".probability: expected a number, got string"},
+        {"{'window': []}", P ".window: expected an object, got array"},
+        {"{'window': '2s'}", P ".window: expected an object, got string"},
+        {"{'window': {'to': '1s'}}", P ".window: unknown key 'to' (accepted: from, until, since)"},
+        {"{'window': {'untill': '1s'}}",
+         P ".window: unknown key 'untill' (accepted: from, until, since); did you mean 'until'?"},
         {"{'window': {'from': '1s', 'from': '2s'}}", P ".window.from: duplicate key 'from'"},
         {"{'window': {'from': '2s', 'until': '1s'}}",
          P ".window: 'until' (1s) must be later than 'from' (2s)"},
@@ -725,11 +740,12 @@ static void test_trigger_errors(void **state)
         {"{'window': {'since': {'event': 'start', 'name': 'x'}}}",
          P ".window.since.name: 'name' applies only to pod events (pod-created, pod-scheduled, "
            "pod-running, pod-deleted), not 'start'"},
-        /* Every error at once, in order; the combination check waits for clean counts. */
+        /* Every error at once: unknown keys first (jsonc_check_keys(), as scenario.c checks every
+         * object), then each value in order; the combination check waits for clean counts. */
         {"{'nth': 0, 'first': 2, 'probability': 2, 'colour': 'red', 'window': {'from': 5}}",
-         P ".nth: expected a whole number >= 1, got 0\n" P
-           ".probability: expected a probability from 0 to 1, got 2\n" P
-           ".colour: unknown key 'colour' (known: " KNOWN_KEYS ")\n" P ".window.from: " NEEDS_UNIT},
+         P ": unknown key 'colour' (accepted: " ACCEPTED_KEYS ")\n" P ".nth: expected " COUNT
+           ", got 0\n" P ".probability: expected a number from 0 to 1, got 2\n" P
+           ".window.from: " NEEDS_UNIT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         parse_fails(cases[i].spec, cases[i].want);
@@ -752,8 +768,8 @@ static void test_messages_are_bounded_and_clean(void **state)
     memset(longkey, 'k', 200);
     longkey[200] = '\0';
     snprintf(spec, sizeof spec, "{'%s': 1}", longkey);
-    /* The path keeps the whole key (it fits in 512); the quoted word is cut at 80. */
-    snprintf(want, sizeof want, P ".%s: unknown key '%.80s...' (known: " KNOWN_KEYS ")", longkey,
+    /* The quoted key is cut at 80 characters. */
+    snprintf(want, sizeof want, P ": unknown key '%.80s...' (accepted: " ACCEPTED_KEYS ")",
              longkey);
     parse_fails(spec, want);
 
@@ -763,7 +779,8 @@ static void test_messages_are_bounded_and_clean(void **state)
     diag_init(&d, "s.json");
     assert_int_equal(trigger_parse_event(v, "on", &d, &ev), -1);
     assert_string_equal(d.msgs[0],
-                        "s.json: on: unknown event \"pod.running\\\"\" (known: " KNOWN_EVENTS ")");
+                        "s.json: on: unknown event \"pod.running\\\"\" (known: " KNOWN_EVENTS
+                        "); did you mean \"pod-running\"?");
     diag_release(&d);
     cJSON_Delete(v);
 }
