@@ -83,7 +83,7 @@ struct engine {
     int64_t start_offset_ms; /* when "start" was, on the engine clock (moves on engine_reset) */
     int stopped;             /* detached from the server: hooks do nothing */
     /* [ext] state of the pod-script and admission layers (their helpers add one field each) */
-    struct podscript *pods; /* the pods scripts (podscript_on_pod_change, cluster step hook) */
+    struct podscript *pods;      /* the pods scripts (podscript_on_pod_change, cluster step hook) */
     struct admission *admission; /* the policies, built on the first request (admission_get) */
 };
 
@@ -370,6 +370,9 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
             continue;
         if (r->fault->layer != FAULT_LAYER_HTTP && r->fault->layer != FAULT_LAYER_WATCH)
             continue;
+        /* a watch-layer rule acts on watch streams only: other requests are not its matches */
+        if (r->fault->layer == FAULT_LAYER_WATCH && match_verb_of(req, route) != MATCH_WATCH)
+            continue;
         if (match_needs_body(&r->match) && !body_tried) {
             body = decode_body(req);
             body_tried = 1;
@@ -487,9 +490,9 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     e->hooks.on_request = on_request;
     e->hooks.on_response = on_response;
     e->hooks.on_watch_event = on_watch_event;
-    /* [pods] e->hooks.on_pod_step is set here by the pods helper -- no: these hooks take the
-     * engine as their argument, so the pod-script layer takes the cluster's own step hook
-     * (cluster_set_step_hook) in podscript_start */
+    /* [pods] the pod-script layer; on_pod_step stays unset: these hooks take the engine as their
+     * argument, so the layer takes the cluster's own step hook (cluster_set_step_hook) in
+     * podscript_start */
     if (!(e->pods = podscript_new(s, base, &e->rng))) {
         engine_free(e);
         return NULL;

@@ -40,8 +40,7 @@ enum kind {
 };
 
 struct action {
-    int64_t at_ms; /* since the pod's creation */
-    uint64_t seq;  /* ties keep their order */
+    int64_t at_ms; /* since the pod's creation; ties keep the order they were scheduled in */
     enum kind kind;
     size_t index;
     struct podscript_action c; /* ACT_CONTAINER */
@@ -57,7 +56,6 @@ struct spod {
     int64_t bind_ms;    /* ACT_BIND's time, -1 when the pod stays unschedulable */
     struct action *acts;
     size_t nacts, cap;
-    uint64_t seq;
     struct event *timer;
     int busy, gone;
     int scheduled, running, disrupted; /* milestones seen */
@@ -120,8 +118,10 @@ int podscript_find(const struct scenario *s, const cJSON *pod)
             continue;
         int ok = 1;
         const cJSON *pred;
-        cJSON_ArrayForEach(pred, cJSON_GetObjectItemCaseSensitive(spec, "when")) ok &=
-            predicate_holds(pred, pod);
+        cJSON_ArrayForEach(pred, cJSON_GetObjectItemCaseSensitive(spec, "when"))
+        {
+            ok = ok && predicate_holds(pred, pod);
+        }
         if (ok)
             return (int)i;
     }
@@ -200,7 +200,11 @@ const cJSON *podscript_container_script(const cJSON *script, const char *map, co
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, name);
     if (e)
         return e;
-    cJSON_ArrayForEach(e, m) if (fnmatch(e->string, name, 0) == 0) return e;
+    cJSON_ArrayForEach(e, m)
+    {
+        if (fnmatch(e->string, name, 0) == 0)
+            return e;
+    }
     return NULL;
 }
 
@@ -352,7 +356,6 @@ static void schedule(struct spod *p, struct action a)
         p->acts = acts;
         p->cap = cap;
     }
-    a.seq = p->seq++;
     size_t i = p->nacts;
     while (i > 0 && p->acts[i - 1].at_ms > a.at_ms)
         i--;
@@ -425,8 +428,11 @@ static struct spod *spod_new(struct podscript *ps, const cJSON *pod)
     cluster_pod_set_node(ps->cl, ns, name, p->node);
     size_t i = 0;
     const cJSON *ev;
-    cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(p->script, "events")) schedule(
-        p, (struct action){.at_ms = duration_ms(ev, "at", 0), .kind = ACT_EVENT, .index = i++});
+    cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(p->script, "events"))
+    {
+        int64_t at = duration_ms(ev, "at", 0);
+        schedule(p, (struct action){.at_ms = at, .kind = ACT_EVENT, .index = i++});
+    }
     log_info("pod %s/%s: follows pods[%d] (node %s)", ns, name, p->index, p->node);
     return p;
 }
@@ -501,11 +507,13 @@ static void do_event(struct spod *p, cJSON *pod, size_t index)
  * it; without one the graceful deletion finishes as after a DELETE). */
 static int disrupt_deletes(const cJSON *script)
 {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(script, "disrupt");
     const cJSON *step;
-    cJSON_ArrayForEach(step,
-                       cJSON_GetObjectItemCaseSensitive(
-                           cJSON_GetObjectItemCaseSensitive(script, "disrupt"),
-                           "steps")) if (cJSON_GetObjectItemCaseSensitive(step, "delete")) return 1;
+    cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(d, "steps"))
+    {
+        if (cJSON_GetObjectItemCaseSensitive(step, "delete"))
+            return 1;
+    }
     return 0;
 }
 
@@ -588,6 +596,10 @@ static void run_action(struct spod *p, const struct action *a)
         do_attempt(p, copy);
         break;
     case ACT_BIND:
+        /* unless bound already (by hand, through the control API): then its next step is the
+         * start, which is not ours to hurry */
+        if (json_str(cJSON_GetObjectItemCaseSensitive(copy, "spec"), "nodeName"))
+            break;
         log_info("pod %s/%s: schedulable now", p->ns, p->name);
         cluster_pod_advance(p->ps->cl, p->ns, p->name);
         break;

@@ -23,11 +23,9 @@ struct scenario;
 struct podscript;
 
 #define PODSCRIPT_WINDOWS_NODE "kubefault-node-windows" /**< a node with only "os": "windows" */
-#define PODSCRIPT_RETRY_MS (5 * 60 * 1000) /**< kube-scheduler podMaxInUnschedulablePodsDuration   \
-                                            */
-#define PODSCRIPT_FLUSH_MS (30 * 1000) /**< kube-scheduler's flushUnschedulablePodsLeftover tick   \
-                                        */
-#define PODSCRIPT_MAX_ACTIONS 4096     /**< pending actions per pod; more are dropped, logged */
+#define PODSCRIPT_RETRY_MS (5 * 60 * 1000) /**< podMaxInUnschedulablePodsDuration (scheduler) */
+#define PODSCRIPT_FLUSH_MS (30 * 1000)     /**< flushUnschedulablePodsLeftover's period */
+#define PODSCRIPT_MAX_ACTIONS 4096         /**< pending actions per pod; more are dropped, logged */
 
 /** The layer for scenario s (borrowed; must outlive it), drawing from rng (borrowed: the
  *  scenario's seeded generator). NULL when memory ran out. Caller frees with podscript_free(). */

@@ -21,6 +21,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <http_parser.h>
+#include <openssl/ssl.h>
 
 #include "mockapi/base/clock.h"
 #include "mockapi/base/log.h"
@@ -76,6 +77,7 @@ struct conn {
 
     int depth; /* callbacks running on the stack; free waits until it is 0 */
     int dead;  /* marked for freeing */
+    int pause_on_handshake; /* pause when the TLS handshake completes */
     int reset; /* close with RST */
 };
 
@@ -686,6 +688,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
+    if ((what & BEV_EVENT_CONNECTED) && c->pause_on_handshake) {
+        c->pause_on_handshake = 0;
+        conn_pause(c);
+        return;
+    }
     if (what & BEV_EVENT_ERROR) {
         unsigned long e;
         while ((e = bufferevent_get_openssl_error(bev)) != 0)
@@ -807,6 +814,27 @@ void conn_reset(struct conn *c)
 void conn_abort(struct conn *c)
 {
     conn_kill(c, 0);
+}
+
+void conn_pause(struct conn *c)
+{
+    if (!c->dead)
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+}
+
+void conn_pause_after_handshake(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (ssl && !SSL_is_init_finished(ssl))
+        c->pause_on_handshake = 1;
+    else
+        conn_pause(c);
+}
+
+void conn_resume(struct conn *c)
+{
+    if (!c->dead)
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
 void conn_set_abort_all(struct conn_set *set)

@@ -159,6 +159,15 @@ void conn_request_done(struct conn *c);
  *  once. The HTTP parser is not used again on this connection. */
 void conn_upgrade(struct conn *c, conn_upgraded_cb cb, void *arg);
 
+/** Stop reading and writing on the connection (a TLS handshake in progress stops too): the client
+ *  sees an open connection that never answers. conn_resume() undoes it. */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+
+/** The same once the TLS handshake has completed (at once on plain HTTP): the client's TLS
+ *  connects, then its requests go unanswered and unread. */
+void conn_pause_after_handshake(struct conn *c);
+
 /* ---- endings. After these the connection may already be freed: do not touch it again. ---- */
 
 /** Close after everything staged has reached the kernel (FIN). */

@@ -235,7 +235,11 @@ static cJSON *time_json(int64_t s)
 static cJSON *find_condition(const cJSON *conds, const char *type)
 {
     cJSON *it;
-    cJSON_ArrayForEach(it, conds) if (strcmp(json_str_or(it, "type", ""), type) == 0) return it;
+    cJSON_ArrayForEach(it, conds)
+    {
+        if (strcmp(json_str_or(it, "type", ""), type) == 0)
+            return it;
+    }
     return NULL;
 }
 
@@ -643,7 +647,8 @@ static int model_build(struct pod_sim *p, const cJSON *pod)
     cJSON_ArrayForEach(c, regular)
     {
         snprintf(cs[i].name, sizeof cs[i].name, "%s", json_str_or(c, "name", ""));
-        snprintf(cs[i++].image, sizeof cs[i - 1].image, "%s", json_str_or(c, "image", ""));
+        snprintf(cs[i].image, sizeof cs[i].image, "%s", json_str_or(c, "image", ""));
+        i++;
     }
     p->cs = cs;
     p->ncs = n;
@@ -662,12 +667,14 @@ static struct csim *model_find(struct pod_sim *p, const char *name)
 static const cJSON *spec_container(const cJSON *pod, const struct csim *c)
 {
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
+    const cJSON *list =
+        cJSON_GetObjectItemCaseSensitive(spec, c->init ? "initContainers" : "containers");
     const cJSON *it;
-    cJSON_ArrayForEach(it,
-                       cJSON_GetObjectItemCaseSensitive(
-                           spec, c->init ? "initContainers"
-                                         : "containers")) if (strcmp(json_str_or(it, "name", ""),
-                                                                     c->name) == 0) return it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (strcmp(json_str_or(it, "name", ""), c->name) == 0)
+            return it;
+    }
     return NULL;
 }
 

@@ -28,6 +28,9 @@ struct watch {
     struct event *bookmark_ev;
     struct watch *prev, *next;
     int ending;
+    int in_hook;       /* the event hook is running: ends are deferred until it returns */
+    int end_requested; /* watch_end() was called from the hook */
+    int gone;          /* the connection went away during the hook */
 };
 
 struct watch_hub {
@@ -96,11 +99,19 @@ static void watch_free(struct watch *w)
 static void on_conn_close(void *arg, struct conn *c)
 {
     (void)c;
-    watch_free(arg);
+    struct watch *w = arg;
+    if (w->in_hook)
+        w->gone = 1; /* freed when the hook returns */
+    else
+        watch_free(w);
 }
 
 void watch_end(struct watch *w)
 {
+    if (w->in_hook) {
+        w->end_requested = 1;
+        return;
+    }
     struct conn *c = w->conn;
     conn_set_close_cb(c, NULL, NULL);
     watch_free(w);
@@ -120,9 +131,11 @@ void watch_hub_free(struct watch_hub *hub)
     free(hub);
 }
 
-void watch_send_raw(struct watch *w, const void *data, size_t len)
+int watch_send_raw(struct watch *w, const void *data, size_t len)
 {
-    conn_stream_write(w->conn, data, len);
+    if (w->gone || w->end_requested)
+        return -1;
+    return conn_stream_write(w->conn, data, len);
 }
 
 static int matches(const struct watch *w, const cJSON *obj)
@@ -139,9 +152,21 @@ static int matches(const struct watch *w, const cJSON *obj)
 static int send_event(struct watch *w, const char *type, const cJSON *obj)
 {
     struct watch_hub *hub = w->hub;
-    if (hub->hooks && hub->hooks->on_watch_event &&
-        hub->hooks->on_watch_event(hub->hooks->arg, w, type, obj) == HOOK_DROP)
-        return 0;
+    if (hub->hooks && hub->hooks->on_watch_event) {
+        w->in_hook = 1;
+        enum hook_verdict v = hub->hooks->on_watch_event(hub->hooks->arg, w, type, obj);
+        w->in_hook = 0;
+        if (w->gone) { /* the hook reset the connection */
+            watch_free(w);
+            return -1;
+        }
+        if (w->end_requested) { /* the hook ended the stream */
+            watch_end(w);
+            return -1;
+        }
+        if (v == HOOK_DROP || v == HOOK_HANDLED)
+            return 0; /* withheld, or the hook wrote what it wanted */
+    }
     cJSON *table = NULL;
     if (w->o.table && strcmp(type, "BOOKMARK") != 0 && strcmp(type, "ERROR") != 0) {
         char rv[32];

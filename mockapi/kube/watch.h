@@ -61,10 +61,12 @@ struct conn *watch_conn(const struct watch *w);
 /** The resource kind a watch is on. */
 const struct kinds_info *watch_kind(const struct watch *w);
 
-/** Write raw bytes into the stream as one chunk (for hooks: duplicates, junk, cut events). */
-void watch_send_raw(struct watch *w, const void *data, size_t len);
+/** Write raw bytes into the stream as one chunk (for hooks: duplicates, junk, cut events).
+ *  0, or -1 when the stream is gone or ending (then write nothing more). */
+int watch_send_raw(struct watch *w, const void *data, size_t len);
 
-/** End the stream cleanly (last chunk) and free the watch. */
+/** End the stream cleanly (last chunk) and free the watch. Called from the event hook, the end
+ *  happens when the hook returns (the watch stays valid until then). */
 void watch_end(struct watch *w);
 
 #endif

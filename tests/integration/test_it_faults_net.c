@@ -382,6 +382,31 @@ static void test_drip_over_tls(void **state)
     itest_resp_release(&resp);
 }
 
+static void test_drip_keep_alive(void **state)
+{
+    /* answers on one kept-alive connection: dripped, then normal, then dripped again */
+    struct itest *t =
+        start(state, 0, &fault_type_drip, "{\"type\":\"drip\",\"bytes\":100,\"every\":\"20ms\"}");
+    struct itest_client *cl = itest_client_new(t);
+    struct itest_req r = {.path = "/api/v1"};
+    struct itest_resp resp[3];
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&F.requests, i == 1 ? 0 : 1);
+        itest_client_request(cl, &r, &resp[i]);
+    }
+    itest_client_free(cl);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(resp[i].curl, CURLE_OK);
+        assert_int_equal(resp[i].code, 200);
+        assert_int_equal(resp[i].len, resp[0].len);
+        assert_memory_equal(resp[i].body, resp[0].body, resp[0].len);
+        if (i)
+            assert_int_equal(resp[i].connects, 0);
+    }
+    for (int i = 0; i < 3; i++)
+        itest_resp_release(&resp[i]);
+}
+
 static void test_drip_stall_after_headers(void **state)
 {
     struct itest *t =
@@ -604,6 +629,21 @@ static void test_listener_mode_switches(void **state)
     itest_must(t, "GET", "/version", NULL, NULL, 200);
 }
 
+static void test_listener_mode_cycles(void **state)
+{
+    /* many switches in a row keep the port: no TIME_WAIT or leftover socket blocks the reopen */
+    struct itest *t = start(state, 0, &fault_type_blackhole, "{\"type\":\"blackhole\"}");
+    for (int i = 0; i < 20; i++) {
+        switch_mode(t, i % 2 ? LISTEN_BLACKHOLE : LISTEN_REFUSE);
+        if (i % 5 == 0)
+            assert_int_equal(try_connect(itest_port(t), 200, NULL),
+                             i % 2 ? ETIMEDOUT : ECONNREFUSED);
+        switch_mode(t, LISTEN_NORMAL);
+        assert_int_equal(try_connect(itest_port(t), 1000, NULL), 0);
+    }
+    itest_must(t, "GET", "/version", NULL, NULL, 200);
+}
+
 static void test_blackhole_over_tls(void **state)
 {
     struct itest *t = start(state, 1, &fault_type_blackhole, "{\"type\":\"blackhole\"}");
@@ -694,6 +734,7 @@ int main(void)
         cmocka_unit_test_teardown(test_close_over_tls, teardown),
         cmocka_unit_test_teardown(test_drip_paced, teardown),
         cmocka_unit_test_teardown(test_drip_over_tls, teardown),
+        cmocka_unit_test_teardown(test_drip_keep_alive, teardown),
         cmocka_unit_test_teardown(test_drip_stall_after_headers, teardown),
         cmocka_unit_test_teardown(test_drip_stall_for_good_client_leaves, teardown),
         cmocka_unit_test_teardown(test_drip_client_leaves_mid_drip, teardown),
@@ -702,6 +743,7 @@ int main(void)
         cmocka_unit_test_teardown(test_refuse_keeps_open_connections, teardown),
         cmocka_unit_test_teardown(test_blackhole_times_out_then_recovers, teardown),
         cmocka_unit_test_teardown(test_listener_mode_switches, teardown),
+        cmocka_unit_test_teardown(test_listener_mode_cycles, teardown),
         cmocka_unit_test_teardown(test_blackhole_over_tls, teardown),
         cmocka_unit_test_teardown(test_accept_reset, teardown),
         cmocka_unit_test_teardown(test_accept_reset_tls, teardown),

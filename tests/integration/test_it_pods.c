@@ -3,7 +3,9 @@
  * JSON (phase, status.conditions, container and init-container statuses with their waiting
  * reasons and messages, node and IPs), the events list (type, reason, message, source, count or
  * the events.k8s.io shape of kube-scheduler's), watch events in the scripted order, 404 after a
- * scripted delete, and every timing bounded (never early, late by at most SLACK_MS). */
+ * scripted delete, and every timing bounded (never early, late by at most SLACK_MS); and the
+ * cluster's scheduler primitive driven by hand: FailedScheduling events aggregated into a series
+ * as client-go's events broadcaster does, notes cut at 1024 bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +155,26 @@ static int setup(void **state)
     memset(&F, 0, sizeof F);
     struct itest_opts o = {0};
     o.hooks = &hooks;
+    struct itest *t = itest_start(state, &o);
+    itest_run(t, engine_up, text);
+    free(text);
+    if (!F.engine) {
+        print_error("engine: %s\n", F.err);
+        itest_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+
+/* The same, with pods that no script schedules left unbound for a minute (to drive the cluster's
+ * primitives by hand). */
+static int setup_unbound(void **state)
+{
+    char *text = dq(SCENARIO);
+    memset(&F, 0, sizeof F);
+    struct itest_opts o = {0};
+    o.hooks = &hooks;
+    o.cluster.schedule_delay_ms = 60000;
     struct itest *t = itest_start(state, &o);
     itest_run(t, engine_up, text);
     free(text);
@@ -865,6 +887,103 @@ static void test_client_delete_while_scripted(void **state)
     cJSON_Delete(p);
 }
 
+/* ---- the scheduler's events, driven by hand ---- */
+
+struct attempt {
+    const char *name, *message;
+    int rc;
+};
+
+static void on_loop_unschedulable(void *arg, struct mockapi_server *s)
+{
+    struct attempt *a = arg;
+    a->rc = cluster_pod_unschedulable(mockapi_server_cluster(s), "default", a->name, a->message);
+}
+
+static void on_loop_advance(void *arg, struct mockapi_server *s)
+{
+    struct attempt *a = arg;
+    a->rc = cluster_pod_advance(mockapi_server_cluster(s), "default", a->name);
+}
+
+static int unschedulable(struct itest *t, const char *name, const char *message)
+{
+    struct attempt a = {name, message, 0};
+    itest_run(t, on_loop_unschedulable, &a);
+    return a.rc;
+}
+
+static void test_scheduler_series(void **state)
+{
+    struct itest *t = *state;
+    create(t, "default", "series-1", "build=busybox", NULL);
+    /* 1: an Event; the condition is written, so the pod's resourceVersion moves */
+    assert_int_equal(unschedulable(t, "series-1", INSUFFICIENT), 0);
+    cJSON *evs = events_of(t, "default", "series-1");
+    assert_int_equal(count_events(evs, "FailedScheduling"), 1);
+    cJSON_Delete(evs);
+    cJSON *p = get_pod(t, "default", "series-1");
+    char ltt[64];
+    snprintf(ltt, sizeof ltt, "%s", cond_str(p, "PodScheduled", "lastTransitionTime"));
+    const char *rv1 = itest_jstr(p, "metadata.resourceVersion");
+    char rv[32];
+    snprintf(rv, sizeof rv, "%s", rv1);
+    cJSON_Delete(p);
+    /* 2: about a pod at another resourceVersion: not isomorphic, a second Event; the condition is
+     * already so: no write */
+    assert_int_equal(unschedulable(t, "series-1", INSUFFICIENT), 0);
+    p = get_pod(t, "default", "series-1");
+    assert_string_equal(itest_jstr(p, "metadata.resourceVersion"), rv);
+    assert_string_equal(cond_str(p, "PodScheduled", "lastTransitionTime"), ltt);
+    cJSON_Delete(p);
+    evs = events_of(t, "default", "series-1");
+    assert_int_equal(count_events(evs, "FailedScheduling"), 2);
+    assert_null(itest_jget(event(evs, "FailedScheduling", NULL, 1), "series"));
+    cJSON_Delete(evs);
+    /* 3: a repeat: series {count 2} written at once */
+    assert_int_equal(unschedulable(t, "series-1", INSUFFICIENT), 0);
+    evs = events_of(t, "default", "series-1");
+    assert_int_equal(count_events(evs, "FailedScheduling"), 2);
+    const cJSON *e2 = event(evs, "FailedScheduling", NULL, 1);
+    assert_int_equal(itest_jget(e2, "series.count")->valueint, 2);
+    assert_non_null(itest_jstr(e2, "series.lastObservedTime"));
+    assert_null(itest_jget(event(evs, "FailedScheduling", NULL, 0), "series"));
+    cJSON_Delete(evs);
+    /* 4: counted, written only every 30 min or when the series ends */
+    assert_int_equal(unschedulable(t, "series-1", INSUFFICIENT), 0);
+    evs = events_of(t, "default", "series-1");
+    assert_int_equal(itest_jget(event(evs, "FailedScheduling", NULL, 1), "series.count")->valueint,
+                     2);
+    cJSON_Delete(evs);
+
+    /* a message past the events.k8s.io note limit is cut in the event, not in the condition */
+    char big[2100];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    create(t, "default", "series-2", "build=busybox", NULL);
+    assert_int_equal(unschedulable(t, "series-2", big), 0);
+    evs = events_of(t, "default", "series-2");
+    const char *note = itest_jstr(event(evs, "FailedScheduling", NULL, 0), "message");
+    assert_int_equal(strlen(note), 1024);
+    assert_string_equal(note + 1020, " ...");
+    assert_memory_equal(note, big, 1020);
+    cJSON_Delete(evs);
+    p = get_pod(t, "default", "series-2");
+    assert_string_equal(cond_str(p, "PodScheduled", "message"), big);
+    cJSON_Delete(p);
+
+    /* once bound, the scheduler has nothing to say about it */
+    struct attempt a = {"series-2", NULL, 0};
+    itest_run(t, on_loop_advance, &a);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(unschedulable(t, "series-2", "late"), -1);
+    assert_int_equal(unschedulable(t, "no-such-pod", "x"), -1);
+    p = get_pod(t, "default", "series-2");
+    assert_string_equal(cond_str(p, "PodScheduled", "status"), "True");
+    assert_null(itest_jget(condition(p, "PodScheduled"), "message"));
+    cJSON_Delete(p);
+}
+
 int main(void)
 {
     itest_filter_from_env();
@@ -883,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disruption_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disruption_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_delete_while_scripted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scheduler_series, setup_unbound, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

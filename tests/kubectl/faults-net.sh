@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # faults-net.sh -- what kubectl prints for each byte-level and listener fault type (reset, close,
-# drip, refuse, blackhole, accept-hang, accept-reset): serve a scenario from
+# drip, refuse, blackhole, accept-hang, accept-reset, tls-stall): serve a scenario from
 # tests/scenarios/faults/net-*.json, run kubectl 1.32 directly (fresh KUBECACHEDIR, every call
 # bounded by `timeout`), and compare its exit code and stderr with the fault type's documented
 # client_sees text, and its duration with the wait the fault implies.
@@ -287,6 +287,13 @@ if selected accept-hang && start net-accept-hang accept-hang; then
   warm accept-hang &&
     expect accept-hang-request-timeout 1 "~$TIMEOUT_RE" 2000 $((2000 + FAST)) \
       -- get pods --request-timeout=2s
+  end
+fi
+# tls-stall: over TLS the handshake never completes; Go gives up after its 10 s handshake timeout
+if [ "$TRANSPORT" = https ] && selected tls-stall && start net-tls-stall tls-stall; then
+  warm tls-stall &&
+    expect tls-stall 1 'Unable to connect to the server: net/http: TLS handshake timeout' \
+      10000 $((10000 + FAST)) -- get pods
   end
 fi
 # The RST races the client's connect: Go reports it from connect, from its first read or from its

@@ -373,7 +373,8 @@ if selected node-shutdown && start node-shutdown-failed; then
   if create runner-7; then
     expect node-shutdown-failed 0 '^pod/runner-7 condition met$' '' 0 $((1000 + FAST)) \
       -- wait --for=jsonpath='{.status.phase}'=Failed pod/runner-7 --timeout=15s
-    expect node-shutdown-status 0 '^runner-7 +0/2 +Terminated +0 +' '' 0 $FAST -- get pod runner-7 --no-headers
+    # kubectl's STATUS column takes the killed container's reason (Error) over the pod's
+    expect node-shutdown-status 0 '^runner-7 +0/2 +Error +0 +' '' 0 $FAST -- get pod runner-7 --no-headers
     expect node-shutdown-reason 0 "^Failed Terminated: $(re_quote "$SHUTDOWN")\$" '' 0 $FAST \
       -- get pod runner-7 -o 'jsonpath={.status.phase} {.status.reason}: {.status.message}'
   fi

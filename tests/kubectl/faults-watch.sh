@@ -59,8 +59,8 @@ begin() {
   args+=("$SCENARIOS/$name.json")
   "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
   SERVER_PID=$!
-  local i
-  for i in $(seq 100); do # at most 10 s
+  local _
+  for _ in $(seq 100); do # at most 10 s
     if grep -q " listening on " "$DIR/server.out" 2>/dev/null &&
       grep -q "^kubeconfig: " "$DIR/server.out"; then
       return 0
