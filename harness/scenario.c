@@ -617,7 +617,9 @@ static void parse_rules(struct ctx *c, const cJSON *root)
 
     if (array(root, "rules", "", c->d, SCENARIO_MAX_RULES, &rules, &n) != 1 || n == 0)
         return;
-    if (!(c->s->rules = calloc(n, sizeof *c->s->rules))) {
+    /* room for every rule a scenario may have, so rules added while it runs (the control API)
+     * never move the ones the engine points at */
+    if (!(c->s->rules = calloc(SCENARIO_MAX_RULES, sizeof *c->s->rules))) {
         diag_path(c->d, "rules", "out of memory");
         return;
     }
@@ -1541,6 +1543,56 @@ fail:
     return NULL;
 }
 
+static void release_rule(struct rule *r)
+{
+    match_release(&r->match);
+    trigger_release(&r->trigger);
+    if (r->fault_ctx) {
+        if (r->fault && r->fault->free)
+            r->fault->free(r->fault_ctx);
+        else
+            free(r->fault_ctx);
+    }
+    cJSON_Delete(r->fault_spec);
+    free((char *)r->path);
+    memset(r, 0, sizeof *r);
+}
+
+struct rule *scenario_add_rule(struct scenario *s, const cJSON *spec, struct diag *d)
+{
+    struct ctx c = {d, s, d->n + d->dropped};
+    if (s->nrules == SCENARIO_MAX_RULES) {
+        diag_path(d, "", "a scenario has at most %d rules", SCENARIO_MAX_RULES);
+        return NULL;
+    }
+    if (!s->rules && !(s->rules = calloc(SCENARIO_MAX_RULES, sizeof *s->rules))) {
+        diag_path(d, "", "out of memory");
+        return NULL;
+    }
+    struct rule *r = &s->rules[s->nrules];
+    parse_rule(&c, spec, s->nrules, r);
+    if (!failed(&c) && r->name[0] && scenario_rule(s, r->name))
+        diag_path(d, "name", "duplicate rule name \"%s\"", r->name);
+    if (!failed(&c) && r->require_state[0] && !state_is_set(s, r->require_state) &&
+        strcmp(r->require_state, r->set_state) != 0)
+        diag_path(d, "requireState",
+                  "state \"%s\" is never set (no rule's \"setState\" or timeline entry sets it)",
+                  r->require_state);
+    if (failed(&c)) {
+        release_rule(r);
+        return NULL;
+    }
+    s->nrules++;
+    return r;
+}
+
+void scenario_remove_rule(struct scenario *s, struct rule *r)
+{
+    (void)s;
+    release_rule(r);
+    r->removed = 1; /* the slot stays: counters and pointers elsewhere keep their meaning */
+}
+
 void scenario_free(struct scenario *s)
 {
     if (!s)
@@ -1556,19 +1608,8 @@ void scenario_free(struct scenario *s)
     for (size_t i = 0; i < s->cluster.nnamespaces; i++)
         free(s->cluster.namespaces[i]);
     free(s->cluster.namespaces);
-    for (size_t i = 0; i < s->nrules; i++) {
-        struct rule *r = &s->rules[i];
-        match_release(&r->match);
-        trigger_release(&r->trigger);
-        if (r->fault_ctx) {
-            if (r->fault && r->fault->free)
-                r->fault->free(r->fault_ctx);
-            else
-                free(r->fault_ctx);
-        }
-        cJSON_Delete(r->fault_spec);
-        free((char *)r->path);
-    }
+    for (size_t i = 0; i < s->nrules; i++)
+        release_rule(&s->rules[i]);
     free(s->rules);
     for (size_t i = 0; i < s->ntimeline; i++)
         trigger_event_release(&s->timeline[i].on);
@@ -1588,7 +1629,7 @@ void scenario_free(struct scenario *s)
 struct rule *scenario_rule(struct scenario *s, const char *name)
 {
     for (size_t i = 0; s && i < s->nrules; i++)
-        if (strcmp(s->rules[i].name, name) == 0)
+        if (!s->rules[i].removed && strcmp(s->rules[i].name, name) == 0)
             return &s->rules[i];
     return NULL;
 }

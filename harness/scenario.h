@@ -1,5 +1,5 @@
-/* scenario.h -- a scenario file in memory: metadata, seed, cluster settings, rules (match + trigger +
- * fault), timeline, pod-lifecycle scripts, admission policies and expectations. The format's
+/* scenario.h -- a scenario file in memory: metadata, seed, cluster settings, rules (match + trigger
+ * + fault), timeline, pod-lifecycle scripts, admission policies and expectations. The format's
  * reference is scenarios/README.md; scenario.c parses and validates it. */
 #ifndef KF_SCENARIO_H
 #define KF_SCENARIO_H
@@ -49,13 +49,13 @@ struct match_body {
 
 /** What a rule matches; every field set must hold (AND). Empty fields match anything. */
 struct match {
-    unsigned verbs;          /**< OR of enum match_verb; 0: any */
-    char **resources;        /**< plural names ("pods", "secrets"); NULL/0: any */
+    unsigned verbs;   /**< OR of enum match_verb; 0: any */
+    char **resources; /**< plural names ("pods", "secrets"); NULL/0: any */
     size_t nresources;
-    char *subresource;       /**< "status", "log", ...; NULL: any; "" : none */
-    char *namespace_glob;    /**< NULL: any */
-    char *name_glob;         /**< NULL: any */
-    char *path_glob;         /**< raw URL path pattern, for non-resource paths; NULL: any */
+    char *subresource;    /**< "status", "log", ...; NULL: any; "" : none */
+    char *namespace_glob; /**< NULL: any */
+    char *name_glob;      /**< NULL: any */
+    char *path_glob;      /**< raw URL path pattern, for non-resource paths; NULL: any */
     struct match_kv *query;
     size_t nquery;
     struct match_kv *headers;
@@ -81,7 +81,7 @@ struct trigger {
     int has_probability;
     double probability; /**< seeded; checked after the counts */
     int has_window;
-    int64_t from_ms, until_ms; /**< window relative to since (until_ms < 0: open-ended) */
+    int64_t from_ms, until_ms;  /**< window relative to since (until_ms < 0: open-ended) */
     struct trigger_event since; /**< "start" when not given */
 };
 
@@ -98,6 +98,7 @@ struct rule {
     void *fault_ctx;                       /**< the type's parsed parameters (fault->free) */
     cJSON *fault_spec;                     /**< the fault object as written (for the journal) */
     const char *path;                      /**< "rules[3]" for messages */
+    int removed;                           /**< taken out while running: skip this slot */
 };
 
 /* ---- timeline ---- */
@@ -105,10 +106,10 @@ struct rule {
 enum timeline_action { TIMELINE_ENABLE, TIMELINE_DISABLE, TIMELINE_SET_STATE };
 
 struct timeline_entry {
-    int64_t at_ms;                   /**< after `on` (or scenario start) */
-    struct trigger_event on;         /**< "start" when not given */
+    int64_t at_ms;           /**< after `on` (or scenario start) */
+    struct trigger_event on; /**< "start" when not given */
     enum timeline_action action;
-    char target[SCENARIO_NAME_MAX];  /**< rule name, or state name for TIMELINE_SET_STATE */
+    char target[SCENARIO_NAME_MAX]; /**< rule name, or state name for TIMELINE_SET_STATE */
 };
 
 /* ---- pod lifecycle scripts and admission: parsed and kept as validated JSON for the engine's
@@ -125,8 +126,8 @@ struct admission_policy {
 };
 
 struct scenario_cluster {
-    char version[8];           /**< "1.32" */
-    char **namespaces;         /**< created at start, beside the defaults */
+    char version[8];   /**< "1.32" */
+    char **namespaces; /**< created at start, beside the defaults */
     size_t nnamespaces;
     int64_t schedule_delay_ms; /**< -1: kubefault's default */
     int64_t start_delay_ms;
@@ -137,8 +138,8 @@ struct scenario {
     char *file;
     char *name;
     char *description;
-    char *anchor;  /**< the troubleshooting page's anchor id, or NULL */
-    char *class_;  /**< "wire", "cluster", "client-side", or NULL */
+    char *anchor; /**< the troubleshooting page's anchor id, or NULL */
+    char *class_; /**< "wire", "cluster", "client-side", or NULL */
     char **tags;
     size_t ntags;
     uint64_t seed;
@@ -164,7 +165,15 @@ struct scenario *scenario_parse(const char *file, const char *text, size_t len, 
 /** Free. NULL is a no-op. */
 void scenario_free(struct scenario *s);
 
-/** Find a rule by name, or NULL. */
+/** Find a rule by name, or NULL. Removed rules are not found. */
 struct rule *scenario_rule(struct scenario *s, const char *name);
+
+/** Add a rule while the scenario runs (the control API): spec is one "rules" entry. Returns the
+ *  rule (its slot never moves: the rules array has room for SCENARIO_MAX_RULES), or NULL with
+ *  errors in d. The engine must be told (engine_rule_added). */
+struct rule *scenario_add_rule(struct scenario *s, const cJSON *spec, struct diag *d);
+
+/** Release a rule's parameters and mark its slot removed (call through engine_rule_remove). */
+void scenario_remove_rule(struct scenario *s, struct rule *r);
 
 #endif

@@ -1281,9 +1281,15 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
             const cJSON *w = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cs, "state"), "waiting");
             if (w) {
+                /* the kubelet's words (validateContainerLogStatus) for the common reasons */
+                const char *reason = json_str_or(w, "reason", "ContainerCreating");
+                const char *why = strcmp(reason, "ErrImagePull") == 0 ? "image can't be pulled"
+                                  : strcmp(reason, "ImagePullBackOff") == 0
+                                      ? "trying and failing to pull image"
+                                      : reason;
                 fail(c, 400, STATUS_REASON_BADREQUEST,
                      "container \"%s\" in pod \"%s\" is waiting to start: %s", container, r->name,
-                     json_str(w, "reason") ? json_str(w, "reason") : "ContainerCreating");
+                     why);
                 return;
             }
         }

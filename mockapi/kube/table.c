@@ -663,7 +663,7 @@ static int event_cells(cJSON *cells, const cJSON *ev, long long now, int wide)
     for (i = 0; target[i] != '\0' && i < strlen(kind); i++)
         target[i] = (char)tolower((unsigned char)target[i]);
     if (component[0] == '\0')
-        component = text(ev, "reportingController");
+        component = text(ev, "reportingComponent");
     if (host[0] == '\0')
         host = text(ev, "reportingInstance");
     snprintf(source, sizeof(source), "%s%s%s", component, host[0] ? ", " : "", host);

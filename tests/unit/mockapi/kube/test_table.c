@@ -492,7 +492,7 @@ static void test_events(void **state)
     assert_cells(KIND_events,
                  "{\"metadata\":{\"name\":\"e\"},\"type\":\"Normal\",\"reason\":\"Scheduled\","
                  "\"message\":\"ok\",\"involvedObject\":{\"kind\":\"Node\"},\"eventTime\":\"2023-"
-                 "12-31T23:59:55.123456Z\",\"reportingController\":\"default-scheduler\"}",
+                 "12-31T23:59:55.123456Z\",\"reportingComponent\":\"default-scheduler\"}",
                  1,
                  "[\"5s\",\"Normal\",\"Scheduled\",\"node\",\"\",\"default-scheduler\",\"ok\","
                  "\"5s\",1,\"e\"]");
