@@ -29,6 +29,8 @@
 #include <event2/listener.h>
 
 #include "harness/engine.h"
+#include "harness/jsonc.h"
+#include "harness/diag.h"
 #include "harness/fault.h"
 #include "harness/journal.h"
 #include "harness/scenario.h"
@@ -441,16 +443,55 @@ static cJSON *rule_json(struct engine *e, const struct rule *r)
     return o;
 }
 
+/* POST /v1/rules: one "rules" entry of the scenario format, validated the same way. */
+static void add_rule(struct call *k)
+{
+    struct scenario *s = engine_scenario(k->ctl->e);
+    const struct http_request *req = k->req;
+    struct diag d;
+    diag_init(&d, "rule");
+    cJSON *spec = req->body_len ? jsonc_parse((const char *)req->body, req->body_len, &d) : NULL;
+    struct rule *r = NULL;
+    if (!spec && !d.n)
+        diag_path(&d, "",
+                  "missing JSON body (expected one rule: name, match, trigger, fault, ...)");
+    if (spec)
+        r = scenario_add_rule(s, spec, &d);
+    cJSON_Delete(spec);
+    if (!r) {
+        /* every message, as `kubefault check` would print them */
+        char msg[1024];
+        size_t n = 0;
+        msg[0] = '\0';
+        for (size_t i = 0; i < d.n && n < sizeof msg; i++) {
+            int w = snprintf(msg + n, sizeof msg - n, "%s%s", i ? "; " : "", d.msgs[i]);
+            if (w < 0)
+                break;
+            n += (size_t)w;
+        }
+        send_error(k, HTTP_BADREQUEST, NULL, "%s", msg);
+        diag_release(&d);
+        return;
+    }
+    diag_release(&d);
+    engine_rule_added(k->ctl->e, r);
+    send_json(k, HTTP_CREATED, rule_json(k->ctl->e, r), NULL);
+}
+
 static void on_rules(struct call *k)
 {
     static const char *const none[] = {NULL};
-    if (!method_is(k, "GET") || check_params(k, none, "none") < 0)
+    if (!method_is(k, "GET, POST") || check_params(k, none, "none") < 0)
         return;
+    if (strcmp(k->req->method, "POST") == 0) {
+        add_rule(k);
+        return;
+    }
     struct scenario *s = engine_scenario(k->ctl->e);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = o ? json_add(o, "rules", cJSON_CreateArray()) : NULL;
     for (size_t i = 0; arr && i < s->nrules; i++)
-        if (!json_push(arr, rule_json(k->ctl->e, &s->rules[i]))) {
+        if (!s->rules[i].removed && !json_push(arr, rule_json(k->ctl->e, &s->rules[i]))) {
             cJSON_Delete(o);
             o = NULL;
             break;
@@ -467,7 +508,9 @@ static struct rule *find_rule(struct call *k, const char *name)
         size_t n = 0;
         known[0] = '\0';
         for (size_t i = 0; i < s->nrules && n < sizeof known; i++) {
-            int w = snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", s->rules[i].name);
+            if (s->rules[i].removed)
+                continue;
+            int w = snprintf(known + n, sizeof known - n, "%s%s", n ? ", " : "", s->rules[i].name);
             if (w < 0)
                 break;
             n += (size_t)w;
@@ -485,8 +528,17 @@ static void on_rule(struct call *k)
     if (!r)
         return;
     if (k->nseg == 3) {
-        if (method_is(k, "GET") && check_params(k, none, "none") == 0)
+        if (!method_is(k, "GET, DELETE") || check_params(k, none, "none") < 0)
+            return;
+        if (strcmp(k->req->method, "DELETE") == 0) {
+            cJSON *o = cJSON_CreateObject();
+            if (o)
+                json_add(o, "removed", cJSON_CreateString(r->name));
+            engine_rule_remove(k->ctl->e, r);
+            send_json(k, HTTP_OK, o, NULL);
+        } else {
             send_json(k, HTTP_OK, rule_json(k->ctl->e, r), NULL);
+        }
         return;
     }
     int on = strcmp(k->seg[3], "enable") == 0;
@@ -1022,7 +1074,8 @@ static void on_pod(struct call *k)
 /* ---- routing ---- */
 
 #define ENDPOINTS                                                                                  \
-    "/v1/status, /v1/rules, /v1/rules/{name}[/enable|/disable], /v1/state, /v1/reset, "            \
+    "/v1/status, /v1/rules (GET, POST), /v1/rules/{name} (GET, DELETE)[/enable|/disable], "        \
+    "/v1/state, /v1/reset, "                                                                       \
     "/v1/journal, /v1/pods/{namespace}/{name}/{advance|delete|evict|fail|ready}"
 
 /* Compare the bearer token without leaking its length or prefix through timing. */

@@ -467,7 +467,7 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     e->base = base;
     rng_init(&e->rng, s->seed);
     snprintf(e->state, sizeof e->state, "%s", ENGINE_INITIAL_STATE);
-    e->rs = calloc(s->nrules ? s->nrules : 1, sizeof *e->rs);
+    e->rs = calloc(SCENARIO_MAX_RULES, sizeof *e->rs); /* room for rules added while running */
     e->occ = calloc(ENGINE_MAX_OCCURRENCES, sizeof *e->occ);
     e->tl = calloc(s->ntimeline ? s->ntimeline : 1, sizeof *e->tl);
     e->journal = journal_new(0, jsonl);
@@ -536,9 +536,33 @@ int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t
     return 0;
 }
 
+void engine_rule_added(struct engine *e, struct rule *r)
+{
+    struct rule_state *rs = &e->rs[rule_index(e, r)];
+    memset(rs, 0, sizeof *rs);
+    rs->enabled_at_start = r->enabled;
+    if (r->enabled && r->fault->on_enable)
+        r->fault->on_enable(e, r, r->fault_ctx);
+    log_info("rule %s: added (%s)", r->name, r->enabled ? "on" : "off");
+}
+
+void engine_rule_remove(struct engine *e, struct rule *r)
+{
+    engine_rule_enable(e, r, 0); /* a listener fault undoes what it did */
+    for (size_t i = 0; i < e->nwf;)
+        if (e->wf[i].rule == r)
+            e->wf[i] = e->wf[--e->nwf];
+        else
+            i++;
+    log_info("rule %s: removed", r->name);
+    scenario_remove_rule(e->s, r);
+}
+
 void engine_reset(struct engine *e)
 {
     for (size_t i = 0; i < e->s->nrules; i++) {
+        if (e->s->rules[i].removed)
+            continue;
         e->rs[i].matched = e->rs[i].fired = 0;
         engine_rule_enable(e, &e->s->rules[i], e->rs[i].enabled_at_start);
     }

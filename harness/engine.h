@@ -69,6 +69,14 @@ struct scenario *engine_scenario(struct engine *e);
 uint64_t engine_rule_matched(const struct engine *e, const struct rule *r);
 uint64_t engine_rule_fired(const struct engine *e, const struct rule *r);
 
+/** A rule was added to the scenario while running (scenario_add_rule): start its counts and, when
+ *  it is on, its on_enable. */
+void engine_rule_added(struct engine *e, struct rule *r);
+
+/** Take a rule out while running: switch it off (on_disable), forget watches it acts on, release
+ *  it (scenario_remove_rule). Its slot stays, marked removed. */
+void engine_rule_remove(struct engine *e, struct rule *r);
+
 /** Back to the start: every rule's counts to 0 and its enabled state as the file gave it (with
  *  on_enable/on_disable run for rules that change), the state "Started", events forgotten and the
  *  timeline re-armed from now. The journal and the clock go on. */

@@ -458,6 +458,50 @@ static void test_rules_counts(void **state)
     cJSON_Delete(once);
 }
 
+/* Rules added and removed while running: validated like a scenario file's, acting at once. */
+static void test_add_remove_rules(void **state)
+{
+    struct itest *t = start(state, 0, 0);
+    itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
+    cJSON *r = ctl_ok("POST", "/v1/rules",
+                      "{\"name\": \"teapot\", \"match\": {\"resource\": \"serviceaccounts\"},"
+                      " \"fault\": {\"type\": \"status\", \"code\": 418, \"message\": \"tea\"}}",
+                      201);
+    assert_string_equal(itest_jstr(r, "name"), "teapot");
+    assert_true(jbool(r, "enabled"));
+    cJSON_Delete(r);
+    long code;
+    itest_assert_status(
+        itest_json(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, &code), &code, 418,
+        NULL, "tea");
+    r = ctl_ok("GET", "/v1/rules", NULL, 200);
+    assert_int_equal((int)jnum(rule_in(r, "teapot"), "fired"), 1);
+    cJSON_Delete(r);
+    /* the scenario's own checks apply: a duplicate name, an unknown fault type */
+    ctl_err("POST", "/v1/rules", "{\"name\": \"teapot\", \"fault\": {\"type\": \"hang\"}}", 400,
+            "duplicate rule name \"teapot\"");
+    ctl_err("POST", "/v1/rules", "{\"name\": \"x\", \"fault\": {\"type\": \"latncy\"}}", 400,
+            "unknown fault type \"latncy\"");
+    ctl_err("POST", "/v1/rules", "{\"name\": ", 400, "rule:1:");
+    /* removed: requests are served again, the name is free, the rule is gone from the list */
+    r = ctl_ok("DELETE", "/v1/rules/teapot", NULL, 200);
+    assert_string_equal(itest_jstr(r, "removed"), "teapot");
+    cJSON_Delete(r);
+    itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
+    ctl_err("GET", "/v1/rules/teapot", NULL, 404, "unknown rule \"teapot\"");
+    /* a listener rule added on: the port refuses at once; removed: it accepts again */
+    cJSON_Delete(ctl_ok("POST", "/v1/rules",
+                        "{\"name\": \"down2\", \"fault\": {\"type\": \"refuse\"}}", 201));
+    cJSON *s = ctl_ok("GET", "/v1/status", NULL, 200);
+    assert_string_equal(itest_jstr(s, "listener"), "refuse");
+    cJSON_Delete(s);
+    cJSON_Delete(ctl_ok("DELETE", "/v1/rules/down2", NULL, 200));
+    s = ctl_ok("GET", "/v1/status", NULL, 200);
+    assert_string_equal(itest_jstr(s, "listener"), "normal");
+    cJSON_Delete(s);
+    itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
+}
+
 static void test_enable_disable(void **state)
 {
     struct itest *t = start(state, 0, 0);
@@ -901,6 +945,7 @@ int main(void)
         cmocka_unit_test_teardown(test_status, teardown),
         cmocka_unit_test_teardown(test_rules_counts, teardown),
         cmocka_unit_test_teardown(test_enable_disable, teardown),
+        cmocka_unit_test_teardown(test_add_remove_rules, teardown),
         cmocka_unit_test_teardown(test_state, teardown),
         cmocka_unit_test_teardown(test_reset, teardown),
         cmocka_unit_test_teardown(test_journal, teardown),
