@@ -1,5 +1,5 @@
-/* diag.h -- user-facing errors in git's shape: "file:line:col: message" for syntax, "file: path: message"
- * for meaning; collected so `kubefault check` reports them all */
+/* diag.h -- user-facing errors in git's shape: "file:line:col: message" for syntax, "file: path:
+ * message" for meaning; collected so `kubefault check` reports them all */
 #ifndef KF_DIAG_H
 #define KF_DIAG_H
 

@@ -1,5 +1,6 @@
-/* fault.h -- the fault type interface (curl's filter type/instance split, Toxiproxy's toxics): a const
- * struct of hooks per type, one file per type under harness/faults/, listed once in faults.def */
+/* fault.h -- the fault type interface (curl's filter type/instance split, Toxiproxy's toxics): a
+ * const struct of hooks per type, one file per type under harness/faults/, listed once in
+ * faults.def */
 #ifndef KF_FAULT_H
 #define KF_FAULT_H
 
@@ -35,9 +36,9 @@ struct fault_request {
     struct conn *conn;
     struct http_request *req;
     const struct route *route;
-    struct rng *rng;          /**< the scenario's seeded generator: all randomness comes from it */
-    struct event_base *base;  /**< timers: a delay is a timer, never a sleep */
-    char *note;               /**< the fault may say what it did, for the journal */
+    struct rng *rng;         /**< the scenario's seeded generator: all randomness comes from it */
+    struct event_base *base; /**< timers: a delay is a timer, never a sleep */
+    char *note;              /**< the fault may say what it did, for the journal */
     size_t note_len;
 };
 
@@ -64,11 +65,11 @@ struct fault_watch {
 };
 
 struct fault_type {
-    const char *name;          /**< as scenarios write it: "status", "delay", ... */
+    const char *name; /**< as scenarios write it: "status", "delay", ... */
     enum fault_layer layer;
-    const char *summary;       /**< one line for --help, `kubefault faults` and the docs */
-    const char *client_sees;   /**< what kubectl (or the runner) prints, verbatim where fixed */
-    const char *const *keys;   /**< the keys its fault object accepts besides "type"; NULL-ended */
+    const char *summary;     /**< one line for --help, `kubefault faults` and the docs */
+    const char *client_sees; /**< what kubectl (or the runner) prints, verbatim where fixed */
+    const char *const *keys; /**< the keys its fault object accepts besides "type"; NULL-ended */
 
     /** Validate and keep the parameters of one fault object (spec, borrowed). path names it in
      *  messages ("rules[2].fault"). 0 and *ctx, or -1 with errors in d. NULL: no parameters. */

@@ -108,8 +108,8 @@ void journal_commit(struct journal *j, struct journal_entry *e)
     remember_open(j, e);
 }
 
-void journal_end(struct journal *j, struct journal_entry *e, int code, uint64_t bytes,
-                 int complete, int64_t done_ms)
+void journal_end(struct journal *j, struct journal_entry *e, int code, uint64_t bytes, int complete,
+                 int64_t done_ms)
 {
     e->code = code;
     e->bytes = bytes;

@@ -1,5 +1,6 @@
 /* journal.h -- the request journal: every request with its time, verb, path, the rule that matched,
- * the fault applied, the response code and bytes; kept in memory (bounded) and written as JSON lines */
+ * the fault applied, the response code and bytes; kept in memory (bounded) and written as JSON
+ * lines */
 #ifndef KF_JOURNAL_H
 #define KF_JOURNAL_H
 
@@ -18,20 +19,20 @@ struct journal_entry {
     uint64_t conn_id; /**< which connection */
     int64_t t_ms;     /**< since scenario start, when the request was complete */
     char method[12];
-    char path[512];   /**< path and query, as sent (cut at 511 bytes) */
-    char verb[20];    /**< "get", "create", "exec", "other", ... */
+    char path[512]; /**< path and query, as sent (cut at 511 bytes) */
+    char verb[20];  /**< "get", "create", "exec", "other", ... */
     char resource[64];
     char namespace_[ROUTE_MAX_SEGMENT + 1];
     char name[ROUTE_MAX_SEGMENT + 1];
     char user_agent[128];
-    char rule[64];    /**< the rule whose fault fired, "" when none */
-    char fault[32];   /**< its fault type */
-    char note[160];   /**< what the fault did ("delay 1500ms", "reset after 120 bytes") */
+    char rule[64];           /**< the rule whose fault fired, "" when none */
+    char fault[32];          /**< its fault type */
+    char note[160];          /**< what the fault did ("delay 1500ms", "reset after 120 bytes") */
     char rules_matched[256]; /**< every rule that matched, "a(3),b(1)" with their counts */
-    int code;         /**< response status, 0 when none was written */
-    uint64_t bytes;   /**< bytes written for the response (before faults shaped them) */
-    int complete;     /**< 1 when the answer was complete; 0 while open or when cut short */
-    int64_t done_ms;  /**< when the answer completed or was cut, -1 while open */
+    int code;                /**< response status, 0 when none was written */
+    uint64_t bytes;          /**< bytes written for the response (before faults shaped them) */
+    int complete;            /**< 1 when the answer was complete; 0 while open or when cut short */
+    int64_t done_ms;         /**< when the answer completed or was cut, -1 while open */
 };
 
 struct journal;
@@ -54,8 +55,8 @@ void journal_commit(struct journal *j, struct journal_entry *e);
 struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id);
 
 /** The answer is done (or cut short): record it and write the JSON line. */
-void journal_end(struct journal *j, struct journal_entry *e, int code, uint64_t bytes,
-                 int complete, int64_t done_ms);
+void journal_end(struct journal *j, struct journal_entry *e, int code, uint64_t bytes, int complete,
+                 int64_t done_ms);
 
 /** Entries in order (oldest first): count, and the i-th. */
 size_t journal_count(const struct journal *j);

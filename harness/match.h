@@ -1,5 +1,6 @@
 /* match.h -- which requests a rule matches: verb, resource and subresource, namespace, name (glob),
- * query parameters, headers, and paths in the request body (the same for JSON and protobuf bodies) */
+ * query parameters, headers, and paths in the request body (the same for JSON and protobuf bodies)
+ */
 #ifndef KF_MATCH_H
 #define KF_MATCH_H
 

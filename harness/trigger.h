@@ -13,9 +13,11 @@ struct diag;
 struct rng;
 
 /** The events a window or timeline entry can start from. */
-#define TRIGGER_EVENTS "start, pod-created, pod-scheduled, pod-running, pod-deleted, rule-fired:<rule>"
+#define TRIGGER_EVENTS                                                                             \
+    "start, pod-created, pod-scheduled, pod-running, pod-deleted, rule-fired:<rule>"
 
-/** Parse a rule's "trigger" object (NULL: fire on every match) into t. 0, or -1 with errors in d. */
+/** Parse a rule's "trigger" object (NULL: fire on every match) into t. 0, or -1 with errors in d.
+ */
 int trigger_parse(const cJSON *spec, const char *path, struct diag *d, struct trigger *t);
 
 /** Parse an event reference: a string ("pod-running") or {"event": "...", "name": "glob"}. */

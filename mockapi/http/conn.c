@@ -75,10 +75,10 @@ struct conn {
 
     struct conn *set_prev, *set_next;
 
-    int depth; /* callbacks running on the stack; free waits until it is 0 */
-    int dead;  /* marked for freeing */
+    int depth;              /* callbacks running on the stack; free waits until it is 0 */
+    int dead;               /* marked for freeing */
     int pause_on_handshake; /* pause when the TLS handshake completes */
-    int reset; /* close with RST */
+    int reset;              /* close with RST */
 };
 
 static uint64_t next_conn_id = 1;
