@@ -825,38 +825,6 @@ static int delete_pod(struct call *k, struct mockapi_server *srv, long long grac
     return 0;
 }
 
-/* Containers that are running (or waiting) now terminate with code and reason. */
-static void terminate_containers(cJSON *status, const char *key, long long code, const char *reason)
-{
-    char ts[32];
-    cJSON *cs;
-    cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(status, key))
-    {
-        cJSON *state = cJSON_GetObjectItemCaseSensitive(cs, "state");
-        if (cJSON_GetObjectItemCaseSensitive(state, "terminated"))
-            continue;
-        const cJSON *running = cJSON_GetObjectItemCaseSensitive(state, "running");
-        cJSON *t = cJSON_CreateObject();
-        if (!t)
-            return;
-        json_add(t, "exitCode", cJSON_CreateNumber((double)code));
-        json_add(t, "reason", cJSON_CreateString(reason));
-        json_add(t, "startedAt",
-                 cJSON_CreateString(json_str_or(running, "startedAt", now_stamp(ts, sizeof ts))));
-        json_add(t, "finishedAt", cJSON_CreateString(now_stamp(ts, sizeof ts)));
-        if (json_str(cs, "containerID"))
-            json_add(t, "containerID", cJSON_CreateString(json_str(cs, "containerID")));
-        cJSON *ns = cJSON_CreateObject();
-        if (!ns || !json_add(ns, "terminated", t)) {
-            cJSON_Delete(ns);
-            return;
-        }
-        json_set(cs, "state", ns);
-        json_set(cs, "ready", cJSON_CreateFalse());
-        json_set(cs, "started", cJSON_CreateFalse());
-    }
-}
-
 /* Every running container ready and started. */
 static void ready_containers(cJSON *status)
 {
@@ -920,16 +888,16 @@ static void pod_evict(struct call *k, struct mockapi_server *srv, const cJSON *b
         opt_string(k, body, "message", 4096, &message) < 0 ||
         opt_int(k, body, "gracePeriodSeconds", 0, 365LL * 24 * 3600, &grace) < 0)
         return;
-    struct store *st = mockapi_server_store(srv);
-    const cJSON *cur = store_get(st, pods_kind(), k->seg[2], k->seg[3]);
-    if (!pod_terminating(cur)) {
-        cJSON *obj = cJSON_Duplicate(cur, 1);
-        cJSON *status = obj ? json_obj(obj, "status") : NULL;
-        if (status)
-            set_condition(status, "DisruptionTarget", "True", reason, message);
-        if (replace_pod(k, st, obj) < 0)
-            return;
+    const cJSON *cur = store_get(mockapi_server_store(srv), pods_kind(), k->seg[2], k->seg[3]);
+    if (!pod_terminating(cur) &&
+        cluster_pod_set_condition(mockapi_server_cluster(srv), k->seg[2], k->seg[3],
+                                  "DisruptionTarget", "True", reason, message) < 0) {
+        send_error(k, HTTP_CONFLICT, NULL, "pod \"%s/%s\" vanished while evicting it", k->seg[2],
+                   k->seg[3]);
+        return;
     }
+    /* watchers see the condition first, then the deletion, as with the Eviction API */
+    cluster_pod_flush(mockapi_server_cluster(srv), k->seg[2], k->seg[3]);
     if (delete_pod(k, srv, grace) < 0)
         return;
     log_info("control: pod %s/%s evicted", k->seg[2], k->seg[3]);
@@ -944,36 +912,21 @@ static void pod_fail(struct call *k, struct mockapi_server *srv, const cJSON *bo
         opt_string(k, body, "message", 4096, &message) < 0 ||
         opt_int(k, body, "exitCode", 0, 255, &code) < 0)
         return;
-    struct store *st = mockapi_server_store(srv);
-    const cJSON *cur = store_get(st, pods_kind(), k->seg[2], k->seg[3]);
-    const char *phase = pod_phase(cur);
-    if (strcmp(phase, "Failed") == 0) {
+    struct cluster *cl = mockapi_server_cluster(srv);
+    const cJSON *cur = store_get(mockapi_server_store(srv), pods_kind(), k->seg[2], k->seg[3]);
+    if (strcmp(pod_phase(cur), "Failed") == 0) {
         pod_reply(k, srv, "fail");
         return;
     }
-    /* a Pending pod's next lifecycle step is on a timer the cluster gives no way to cancel: it
-     * would overwrite the phase (CONTROL.md, "Gaps") */
-    if (strcmp(phase, "Running") != 0) {
-        send_error(k, HTTP_CONFLICT, NULL,
-                   "pod \"%s/%s\" is %s: only a Running pod can be failed (advance it first)",
-                   k->seg[2], k->seg[3], phase[0] ? phase : "without a phase");
+    /* through the cluster's model, so its next status write keeps the failure: containers end
+     * with the exit code, the phase is terminal and the kubelet's rules never move it out */
+    if (cluster_pod_terminate(cl, k->seg[2], k->seg[3], (int)code, "Error") < 0 ||
+        cluster_pod_set_phase(cl, k->seg[2], k->seg[3], "Failed", reason, message) < 0) {
+        send_error(k, HTTP_CONFLICT, NULL, "pod \"%s/%s\" vanished while failing it", k->seg[2],
+                   k->seg[3]);
         return;
     }
-    cJSON *obj = cJSON_Duplicate(cur, 1);
-    cJSON *status = obj ? json_obj(obj, "status") : NULL;
-    if (status) {
-        json_set(status, "phase", cJSON_CreateString("Failed"));
-        if (reason)
-            json_set(status, "reason", cJSON_CreateString(reason));
-        if (message)
-            json_set(status, "message", cJSON_CreateString(message));
-        /* the kubelet marks a finished pod's readiness this way */
-        set_condition(status, "Ready", "False", "PodCompleted", NULL);
-        set_condition(status, "ContainersReady", "False", "PodCompleted", NULL);
-        terminate_containers(status, "containerStatuses", code, "Error");
-    }
-    if (replace_pod(k, st, obj) < 0)
-        return;
+    cluster_pod_flush(cl, k->seg[2], k->seg[3]);
     log_info("control: pod %s/%s failed", k->seg[2], k->seg[3]);
     pod_reply(k, srv, "fail");
 }

@@ -977,6 +977,14 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         write_status(p, NULL);
 }
 
+int cluster_pod_flush(struct cluster *cl, const char *ns, const char *name)
+{
+    struct pod_sim *p = sim_find(cl, ns, name);
+    if (!p)
+        return -1;
+    return p->dirty ? write_status(p, NULL) : 0;
+}
+
 /* The model changed: write the status once this turn of the loop is over, so changes made
  * together reach watchers as one MODIFIED, as the kubelet's status manager batches them. */
 static void touch(struct pod_sim *p)

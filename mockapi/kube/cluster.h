@@ -141,6 +141,10 @@ int cluster_pod_set_phase(struct cluster *cl, const char *ns, const char *name, 
  *  (removed after min(grace, terminate delay)); 0: it stays until cluster_pod_remove(). 0 or -1. */
 int cluster_pod_mark_deleting(struct cluster *cl, const char *ns, const char *name, int finish);
 
+/** Model changes are written to the store once the loop's turn ends (one MODIFIED for changes
+ *  made together); write this pod's pending changes now instead. 0, or -1 for an unknown pod. */
+int cluster_pod_flush(struct cluster *cl, const char *ns, const char *name);
+
 /** Remove the pod now: watchers get DELETED, GETs answer 404. 0, or -1 for an unknown pod. */
 int cluster_pod_remove(struct cluster *cl, const char *ns, const char *name);
 

@@ -720,8 +720,6 @@ static void test_pod_advance_and_ready(void **state)
     assert_string_equal(itest_jstr(r, "pod.spec.nodeName"), "kubefault-node");
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Pending");
     cJSON_Delete(r);
-    /* failing a Pending pod would race its next step */
-    ctl_err("POST", "/v1/pods/default/p1/fail", NULL, 409, "only a Running pod can be failed");
     r = ctl_ok("POST", "/v1/pods/default/p1/advance", NULL, 200);
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Running");
     cJSON_Delete(r);
@@ -763,7 +761,8 @@ static void test_pod_fail(void **state)
                         "The node was low on resource: memory.");
     const cJSON *ready = condition(itest_jget(r, "pod"), "Ready");
     assert_string_equal(itest_jstr(ready, "status"), "False");
-    assert_string_equal(itest_jstr(ready, "reason"), "PodCompleted");
+    /* the kubelet's words for a failed pod (status/generate.go) */
+    assert_string_equal(itest_jstr(ready, "reason"), "PodFailed");
     assert_int_equal((int)jnum(r, "pod.status.containerStatuses.0.state.terminated.exitCode"), 1);
     assert_string_equal(itest_jstr(r, "pod.status.containerStatuses.0.state.terminated.reason"),
                         "Error");
@@ -776,6 +775,15 @@ static void test_pod_fail(void **state)
     ctl_err("POST", "/v1/pods/default/p1/ready", NULL, 409, "is Failed");
     ctl_err("POST", "/v1/pods/default/p1/fail", "{\"exitCode\":256}", 400,
             "\"exitCode\": expected an integer from 0 to 255");
+    /* a Pending pod fails too, and its lifecycle does not move it out of Failed */
+    create_pod(t, "p2");
+    r = ctl_ok("POST", "/v1/pods/default/p2/fail", NULL, 200);
+    assert_string_equal(itest_jstr(r, "pod.status.phase"), "Failed");
+    cJSON_Delete(r);
+    ctl_err("POST", "/v1/pods/default/p2/ready", NULL, 409, "is Failed");
+    pod = itest_json(t, "GET", PODS "/p2", NULL, &(long){0});
+    assert_string_equal(itest_jstr(pod, "status.phase"), "Failed");
+    cJSON_Delete(pod);
 }
 
 static void test_pod_evict_order(void **state)
