@@ -559,6 +559,83 @@ static void on_rule(struct call *k)
     send_json(k, HTTP_OK, rule_json(k->ctl->e, r), NULL);
 }
 
+/* ---- the timeline ---- */
+
+static cJSON *timeline_json(struct engine *e, size_t i)
+{
+    static const char *const actions[] = {"enable", "disable", "setState"};
+    static const char *const states[] = {"waiting", "armed", "done"};
+    const struct timeline_entry *te = &engine_scenario(e)->timeline[i];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    json_add(o, "index", cJSON_CreateNumber((double)i));
+    json_add(o, "atMs", cJSON_CreateNumber((double)te->at_ms));
+    json_add(o, "on", cJSON_CreateString(te->on.name[0] ? te->on.name : "start"));
+    if (te->on.name_glob)
+        json_add(o, "name", cJSON_CreateString(te->on.name_glob));
+    json_add(o, actions[te->action], cJSON_CreateString(te->target));
+    int st = engine_timeline_state(e, te);
+    json_add(o, "state", cJSON_CreateString(st >= 0 ? states[st] : "removed"));
+    return o;
+}
+
+/* GET /v1/timeline, POST /v1/timeline (one "timeline" entry of the scenario format),
+ * DELETE /v1/timeline/{index}. */
+static void on_timeline(struct call *k)
+{
+    static const char *const none[] = {NULL};
+    struct engine *e = k->ctl->e;
+    struct scenario *s = engine_scenario(e);
+    if (k->nseg == 3) {
+        char *end;
+        unsigned long i = strtoul(k->seg[2], &end, 10);
+        if (!method_is(k, "DELETE") || check_params(k, none, "none") < 0)
+            return;
+        if (*end || end == k->seg[2] || i >= s->ntimeline || s->timeline[i].removed) {
+            send_error(k, HTTP_NOTFOUND, NULL, "no timeline entry %s (entries: 0 to %zu)",
+                       k->seg[2], s->ntimeline ? s->ntimeline - 1 : 0);
+            return;
+        }
+        engine_timeline_remove(e, &s->timeline[i]);
+        send_json(k, HTTP_OK, timeline_json(e, i), NULL);
+        return;
+    }
+    if (!method_is(k, "GET, POST") || check_params(k, none, "none") < 0)
+        return;
+    if (strcmp(k->req->method, "POST") == 0) {
+        struct diag d;
+        diag_init(&d, "timeline");
+        cJSON *spec =
+            k->req->body_len ? jsonc_parse((const char *)k->req->body, k->req->body_len, &d) : NULL;
+        struct timeline_entry *te = NULL;
+        if (!spec && !d.n)
+            diag_path(&d, "",
+                      "missing JSON body (expected one entry: at, on, enable|disable|"
+                      "setState)");
+        if (spec)
+            te = scenario_add_timeline(s, spec, &d);
+        cJSON_Delete(spec);
+        if (!te || engine_timeline_added(e, te) < 0) {
+            send_error(k, HTTP_BADREQUEST, NULL, "%s", d.n ? d.msgs[0] : "out of memory");
+            diag_release(&d);
+            return;
+        }
+        diag_release(&d);
+        send_json(k, HTTP_CREATED, timeline_json(e, (size_t)(te - s->timeline)), NULL);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = o ? json_add(o, "timeline", cJSON_CreateArray()) : NULL;
+    for (size_t i = 0; arr && i < s->ntimeline; i++)
+        if (!s->timeline[i].removed && !json_push(arr, timeline_json(e, i))) {
+            cJSON_Delete(o);
+            o = NULL;
+            break;
+        }
+    send_json(k, HTTP_OK, o, NULL);
+}
+
 /* ---- state and reset ---- */
 
 static void on_state(struct call *k)
@@ -1028,7 +1105,7 @@ static void on_pod(struct call *k)
 
 #define ENDPOINTS                                                                                  \
     "/v1/status, /v1/rules (GET, POST), /v1/rules/{name} (GET, DELETE)[/enable|/disable], "        \
-    "/v1/state, /v1/reset, "                                                                       \
+    "/v1/timeline (GET, POST), /v1/timeline/{index} (DELETE), /v1/state, /v1/reset, "              \
     "/v1/journal, /v1/pods/{namespace}/{name}/{advance|delete|evict|fail|ready}"
 
 /* Compare the bearer token without leaking its length or prefix through timing. */
@@ -1058,6 +1135,8 @@ static void route(struct call *k)
         on_rule(k);
     else if (strcmp(what, "state") == 0 && k->nseg == 2)
         on_state(k);
+    else if (strcmp(what, "timeline") == 0 && (k->nseg == 2 || k->nseg == 3))
+        on_timeline(k);
     else if (strcmp(what, "reset") == 0 && k->nseg == 2)
         on_reset(k);
     else if (strcmp(what, "journal") == 0 && k->nseg == 2)

@@ -203,7 +203,7 @@ static void arm_timeline(struct engine *e)
 {
     for (size_t i = 0; i < e->s->ntimeline; i++) {
         struct timeline_timer *tt = &e->tl[i];
-        if (tt->armed)
+        if (tt->armed || !tt->ev || tt->entry->removed)
             continue;
         int64_t since = occurred(e, &tt->entry->on);
         if (since < 0)
@@ -469,7 +469,7 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     snprintf(e->state, sizeof e->state, "%s", ENGINE_INITIAL_STATE);
     e->rs = calloc(SCENARIO_MAX_RULES, sizeof *e->rs); /* room for rules added while running */
     e->occ = calloc(ENGINE_MAX_OCCURRENCES, sizeof *e->occ);
-    e->tl = calloc(s->ntimeline ? s->ntimeline : 1, sizeof *e->tl);
+    e->tl = calloc(SCENARIO_MAX_TIMELINE, sizeof *e->tl); /* room for entries added while running */
     e->journal = journal_new(0, jsonl);
     if (!e->rs || !e->occ || !e->tl || !e->journal) {
         engine_free(e);
@@ -536,6 +536,38 @@ int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t
     return 0;
 }
 
+int engine_timeline_added(struct engine *e, struct timeline_entry *te)
+{
+    struct timeline_timer *tt = &e->tl[te - e->s->timeline];
+    tt->e = e;
+    tt->entry = te;
+    tt->armed = 0;
+    if (!tt->ev && !(tt->ev = evtimer_new(e->base, on_timeline, tt)))
+        return -1;
+    arm_timeline(e);
+    return 0;
+}
+
+void engine_timeline_remove(struct engine *e, struct timeline_entry *te)
+{
+    struct timeline_timer *tt = &e->tl[te - e->s->timeline];
+    if (tt->ev)
+        evtimer_del(tt->ev);
+    tt->armed = 1; /* never armed again */
+    trigger_event_release(&te->on);
+    te->removed = 1;
+}
+
+int engine_timeline_state(const struct engine *e, const struct timeline_entry *te)
+{
+    const struct timeline_timer *tt = &e->tl[te - e->s->timeline];
+    if (te->removed)
+        return -1;
+    if (!tt->armed)
+        return 0;
+    return tt->ev && evtimer_pending(tt->ev, NULL) ? 1 : 2;
+}
+
 void engine_rule_added(struct engine *e, struct rule *r)
 {
     struct rule_state *rs = &e->rs[rule_index(e, r)];
@@ -571,6 +603,8 @@ void engine_reset(struct engine *e)
     /* the timeline starts over: "start" entries count from now */
     e->start_offset_ms = engine_elapsed_ms(e);
     for (size_t i = 0; i < e->s->ntimeline; i++) {
+        if (e->s->timeline[i].removed || !e->tl[i].ev)
+            continue;
         evtimer_del(e->tl[i].ev);
         e->tl[i].armed = 0;
     }

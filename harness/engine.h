@@ -18,6 +18,7 @@ struct route;
 struct rng;
 struct rule;
 struct scenario;
+struct timeline_entry;
 struct engine;
 
 /** An engine for scenario s (borrowed; must outlive the engine). jsonl (borrowed, may be NULL)
@@ -76,6 +77,16 @@ void engine_rule_added(struct engine *e, struct rule *r);
 /** Take a rule out while running: switch it off (on_disable), forget watches it acts on, release
  *  it (scenario_remove_rule). Its slot stays, marked removed. */
 void engine_rule_remove(struct engine *e, struct rule *r);
+
+/** A timeline entry was added while running (scenario_add_timeline): arm it (an entry whose
+ *  moment has passed fires at once). 0 or -1. */
+int engine_timeline_added(struct engine *e, struct timeline_entry *te);
+
+/** Take a timeline entry out: cancel its timer, mark it removed. */
+void engine_timeline_remove(struct engine *e, struct timeline_entry *te);
+
+/** Where an entry is: 0 waiting for its event, 1 timer running, 2 done, -1 removed. */
+int engine_timeline_state(const struct engine *e, const struct timeline_entry *te);
 
 /** Back to the start: every rule's counts to 0 and its enabled state as the file gave it (with
  *  on_enable/on_disable run for rules that change), the state "Started", events forgotten and the

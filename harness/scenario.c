@@ -21,7 +21,6 @@
 #define TITLE_MAX 200         /* characters in the scenario's name and anchor */
 #define TEXT_MAX 4096         /* characters in a description, message or reason */
 #define LIST_MAX 64           /* tags, namespaces, pods entries, admission entries, events, ... */
-#define TIMELINE_MAX 1024     /* timeline entries */
 #define MAP_MAX 32            /* keys in containers, labels, annotations maps */
 #define STEPS_MAX 16          /* steps of one disruption */
 #define GLOB_MAX 1024         /* characters in one pattern */
@@ -728,9 +727,10 @@ static void parse_timeline(struct ctx *c, const cJSON *root)
     const cJSON *tl;
     size_t n = 0, i = 0;
 
-    if (array(root, "timeline", "", c->d, TIMELINE_MAX, &tl, &n) != 1 || n == 0)
+    if (array(root, "timeline", "", c->d, SCENARIO_MAX_TIMELINE, &tl, &n) != 1 || n == 0)
         return;
-    if (!(c->s->timeline = calloc(n, sizeof *c->s->timeline))) {
+    /* room for entries added while running: the engine keeps pointers to these slots */
+    if (!(c->s->timeline = calloc(SCENARIO_MAX_TIMELINE, sizeof *c->s->timeline))) {
         diag_path(c->d, "timeline", "out of memory");
         return;
     }
@@ -1584,6 +1584,31 @@ struct rule *scenario_add_rule(struct scenario *s, const cJSON *spec, struct dia
     }
     s->nrules++;
     return r;
+}
+
+struct timeline_entry *scenario_add_timeline(struct scenario *s, const cJSON *spec, struct diag *d)
+{
+    struct ctx c = {d, s, d->n + d->dropped};
+    char path[PATH_LEN];
+    if (s->ntimeline == SCENARIO_MAX_TIMELINE) {
+        diag_path(d, "", "a scenario has at most %d timeline entries", SCENARIO_MAX_TIMELINE);
+        return NULL;
+    }
+    if (!s->timeline && !(s->timeline = calloc(SCENARIO_MAX_TIMELINE, sizeof *s->timeline))) {
+        diag_path(d, "", "out of memory");
+        return NULL;
+    }
+    struct timeline_entry *te = &s->timeline[s->ntimeline];
+    memset(te, 0, sizeof *te);
+    parse_timeline_entry(&c, spec, jsonc_path_index(path, sizeof path, "timeline", s->ntimeline),
+                         te);
+    if (failed(&c)) {
+        trigger_event_release(&te->on);
+        memset(te, 0, sizeof *te);
+        return NULL;
+    }
+    s->ntimeline++;
+    return te;
 }
 
 void scenario_remove_rule(struct scenario *s, struct rule *r)

@@ -14,7 +14,8 @@ struct fault_type;
 
 #define SCENARIO_MAX_BYTES (1024 * 1024) /**< a scenario file larger than this is refused */
 #define SCENARIO_MAX_RULES 256
-#define SCENARIO_NAME_MAX 64 /**< rule names, state names, event names */
+#define SCENARIO_MAX_TIMELINE 1024 /**< timeline entries, added ones included */
+#define SCENARIO_NAME_MAX 64       /**< rule names, state names, event names */
 
 /* ---- matching a request ---- */
 
@@ -110,6 +111,7 @@ struct timeline_entry {
     struct trigger_event on; /**< "start" when not given */
     enum timeline_action action;
     char target[SCENARIO_NAME_MAX]; /**< rule name, or state name for TIMELINE_SET_STATE */
+    int removed;                    /**< taken out while running: skip this slot */
 };
 
 /* ---- pod lifecycle scripts and admission: parsed and kept as validated JSON for the engine's
@@ -172,6 +174,11 @@ struct rule *scenario_rule(struct scenario *s, const char *name);
  *  rule (its slot never moves: the rules array has room for SCENARIO_MAX_RULES), or NULL with
  *  errors in d. The engine must be told (engine_rule_added). */
 struct rule *scenario_add_rule(struct scenario *s, const cJSON *spec, struct diag *d);
+
+/** Add a timeline entry while running: spec is one "timeline" entry (its rule must exist).
+ *  Returns it (slots never move), or NULL with errors in d. Tell the engine
+ *  (engine_timeline_added). */
+struct timeline_entry *scenario_add_timeline(struct scenario *s, const cJSON *spec, struct diag *d);
 
 /** Release a rule's parameters and mark its slot removed (call through engine_rule_remove). */
 void scenario_remove_rule(struct scenario *s, struct rule *r);

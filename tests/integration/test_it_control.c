@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -502,6 +503,44 @@ static void test_add_remove_rules(void **state)
     itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
 }
 
+/* Timeline entries added and removed while running. */
+static void test_add_remove_timeline(void **state)
+{
+    struct itest *t = start(state, 0, 0);
+    long code;
+    cJSON *tl = ctl_ok("GET", "/v1/timeline", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tl, "timeline")), 1);
+    cJSON_Delete(tl);
+    /* on at once: configmaps answer 503 */
+    cJSON *e = ctl_ok("POST", "/v1/timeline", "{\"at\": \"0s\", \"enable\": \"busy\"}", 201);
+    assert_string_equal(itest_jstr(e, "enable"), "busy");
+    assert_true(jnum(e, "index") >= 1);
+    cJSON_Delete(e);
+    int on = 0;
+    for (int i = 0; i < 100 && !on; i++) { /* the timer fires on the loop: bounded wait */
+        cJSON *r = ctl_ok("GET", "/v1/rules/busy", NULL, 200);
+        on = jbool(r, "enabled");
+        cJSON_Delete(r);
+        if (!on)
+            nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
+    }
+    assert_true(on);
+    itest_assert_status(itest_json(t, "GET", CMS, NULL, &code), &code, 503, NULL, "busy");
+    /* an entry an hour away, then removed: it never fires */
+    e = ctl_ok("POST", "/v1/timeline", "{\"at\": \"1h\", \"disable\": \"busy\"}", 201);
+    int later = (int)jnum(e, "index");
+    assert_string_equal(itest_jstr(e, "state"), "armed");
+    cJSON_Delete(e);
+    char path[64];
+    snprintf(path, sizeof path, "/v1/timeline/%d", later);
+    e = ctl_ok("DELETE", path, NULL, 200);
+    assert_string_equal(itest_jstr(e, "state"), "removed");
+    cJSON_Delete(e);
+    ctl_err("DELETE", path, NULL, 404, "no timeline entry");
+    ctl_err("POST", "/v1/timeline", "{\"at\": \"1s\", \"enable\": \"nope\"}", 400, "\"nope\"");
+    ctl_err("POST", "/v1/timeline", "{\"at\": 5, \"enable\": \"busy\"}", 400, "unit");
+}
+
 static void test_enable_disable(void **state)
 {
     struct itest *t = start(state, 0, 0);
@@ -954,6 +993,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rules_counts, teardown),
         cmocka_unit_test_teardown(test_enable_disable, teardown),
         cmocka_unit_test_teardown(test_add_remove_rules, teardown),
+        cmocka_unit_test_teardown(test_add_remove_timeline, teardown),
         cmocka_unit_test_teardown(test_state, teardown),
         cmocka_unit_test_teardown(test_reset, teardown),
         cmocka_unit_test_teardown(test_journal, teardown),
