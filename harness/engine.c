@@ -619,6 +619,7 @@ void engine_stop(struct engine *e)
     if (e->srv && e->store_listener)
         store_unlisten(mockapi_server_store(e->srv), e->store_listener);
     e->store_listener = 0;
+    podscript_stop(e->pods);
     for (size_t i = 0; e->tl && i < e->s->ntimeline; i++)
         if (e->tl[i].ev)
             evtimer_del(e->tl[i].ev);

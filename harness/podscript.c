@@ -739,14 +739,22 @@ struct podscript *podscript_new(const struct scenario *s, struct event_base *bas
     return ps;
 }
 
+void podscript_stop(struct podscript *ps)
+{
+    if (!ps)
+        return;
+    if (ps->cl) /* detach while the cluster is still there */
+        cluster_set_step_hook(ps->cl, NULL, NULL, NULL);
+    ps->cl = NULL;
+    while (ps->pods)
+        spod_free(ps->pods);
+}
+
 void podscript_free(struct podscript *ps)
 {
     if (!ps)
         return;
-    if (ps->cl) /* still there: the engine went first */
-        cluster_set_step_hook(ps->cl, NULL, NULL, NULL);
-    while (ps->pods)
-        spod_free(ps->pods);
+    podscript_stop(ps);
     free(ps);
 }
 

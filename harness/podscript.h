@@ -34,6 +34,10 @@ struct podscript *podscript_new(const struct scenario *s, struct event_base *bas
 /** Cancel every timer and free. NULL is a no-op. */
 void podscript_free(struct podscript *ps);
 
+/** Detach from the cluster and cancel every scripted step; call before the server is freed
+ *  (engine_stop does). NULL is a no-op. */
+void podscript_stop(struct podscript *ps);
+
 /** Plug into the server (borrowed; must outlive the layer): add the nodes the scripts name, and
  *  take the cluster's step hook. Its clock starts now. 0, or -1 with a message in err. */
 int podscript_start(struct podscript *ps, struct mockapi_server *srv, char *err, size_t errlen);

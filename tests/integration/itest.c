@@ -28,7 +28,11 @@
 
 #include <event2/event.h>
 
+#include "harness/diag.h"
+#include "harness/engine.h"
+#include "harness/scenario.h"
 #include "mockapi/base/log.h"
+#include "mockapi/hooks.h"
 
 struct itest {
     pthread_t thread;
@@ -39,13 +43,17 @@ struct itest {
     struct event_base *base;       /* server thread only */
     struct mockapi_server *server; /* server thread only */
     struct event *ctl_ev;          /* server thread only */
-    char err[256];
+    char err[512];
     int port;
     char url[128];
     char token[256];
     int has_token;
     char *ca_pem;
     char ca_file[64];
+    /* itest_start_scenario: made, used and freed on the server thread; the hooks forward to it */
+    struct mockapi_hooks fwd;
+    struct scenario *scenario;
+    struct engine *engine;
 };
 
 struct itest_cmd {
@@ -143,8 +151,15 @@ out:
     if (t->ctl_ev)
         event_free(t->ctl_ev);
     t->ctl_ev = NULL;
+    /* as `kubefault serve` ends: the engine detaches (its hooks then pass), the server goes (its
+     * connections' close callbacks may still reach the hooks), then the engine and its scenario */
+    engine_stop(t->engine);
     mockapi_server_free(t->server);
     t->server = NULL;
+    engine_free(t->engine);
+    t->engine = NULL;
+    scenario_free(t->scenario);
+    t->scenario = NULL;
     if (t->base)
         event_base_free(t->base);
     t->base = NULL;
@@ -186,7 +201,50 @@ static void send_cmd(struct itest *t, struct itest_cmd *cmd)
         fail_msg("control socket write: %s", strerror(errno));
 }
 
-struct itest *itest_start(void **state, const struct itest_opts *o)
+/* ---- hooks forwarding to the engine of itest_start_scenario, once it exists ---- */
+
+static const struct mockapi_hooks *engine_hooks_of(void *arg)
+{
+    struct itest *t = arg;
+    return t->engine ? engine_hooks(t->engine) : NULL;
+}
+
+static enum hook_verdict fwd_accept(void *arg, struct conn *c)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    return h && h->on_accept ? h->on_accept(h->arg, c) : HOOK_PASS;
+}
+
+static enum hook_verdict fwd_request(void *arg, struct conn *c, struct http_request *req,
+                                     const struct route *route)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    return h && h->on_request ? h->on_request(h->arg, c, req, route) : HOOK_PASS;
+}
+
+static enum hook_verdict fwd_watch_event(void *arg, struct watch *w, const char *type,
+                                         const cJSON *object)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    return h && h->on_watch_event ? h->on_watch_event(h->arg, w, type, object) : HOOK_PASS;
+}
+
+static void fwd_response(void *arg, struct conn *c, const struct http_request *req, int code,
+                         uint64_t bytes, int complete)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    if (h && h->on_response)
+        h->on_response(h->arg, c, req, code, bytes, complete);
+}
+
+static enum hook_verdict fwd_pod_step(void *arg, struct hook_pod_step *step)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    return h && h->on_pod_step ? h->on_pod_step(h->arg, step) : HOOK_PASS;
+}
+
+/* A server with o's settings; its hooks forward to t->engine when forward is set, else o->hooks. */
+static struct itest *start(void **state, const struct itest_opts *o, int forward)
 {
     static int once;
     if (!once) {
@@ -219,6 +277,15 @@ struct itest *itest_start(void **state, const struct itest_opts *o)
     if (!t->so.cluster.terminate_delay_ms)
         t->so.cluster.terminate_delay_ms = ITEST_TERMINATE_MS;
     t->so.hooks = o->hooks;
+    if (forward) {
+        t->fwd = (struct mockapi_hooks){.arg = t,
+                                        .on_accept = fwd_accept,
+                                        .on_request = fwd_request,
+                                        .on_watch_event = fwd_watch_event,
+                                        .on_response = fwd_response,
+                                        .on_pod_step = fwd_pod_step};
+        t->so.hooks = &t->fwd;
+    }
     int rc = pthread_create(&t->thread, NULL, server_main, t);
     if (rc)
         fail_msg("pthread_create: %s", strerror(rc));
@@ -239,6 +306,60 @@ struct itest *itest_start(void **state, const struct itest_opts *o)
             fail_msg("cannot write the CA file %s", t->ca_file);
     }
     return t;
+}
+
+struct itest *itest_start(void **state, const struct itest_opts *o)
+{
+    return start(state, o, 0);
+}
+
+struct scenario_up {
+    struct itest *t;
+    const char *file, *text;
+};
+
+/* On the server thread: parse the scenario, make and start its engine (t->err says why not). */
+static void scenario_up(void *arg, struct mockapi_server *s)
+{
+    struct scenario_up *u = arg;
+    struct itest *t = u->t;
+    struct diag d;
+    diag_init(&d, u->file);
+    t->scenario = scenario_parse(u->file, u->text, strlen(u->text), &d);
+    if (!t->scenario) {
+        snprintf(t->err, sizeof t->err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
+    } else if (!(t->engine = engine_new(t->scenario, mockapi_server_base(s), NULL))) {
+        snprintf(t->err, sizeof t->err, "engine_new failed");
+    } else if (engine_start(t->engine, s, t->err, sizeof t->err) < 0) {
+        engine_free(t->engine);
+        t->engine = NULL;
+    }
+    diag_release(&d);
+}
+
+struct itest *itest_start_scenario(void **state, const char *scenario_text,
+                                   const struct itest_opts *o)
+{
+    static const struct itest_opts defaults;
+    if (!o)
+        o = &defaults;
+    assert_null(o->hooks);
+    struct itest *t = start(state, o, 1);
+    struct scenario_up u = {t, o->scenario_file ? o->scenario_file : "t.json", scenario_text};
+    itest_run(t, scenario_up, &u);
+    if (!t->engine) {
+        char err[sizeof t->err];
+        snprintf(err, sizeof err, "%s", t->err);
+        itest_stop(t);
+        *state = NULL;
+        fail_msg("engine: %s", err);
+    }
+    return t;
+}
+
+struct engine *itest_engine(const struct itest *t)
+{
+    return t->engine;
 }
 
 void itest_stop(struct itest *t)

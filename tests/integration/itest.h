@@ -1,9 +1,10 @@
 /* itest.h -- integration-test helpers: the fake kube-apiserver in-process on its own thread and
  * event loop, libcurl requests, raw TCP exchanges and chunked watch streams; every wait is bounded.
  *
- * One server per test: a test calls itest_start(state, &opts) and registers itest_teardown as its
- * cmocka teardown, which stops the server even when an assertion failed. Hooks run on the server
- * thread: share state with them through atomics or by reading it inside itest_run(). */
+ * One server per test: a test calls itest_start(state, &opts), or itest_start_scenario() for a
+ * server running a scenario through a real engine, and registers itest_teardown as its cmocka
+ * teardown, which stops the server even when an assertion failed. Hooks run on the server thread:
+ * share state with them through atomics or by reading it inside itest_run(). */
 #ifndef KF_ITEST_H
 #define KF_ITEST_H
 
@@ -21,6 +22,7 @@
 #define ITEST_TERMINATE_MS 50
 #define ITEST_MAX_BODY (16u << 20) /**< bytes of a response kept; more fails the test */
 
+struct engine;
 struct itest;
 
 struct itest_opts {
@@ -29,11 +31,25 @@ struct itest_opts {
     struct cluster_opts cluster;       /**< 0 fields: ITEST_SCHEDULE_MS etc. */
     const char *kube_version;          /**< NULL: the server's default */
     const char *token;                 /**< NULL: a random one */
+    const char *scenario_file; /**< itest_start_scenario: the file name the scenario is parsed as
+                                    (its messages, the control API's status); NULL: "t.json" */
 };
 
 /** Start a server on 127.0.0.1:0 on a new thread; stores it in *state for itest_teardown.
  *  Fails the test when it cannot start. */
 struct itest *itest_start(void **state, const struct itest_opts *o);
+
+/** Start a server (o: as for itest_start, its hooks NULL; o itself may be NULL) running
+ *  scenario_text (JSON) through a real engine: on the server thread the text is parsed, the engine
+ *  made and started, and from then on the server's hooks forward to it. Fails the test (after
+ *  stopping the server) when the scenario or the engine does not come up. itest_stop stops the
+ *  engine before it frees the server, then frees engine and scenario. */
+struct itest *itest_start_scenario(void **state, const char *scenario_text,
+                                   const struct itest_opts *o);
+
+/** The engine of a server from itest_start_scenario (NULL for itest_start's). Use it on the server
+ *  thread (in an itest_run function), where its hooks run. */
+struct engine *itest_engine(const struct itest *t);
 
 /** Stop the server (loopbreak through the control socket), join its thread, free everything.
  *  NULL is a no-op. Aborts when the server thread does not stop within ITEST_WAIT_MS. */

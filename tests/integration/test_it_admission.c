@@ -76,34 +76,6 @@ static const char SCENARIO[] =
     "   'fault': {'type': 'error', 'name': 'webhook-timeout', 'timeoutSeconds': 1}}"
     " ]}";
 
-/* The engine, made and freed on the server thread; hooks forward to it. */
-static struct {
-    struct scenario *scenario;
-    struct engine *engine;
-    char err[512];
-} F;
-
-static enum hook_verdict hook_request(void *arg, struct conn *c, struct http_request *req,
-                                      const struct route *route)
-{
-    (void)arg;
-    if (!F.engine)
-        return HOOK_PASS;
-    return engine_hooks(F.engine)->on_request(engine_hooks(F.engine)->arg, c, req, route);
-}
-
-static void hook_response(void *arg, struct conn *c, const struct http_request *req, int code,
-                          uint64_t bytes, int complete)
-{
-    (void)arg;
-    if (F.engine)
-        engine_hooks(F.engine)->on_response(engine_hooks(F.engine)->arg, c, req, code, bytes,
-                                            complete);
-}
-
-static const struct mockapi_hooks hooks = {.on_request = hook_request,
-                                           .on_response = hook_response};
-
 static char *dq(const char *s)
 {
     char *out = strdup(s);
@@ -114,57 +86,12 @@ static char *dq(const char *s)
     return out;
 }
 
-static void engine_up(void *arg, struct mockapi_server *s)
-{
-    const char *text = arg;
-    struct diag d;
-    diag_init(&d, "t.json");
-    F.scenario = scenario_parse("t.json", text, strlen(text), &d);
-    if (!F.scenario) {
-        snprintf(F.err, sizeof F.err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
-    } else if (!(F.engine = engine_new(F.scenario, mockapi_server_base(s), NULL))) {
-        snprintf(F.err, sizeof F.err, "engine_new failed");
-    } else if (engine_start(F.engine, s, F.err, sizeof F.err) < 0) {
-        engine_free(F.engine);
-        F.engine = NULL;
-    }
-    diag_release(&d);
-}
-
-static void engine_down(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    struct engine *e = F.engine;
-    F.engine = NULL;
-    engine_free(e);
-}
-
 static int setup(void **state)
 {
     char *text = dq(SCENARIO);
-    memset(&F, 0, sizeof F);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
-    struct itest *t = itest_start(state, &o);
-    itest_run(t, engine_up, text);
+    itest_start_scenario(state, text, NULL);
     free(text);
-    if (!F.engine) {
-        print_error("engine: %s\n", F.err);
-        itest_teardown(state);
-        return -1;
-    }
     return 0;
-}
-
-static int teardown(void **state)
-{
-    if (F.engine && *state)
-        itest_run(*state, engine_down, NULL);
-    int rc = itest_teardown(state);
-    scenario_free(F.scenario);
-    memset(&F, 0, sizeof F);
-    return rc;
 }
 
 /* One request; the body (' for ") is sent as content_type (NULL: JSON). */
@@ -226,6 +153,7 @@ static void answered(struct itest *t, const char *method, const char *path, cons
 /* ---- the journal, read on the server thread ---- */
 
 struct je_copy {
+    struct engine *engine;
     size_t count;
     struct journal_entry e[8]; /* the last ones, newest last */
 };
@@ -234,7 +162,7 @@ static void read_journal(void *arg, struct mockapi_server *s)
 {
     (void)s;
     struct je_copy *out = arg;
-    struct journal *j = engine_journal(F.engine);
+    struct journal *j = engine_journal(out->engine);
     size_t n = journal_count(j), k = n < 8 ? n : 8;
     out->count = k;
     for (size_t i = 0; i < k; i++)
@@ -244,7 +172,7 @@ static void read_journal(void *arg, struct mockapi_server *s)
 /* The newest journal entry whose method and path are these. */
 static struct journal_entry last_entry(struct itest *t, const char *method, const char *path)
 {
-    struct je_copy c;
+    struct je_copy c = {.engine = itest_engine(t)};
     itest_run(t, read_journal, &c);
     for (size_t i = c.count; i-- > 0;)
         if (strcmp(c.e[i].method, method) == 0 && strcmp(c.e[i].path, path) == 0)
@@ -477,14 +405,14 @@ int main(void)
 {
     itest_filter_from_env();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_denied_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_denied_protobuf, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exemptions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_windows_update_and_patches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_update_patch_configmap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_and_collection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_webhook_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rules_come_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_denied_json, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_create_denied_protobuf, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_exemptions, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_update_and_patches, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_create_update_patch_configmap, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_collection, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_webhook_timeout, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_rules_come_after, setup, itest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

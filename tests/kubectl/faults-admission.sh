@@ -16,34 +16,11 @@
 # (https, the default: TLS with the bearer token; or http), FAULTS_ONLY (a substring: run only the
 # checks whose name contains it), FAULTS_KEEP=1 (keep the work directory and print its path).
 set -u
+. "$(dirname "$0")/lib.sh"
 
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
-TRANSPORT=${FAULTS_TRANSPORT:-https}
-HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIOS=$(cd "$HERE/../scenarios/admission" && pwd)
 KTIMEOUT=30 # bound on every kubectl call, in seconds (the slowest check takes about 1 s)
 FAST=5000   # ms: an answer that should come at once, with room for a slow machine
-
-usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-KUBEFAULT=$1
-[ -x "$KUBEFAULT" ] || { echo "$0: $KUBEFAULT is not an executable" >&2; exit 2; }
-if [ ! -x "$KUBECTL" ]; then
-  echo "SKIP: no kubectl at $KUBECTL"
-  exit 77
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubefault-faults-admission.XXXXXX")
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+faults_init admission "$@"
 
 # ---------------------------------------------------------------------------------------------------
 # Manifests (JSON is YAML): written once, named in `create -f` messages by their path.
@@ -90,73 +67,7 @@ cat >"$M/secret-exempt.yaml" <<'EOF'
 EOF
 
 # ---------------------------------------------------------------------------------------------------
-# The server. begin SCENARIO: start kubefault on it (sets DIR, SERVER_PID); 0 when it is up.
-DIR=
-begin() {
-  local name=$1 args
-  DIR=$WORK/$name.$RANDOM
-  mkdir -p "$DIR/cache"
-  args=(serve --port 0 --kubeconfig "$DIR/kubeconfig" --verbose)
-  [ "$TRANSPORT" = http ] && args+=(--plain-http)
-  args+=("$SCENARIOS/$name.json")
-  "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
-  SERVER_PID=$!
-  local i
-  for i in $(seq 100); do # at most 10 s
-    if grep -q " listening on " "$DIR/server.out" 2>/dev/null &&
-      grep -q "^kubeconfig: " "$DIR/server.out"; then
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_RC=$?
-  SERVER_PID=
-  return 1
-}
-
-end() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-}
-
-# ---------------------------------------------------------------------------------------------------
 # Checks.
-PASSED=0 FAILED=0
-OUT='' ERR='' RC='' MS=''
-
-# kc ARGS...: run kubectl against the current server; sets RC, OUT, ERR, MS.
-kc() {
-  local t0
-  t0=$(now_ms)
-  KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/cache timeout "$KTIMEOUT" "$KUBECTL" "$@" \
-    >"$DIR/out" 2>"$DIR/err"
-  RC=$?
-  MS=$(($(now_ms) - t0))
-  OUT=$(cat "$DIR/out")
-  ERR=$(cat "$DIR/err")
-}
-
-report() { # report NAME OK WHY ARGS...
-  local name=$1 ok=$2 why=$3
-  shift 3
-  if [ "$ok" = 1 ]; then
-    PASSED=$((PASSED + 1))
-    echo "ok $name"
-    return
-  fi
-  FAILED=$((FAILED + 1))
-  echo "FAIL $name: $why"
-  echo "    kubectl $*  (rc $RC, ${MS} ms)"
-  [ -n "$OUT" ] && printf '%s\n' "$OUT" | sed 's/^/    stdout: /'
-  printf '%s\n' "$ERR" | sed 's/^/    stderr: /'
-  [ -s "$DIR/server.log" ] && tail -n 5 "$DIR/server.log" | sed 's/^/    server: /'
-}
-
-selected() { [ -z "${FAULTS_ONLY:-}" ] || [[ $1 == *"$FAULTS_ONLY"* ]]; }
 
 # expect NAME RC STDOUT STDERR MIN_MS MAX_MS -- ARGS...: run kubectl ARGS against the current
 # server; its exit code must be RC, its stdout exactly STDOUT and its stderr exactly STDERR, and it
@@ -166,42 +77,19 @@ expect() {
   shift 7
   selected "$name" || return 0
   kc "$@"
-  local ok=1 why=''
-  if [ "$RC" != "$rc" ]; then
-    ok=0 why="exit code $RC, expected $rc"
-  elif [ "$ERR" != "$want_err" ]; then
-    ok=0 why="stderr is not: $want_err"
-  elif [ "$OUT" != "$want_out" ]; then
-    ok=0 why="stdout is not: $want_out"
-  elif [ "$MS" -lt "$min" ] || [ "$MS" -gt "$max" ]; then
-    ok=0 why="took $MS ms, expected $min..$max"
-  fi
-  report "$name" "$ok" "$why" "$@"
+  WHY=''
+  rc_is "$rc" && text_is stderr "$ERR" "$want_err" && text_is stdout "$OUT" "$want_out" &&
+    ms_within "$min" "$max"
+  verdict "$name" "$@"
 }
 
 # scenario NAME: start the server for the checks that follow (they share it).
 scenario() {
   end
-  if ! begin "$1"; then
-    RC=${SERVER_RC:-} MS=0 OUT='' ERR=$(cat "$DIR/server.log")
-    report "$1" 0 "kubefault serve did not start"
-    return 1
-  fi
+  start "$1"
 }
 
-# Before anything: does this kubefault serve scenarios?
-if ! begin readonly-root-filesystem; then
-  if [ "${SERVER_RC:-0}" = 2 ]; then
-    echo "SKIP: \`kubefault serve SCENARIO\` is not supported by $KUBEFAULT yet:"
-    sed 's/^/    /' "$DIR/server.log"
-    exit 77
-  fi
-  echo "FAIL: kubefault serve did not start:"
-  sed 's/^/    /' "$DIR/server.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-end
+faults_probe readonly-root-filesystem
 
 GK='admission webhook "validation.gatekeeper.sh" denied the request: [psp-readonlyrootfilesystem] only read-only root filesystem container is allowed:'
 WIN='admission webhook "windows.common-webhooks.networking.gke.io" denied the request: spec.hostAliases: Invalid value: []v1.HostAlias{v1.HostAlias{IP:"127.0.0.1", Hostnames:[]string{"my-windows-image"}}}: Windows does not support this field.'
@@ -264,5 +152,4 @@ if scenario webhook-timeout; then
 fi
 end
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+faults_summary

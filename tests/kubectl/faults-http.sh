@@ -16,161 +16,12 @@
 # (https, the default: TLS with the bearer token; or http), FAULTS_ONLY (a substring: run only the
 # checks whose name contains it), FAULTS_KEEP=1 (keep the work directory and print its path).
 set -u
+. "$(dirname "$0")/lib.sh"
 
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
-TRANSPORT=${FAULTS_TRANSPORT:-https}
-HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIOS=$(cd "$HERE/../scenarios/faults" && pwd)
-KTIMEOUT=40 # bound on every kubectl call, in seconds (the slowest check takes about 11 s)
-
-usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-KUBEFAULT=$1
-[ -x "$KUBEFAULT" ] || { echo "$0: $KUBEFAULT is not an executable" >&2; exit 2; }
-if [ ! -x "$KUBECTL" ]; then
-  echo "SKIP: no kubectl at $KUBECTL"
-  exit 77
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubefault-faults-http.XXXXXX")
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# ---------------------------------------------------------------------------------------------------
-# The server. begin SCENARIO: start kubefault on it (sets DIR, SERVER_PID); 0 when it is up.
-DIR=
-begin() {
-  local name=$1 args
-  DIR=$WORK/$name.$RANDOM
-  mkdir -p "$DIR/cache"
-  args=(serve --port 0 --kubeconfig "$DIR/kubeconfig" --verbose)
-  [ "$TRANSPORT" = http ] && args+=(--plain-http)
-  args+=("$SCENARIOS/$name.json")
-  "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
-  SERVER_PID=$!
-  local i
-  for i in $(seq 100); do # at most 10 s
-    if grep -q " listening on " "$DIR/server.out" 2>/dev/null &&
-      grep -q "^kubeconfig: " "$DIR/server.out"; then
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_RC=$?
-  SERVER_PID=
-  return 1
-}
-
-# end: SIGTERM the server; 0 when it exited 0 (a clean shutdown, no sanitizer report).
-end() {
-  [ -n "$SERVER_PID" ] || return 0
-  local rc=0
-  kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null || rc=$?
-  SERVER_PID=
-  return "$rc"
-}
-
-# end_checked NAME: end, and count a failure when the server did not exit cleanly.
-end_checked() {
-  end && return 0
-  local rc=$?
-  FAILED=$((FAILED + 1))
-  echo "FAIL $1 (server shutdown): kubefault exited with $rc after SIGTERM"
-  grep -m 3 -E "ERROR: AddressSanitizer|runtime error|SUMMARY" "$DIR/server.log" | sed 's/^/    server: /'
-}
-
-# ---------------------------------------------------------------------------------------------------
-# Checks.
-PASSED=0 FAILED=0
-OUT='' ERR='' RC='' MS=''
-
-# kc ARGS...: run kubectl against the current server; sets RC, OUT, ERR, MS.
-kc() {
-  local t0
-  t0=$(now_ms)
-  KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/cache timeout "$KTIMEOUT" "$KUBECTL" "$@" \
-    >"$DIR/out" 2>"$DIR/err"
-  RC=$?
-  MS=$(($(now_ms) - t0))
-  OUT=$(cat "$DIR/out")
-  ERR=$(cat "$DIR/err")
-}
-
-report() { # report NAME OK WHY ARGS...
-  local name=$1 ok=$2 why=$3
-  shift 3
-  if [ "$ok" = 1 ]; then
-    PASSED=$((PASSED + 1))
-    echo "ok $name"
-    return
-  fi
-  FAILED=$((FAILED + 1))
-  echo "FAIL $name: $why"
-  echo "    kubectl $*  (rc $RC, ${MS} ms)"
-  [ -n "$OUT" ] && printf '%s\n' "$OUT" | sed 's/^/    stdout: /'
-  printf '%s\n' "$ERR" | sed 's/^/    stderr: /'
-  [ -s "$DIR/server.log" ] && tail -n 5 "$DIR/server.log" | sed 's/^/    server: /'
-}
-
-# expect NAME RC STDERR MIN_MS MAX_MS -- ARGS...: run kubectl ARGS; its exit code must be RC, its
-# stderr exactly STDERR (or, when STDERR starts with "~", match the extended regex after it), and
-# it must take MIN_MS..MAX_MS milliseconds.
-expect() {
-  local name=$1 rc=$2 want=$3 min=$4 max=$5
-  shift 6
-  kc "$@"
-  local ok=1 why=''
-  if [ "$RC" != "$rc" ]; then
-    ok=0 why="exit code $RC, expected $rc"
-  elif [ "${want:0:1}" = "~" ]; then
-    [[ $ERR =~ ${want:1} ]] || { ok=0 why="stderr does not match /${want:1}/"; }
-  elif [ "$ERR" != "$want" ]; then
-    ok=0 why="stderr is not: $want"
-  fi
-  if [ "$ok" = 1 ] && { [ "$MS" -lt "$min" ] || [ "$MS" -gt "$max" ]; }; then
-    ok=0 why="took $MS ms, expected $min..$max"
-  fi
-  report "$name" "$ok" "$why" "$@"
-}
-
-# check SCENARIO NAME RC STDERR MIN_MS MAX_MS -- ARGS...: one server for one kubectl call.
-check() {
-  local scenario=$1
-  shift
-  [ -z "${FAULTS_ONLY:-}" ] || [[ $1 == *"$FAULTS_ONLY"* ]] || return 0
-  if ! begin "$scenario"; then
-    RC=$SERVER_RC MS=0 OUT='' ERR=$(cat "$DIR/server.log")
-    report "$1" 0 "kubefault serve did not start"
-    return
-  fi
-  expect "$@"
-  end_checked "$1"
-}
-
-# Before anything: does this kubefault serve scenarios?
-if ! begin http-status; then
-  if [ "${SERVER_RC:-0}" = 2 ]; then
-    echo "SKIP: \`kubefault serve SCENARIO\` is not supported by $KUBEFAULT yet:"
-    sed 's/^/    /' "$DIR/server.log"
-    exit 77
-  fi
-  echo "FAIL: kubefault serve did not start:"
-  sed 's/^/    /' "$DIR/server.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-end
+KTIMEOUT=40      # bound on every kubectl call, in seconds (the slowest check takes about 11 s)
+CHECK_SHUTDOWN=1 # a check fails when its server does not exit 0 on SIGTERM
+faults_init faults "$@"
+faults_probe http-status
 
 FAST=5000 # ms: an answer that should come at once, with room for a slow machine
 TIMEOUT_RE='^Unable to connect to the server: (context deadline exceeded|net/http: request canceled)( \(Client\.Timeout exceeded while awaiting headers\))?$'
@@ -240,21 +91,15 @@ check http-empty-reply empty-reply-post 1 'Unable to connect to the server: EOF'
   -- run web --image=busybox
 check http-malformed-body malformed-body 1 \
   "error: invalid character 'n' looking for beginning of object key string" 0 $FAST -- get pod p1
-if [ -z "${FAULTS_ONLY:-}" ] || [[ wrong-content-type == *"$FAULTS_ONLY"* ]]; then
-  if begin http-wrong-content-type; then
-    kc run p1 --image=busybox # a create: not matched, served normally
-    if [ "$RC" = 0 ]; then
-      expect wrong-content-type 1 "error: serializer for text/html doesn't exist" 0 $FAST \
-        -- get pod p1
-    else
-      report wrong-content-type 0 "kubectl run p1 failed" run p1 --image=busybox
-    fi
-    end_checked wrong-content-type
+if selected wrong-content-type && start http-wrong-content-type wrong-content-type; then
+  kc run p1 --image=busybox # a create: not matched, served normally
+  if [ "$RC" = 0 ]; then
+    expect wrong-content-type 1 "error: serializer for text/html doesn't exist" 0 $FAST \
+      -- get pod p1
   else
-    RC=$SERVER_RC MS=0 OUT='' ERR=$(cat "$DIR/server.log")
-    report wrong-content-type 0 "kubefault serve did not start"
+    report wrong-content-type 0 "kubectl run p1 failed" run p1 --image=busybox
   fi
+  end_checked wrong-content-type
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+faults_summary

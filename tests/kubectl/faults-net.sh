@@ -19,71 +19,10 @@
 # checks whose name contains it), FAULTS_SLOW=1 (also the black hole without --request-timeout,
 # which takes kubectl's 30 s dial timeout), FAULTS_KEEP=1 (keep the work directory, print its path).
 set -u
+. "$(dirname "$0")/lib.sh"
 
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
-TRANSPORT=${FAULTS_TRANSPORT:-https}
-HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIOS=$(cd "$HERE/../scenarios/faults" && pwd)
 KTIMEOUT=45 # bound on every kubectl call, in seconds (the slowest check takes about 31 s)
-
-usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-KUBEFAULT=$1
-[ -x "$KUBEFAULT" ] || { echo "$0: $KUBEFAULT is not an executable" >&2; exit 2; }
-if [ ! -x "$KUBECTL" ]; then
-  echo "SKIP: no kubectl at $KUBECTL"
-  exit 77
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubefault-faults-net.XXXXXX")
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# ---------------------------------------------------------------------------------------------------
-# The server. begin SCENARIO: start kubefault on it (sets DIR, SERVER_PID, PORT, SCHEME); 0 when it
-# is up.
-DIR= PORT= SCHEME=
-begin() {
-  local name=$1 args
-  DIR=$WORK/$name.$RANDOM
-  mkdir -p "$DIR/cache"
-  args=(serve --port 0 --kubeconfig "$DIR/kubeconfig" --verbose)
-  [ "$TRANSPORT" = http ] && args+=(--plain-http)
-  args+=("$SCENARIOS/$name.json")
-  "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
-  SERVER_PID=$!
-  local i url
-  for i in $(seq 100); do # at most 10 s
-    if grep -q " listening on " "$DIR/server.out" 2>/dev/null &&
-      grep -q "^kubeconfig: " "$DIR/server.out"; then
-      url=$(sed -n 's/.* listening on \(https*\):\/\/127\.0\.0\.1:\([0-9]*\).*/\1 \2/p' \
-        "$DIR/server.out")
-      SCHEME=${url% *} PORT=${url#* }
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_RC=$?
-  SERVER_PID=
-  return 1
-}
-
-end() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-}
+faults_init faults "$@"
 
 # wait_port STATE: poll (every 0.1 s, at most 10 s) until connecting to the server's port is
 # refused (STATE "refused") or accepted ("open"); 0 when it got there.
@@ -100,85 +39,6 @@ wait_port() {
   return 1
 }
 
-# ---------------------------------------------------------------------------------------------------
-# Checks.
-PASSED=0 FAILED=0
-OUT='' ERR='' RC='' MS=''
-
-# kc ARGS...: run kubectl against the current server; sets RC, OUT, ERR, MS.
-kc() {
-  local t0
-  t0=$(now_ms)
-  KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/cache timeout "$KTIMEOUT" "$KUBECTL" "$@" \
-    >"$DIR/out" 2>"$DIR/err"
-  RC=$?
-  MS=$(($(now_ms) - t0))
-  OUT=$(cat "$DIR/out")
-  ERR=$(cat "$DIR/err")
-}
-
-report() { # report NAME OK WHY ARGS...
-  local name=$1 ok=$2 why=$3
-  shift 3
-  if [ "$ok" = 1 ]; then
-    PASSED=$((PASSED + 1))
-    echo "ok $name"
-    return
-  fi
-  FAILED=$((FAILED + 1))
-  echo "FAIL $name: $why"
-  echo "    kubectl $*  (rc $RC, ${MS} ms)"
-  [ -n "$OUT" ] && printf '%s\n' "$OUT" | sed 's/^/    stdout: /'
-  printf '%s\n' "$ERR" | sed 's/^/    stderr: /'
-  [ -s "$DIR/server.log" ] && tail -n 5 "$DIR/server.log" | sed 's/^/    server: /'
-}
-
-# expect NAME RC STDERR MIN_MS MAX_MS -- ARGS...: run kubectl ARGS; its exit code must be RC, its
-# stderr exactly STDERR (or, when STDERR starts with "~", match the extended regex after it), and
-# it must take MIN_MS..MAX_MS milliseconds. In STDERR, @PORT@ stands for the server's port and
-# @URL@ for its URL.
-expect() {
-  local name=$1 rc=$2 want=$3 min=$4 max=$5
-  shift 6
-  want=${want//@PORT@/$PORT}
-  want=${want//@URL@/$SCHEME:\/\/127.0.0.1:$PORT}
-  kc "$@"
-  local ok=1 why=''
-  if [ "$RC" != "$rc" ]; then
-    ok=0 why="exit code $RC, expected $rc"
-  elif [ "${want:0:1}" = "~" ]; then
-    [[ $ERR =~ ${want:1} ]] || { ok=0 why="stderr does not match /${want:1}/"; }
-  elif [ "$ERR" != "$want" ]; then
-    ok=0 why="stderr is not: $want"
-  fi
-  if [ "$ok" = 1 ] && { [ "$MS" -lt "$min" ] || [ "$MS" -gt "$max" ]; }; then
-    ok=0 why="took $MS ms, expected $min..$max"
-  fi
-  report "$name" "$ok" "$why" "$@"
-}
-
-selected() { [ -z "${FAULTS_ONLY:-}" ] || [[ $1 == *"$FAULTS_ONLY"* ]]; }
-
-# start SCENARIO NAME: begin, or report NAME as failed; 0 when the server is up.
-start() {
-  if begin "$1"; then
-    return 0
-  fi
-  RC=$SERVER_RC MS=0 OUT='' ERR=$(cat "$DIR/server.log")
-  report "$2" 0 "kubefault serve did not start"
-  return 1
-}
-
-# check SCENARIO NAME RC STDERR MIN_MS MAX_MS -- ARGS...: one server for one kubectl call.
-check() {
-  local scenario=$1
-  shift
-  selected "$1" || return 0
-  start "$scenario" "$1" || return 0
-  expect "$@"
-  end
-}
-
 # warm NAME: the first call on a listener scenario: fills the discovery cache and fires the marker
 # rule that switches the listener fault on. 0 when it went as expected.
 warm() {
@@ -186,19 +46,7 @@ warm() {
   [ "$RC" = 1 ]
 }
 
-# Before anything: does this kubefault serve scenarios?
-if ! begin net-reset-before-response; then
-  if [ "${SERVER_RC:-0}" = 2 ]; then
-    echo "SKIP: \`kubefault serve SCENARIO\` is not supported by $KUBEFAULT yet:"
-    sed 's/^/    /' "$DIR/server.log"
-    exit 77
-  fi
-  echo "FAIL: kubefault serve did not start:"
-  sed 's/^/    /' "$DIR/server.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-end
+faults_probe net-reset-before-response
 
 FAST=5000 # ms: an answer that should come at once, with room for a slow machine
 RETRIED=10000 # ms: client-go retries a GET 10 times, 1 s apart, after a connection-level failure
@@ -310,5 +158,4 @@ if selected accept-reset && start net-accept-reset accept-reset; then
   end
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+faults_summary

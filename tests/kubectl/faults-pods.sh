@@ -17,100 +17,19 @@
 # (https, the default: TLS with the bearer token; or http), FAULTS_ONLY (a substring: run only the
 # checks whose name contains it), FAULTS_KEEP=1 (keep the work directory and print its path).
 set -u
+. "$(dirname "$0")/lib.sh"
 
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
-TRANSPORT=${FAULTS_TRANSPORT:-https}
-HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIOS=$(cd "$HERE/../scenarios/pods" && pwd)
 KTIMEOUT=40 # bound on every kubectl call, in seconds
 FAST=5000   # ms: an answer that should come at once, with room for a slow machine
+faults_init pods "$@"
 
-usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-KUBEFAULT=$1
-[ -x "$KUBEFAULT" ] || { echo "$0: $KUBEFAULT is not an executable" >&2; exit 2; }
-if [ ! -x "$KUBECTL" ]; then
-  echo "SKIP: no kubectl at $KUBECTL"
-  exit 77
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubefault-faults-pods.XXXXXX")
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# ---------------------------------------------------------------------------------------------------
-# The server. begin SCENARIO: start kubefault on it (sets DIR, SERVER_PID); 0 when it is up.
-DIR=
-begin() {
-  local name=$1 args
-  DIR=$WORK/$name.$RANDOM
-  mkdir -p "$DIR/cache"
-  args=(serve --port 0 --kubeconfig "$DIR/kubeconfig" --verbose)
-  [ "$TRANSPORT" = http ] && args+=(--plain-http)
-  args+=("$SCENARIOS/$name.json")
-  "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
-  SERVER_PID=$!
-  local i
-  for i in $(seq 100); do # at most 10 s
-    if grep -q " listening on " "$DIR/server.out" 2>/dev/null &&
-      grep -q "^kubeconfig: " "$DIR/server.out"; then
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_RC=$?
-  SERVER_PID=
-  return 1
-}
-
-end() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-}
-
-# ---------------------------------------------------------------------------------------------------
-# Checks.
-PASSED=0 FAILED=0
-OUT='' ERR='' RC='' MS='' LAST=()
-
-# kc ARGS...: run kubectl against the current server; sets RC, OUT, ERR, MS.
-kc() {
-  local t0
-  t0=$(now_ms)
-  LAST=("$@")
-  KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/cache timeout "$KTIMEOUT" "$KUBECTL" "$@" \
-    >"$DIR/out" 2>"$DIR/err"
-  RC=$?
-  MS=$(($(now_ms) - t0))
-  OUT=$(cat "$DIR/out")
-  ERR=$(cat "$DIR/err")
-}
-
-report() { # report NAME OK WHY
-  local name=$1 ok=$2 why=$3
-  if [ "$ok" = 1 ]; then
-    PASSED=$((PASSED + 1))
-    echo "ok $name"
-    return
-  fi
-  FAILED=$((FAILED + 1))
-  echo "FAIL $name: $why"
+# fail_details: as lib.sh's, the command being the last kubectl call's (LAST), and no stderr line
+# when it wrote none.
+fail_details() {
   echo "    kubectl ${LAST[*]}  (rc $RC, ${MS} ms)"
   [ -n "$OUT" ] && printf '%s\n' "$OUT" | sed 's/^/    stdout: /'
   [ -n "$ERR" ] && printf '%s\n' "$ERR" | sed 's/^/    stderr: /'
-  [ -s "$DIR/server.log" ] && tail -n 5 "$DIR/server.log" | sed 's/^/    server: /'
+  server_tail
 }
 
 # expect NAME RC STDOUT_RE STDERR MIN_MS MAX_MS -- ARGS...: run kubectl ARGS; its exit code must
@@ -120,17 +39,14 @@ expect() {
   local name=$1 rc=$2 out_re=$3 want=$4 min=$5 max=$6
   shift 7
   kc "$@"
-  local ok=1 why=''
-  if [ "$RC" != "$rc" ]; then
-    ok=0 why="exit code $RC, expected $rc"
-  elif [ -n "$out_re" ] && ! grep -Eq -- "$out_re" "$DIR/out"; then
-    ok=0 why="no stdout line matches /$out_re/"
-  elif [ "$ERR" != "$want" ]; then
-    ok=0 why="stderr is not: $want"
-  elif [ "$MS" -lt "$min" ] || [ "$MS" -gt "$max" ]; then
-    ok=0 why="took $MS ms, expected $min..$max"
-  fi
-  report "$name" "$ok" "$why"
+  WHY=''
+  rc_is "$rc" && out_line "$out_re" && text_is stderr "$ERR" "$want" && ms_within "$min" "$max"
+  verdict "$name"
+}
+
+# out_line RE: some line of the last kc's stdout matches the extended regex RE ("" checks nothing).
+out_line() {
+  [ -z "$1" ] || grep -Eq -- "$1" "$DIR/out" || { WHY="no stdout line matches /$1/"; return 1; }
 }
 
 # poll NAME SECONDS OUT_RE -- ARGS...: run kubectl ARGS every 0.2 s until some stdout line matches
@@ -151,16 +67,6 @@ poll() {
     fi
     sleep 0.2
   done
-}
-
-selected() { [ -z "${FAULTS_ONLY:-}" ] || [[ $1 == *"$FAULTS_ONLY"* ]]; }
-
-# start SCENARIO: begin, or report its checks' group as failed.
-start() {
-  if begin "$1"; then return 0; fi
-  RC=${SERVER_RC:-} MS=0 OUT='' ERR=$(cat "$DIR/server.log") LAST=(serve "$1")
-  report "$1" 0 "kubefault serve did not start"
-  return 1
 }
 
 # runner_pod NAME [SPEC...]: a pod shaped like the runner's (init-permissions, build, helper,
@@ -189,19 +95,7 @@ create() {
   [ "$RC" = 0 ]
 }
 
-# Before anything: does this kubefault serve scenarios?
-if ! begin unschedulable; then
-  if [ "${SERVER_RC:-0}" = 2 ]; then
-    echo "SKIP: \`kubefault serve SCENARIO\` is not supported by $KUBEFAULT yet:"
-    sed 's/^/    /' "$DIR/server.log"
-    exit 77
-  fi
-  echo "FAIL: kubefault serve did not start:"
-  sed 's/^/    /' "$DIR/server.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-end
+faults_probe unschedulable
 
 INSUFFICIENT='0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..'
 SHUTDOWN='Pod was terminated in response to imminent node shutdown.'
@@ -381,5 +275,4 @@ if selected node-shutdown && start node-shutdown-failed; then
   end
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+faults_summary

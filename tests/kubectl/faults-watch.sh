@@ -19,72 +19,11 @@
 # (https, the default: TLS with the bearer token; or http), FAULTS_ONLY (a substring: run only the
 # checks whose name contains it), FAULTS_KEEP=1 (keep the work directory and print its path).
 set -u
+. "$(dirname "$0")/lib.sh"
 
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
-TRANSPORT=${FAULTS_TRANSPORT:-https}
-HERE=$(cd "$(dirname "$0")" && pwd)
-SCENARIOS=$(cd "$HERE/../scenarios/faults" && pwd)
 KTIMEOUT=40 # bound on every kubectl call, in seconds (the slowest check takes about 22 s)
-
-usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-KUBEFAULT=$1
-[ -x "$KUBEFAULT" ] || { echo "$0: $KUBEFAULT is not an executable" >&2; exit 2; }
-if [ ! -x "$KUBECTL" ]; then
-  echo "SKIP: no kubectl at $KUBECTL"
-  exit 77
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubefault-faults-watch.XXXXXX")
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# ---------------------------------------------------------------------------------------------------
-# The server. begin SCENARIO: start kubefault on it (sets DIR, SERVER_PID); 0 when it is up.
-DIR=
-begin() {
-  local name=$1 args
-  DIR=$WORK/$name.$RANDOM
-  mkdir -p "$DIR/cache"
-  args=(serve --port 0 --kubeconfig "$DIR/kubeconfig" --verbose)
-  [ "$TRANSPORT" = http ] && args+=(--plain-http)
-  args+=("$SCENARIOS/$name.json")
-  "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
-  SERVER_PID=$!
-  local _
-  for _ in $(seq 100); do # at most 10 s
-    if grep -q " listening on " "$DIR/server.out" 2>/dev/null &&
-      grep -q "^kubeconfig: " "$DIR/server.out"; then
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_RC=$?
-  SERVER_PID=
-  return 1
-}
-
-end() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-}
-
-# ---------------------------------------------------------------------------------------------------
-# Checks.
-PASSED=0 FAILED=0
-OUT='' ERR='' RC='' MS='' KENV=''
+faults_init faults "$@"
+KENV=''
 
 # kc ARGS...: run kubectl against the current server (with the environment KENV, "VAR=value ...");
 # sets RC, OUT, ERR, MS. Every stdout line is also stamped, in $DIR/stamped, with the milliseconds
@@ -103,16 +42,9 @@ kc() {
   ERR=$(cat "$DIR/err")
 }
 
-report() { # report NAME OK WHY ARGS...
-  local name=$1 ok=$2 why=$3
-  shift 3
-  if [ "$ok" = 1 ]; then
-    PASSED=$((PASSED + 1))
-    echo "ok $name"
-    return
-  fi
-  FAILED=$((FAILED + 1))
-  echo "FAIL $name: $why"
+# fail_details ARGS...: as lib.sh's, with KENV before the command, stdout with its stamps and only
+# the server's rule and warning lines.
+fail_details() {
   echo "    ${KENV:+$KENV }kubectl $*  (rc $RC, ${MS} ms)"
   [ -s "$DIR/stamped" ] && sed 's/^/    stdout: /' "$DIR/stamped"
   printf '%s\n' "$ERR" | sed 's/^/    stderr: /'
@@ -141,33 +73,10 @@ expect() {
   local name=$1 rc=$2 want_out=$3 want_err=$4 min=$5 max=$6
   shift 7
   kc "$@"
-  local ok=1 why='' out err
-  out=$(norm_out)
-  err=$(norm_err)
-  if [ "$RC" != "$rc" ]; then
-    ok=0 why="exit code $RC, expected $rc"
-  elif [ "${want_out:0:1}" = "~" ]; then
-    [[ $OUT =~ ${want_out:1} ]] || { ok=0 why="stdout does not match /${want_out:1}/"; }
-  elif [ "$out" != "$want_out" ]; then
-    ok=0 why="stdout (normalised) is not:
-$want_out
-but:
-$out"
-  fi
-  if [ "$ok" = 1 ]; then
-    if [ "${want_err:0:1}" = "~" ]; then
-      [[ $ERR =~ ${want_err:1} ]] || { ok=0 why="stderr does not match /${want_err:1}/"; }
-    elif [ "$err" != "$want_err" ]; then
-      ok=0 why="stderr (normalised) is not:
-$want_err
-but:
-$err"
-    fi
-  fi
-  if [ "$ok" = 1 ] && { [ "$MS" -lt "$min" ] || [ "$MS" -gt "$max" ]; }; then
-    ok=0 why="took $MS ms, expected $min..$max"
-  fi
-  report "$name" "$ok" "$why" "$@"
+  WHY=''
+  rc_is "$rc" && text_is stdout "$OUT" "$want_out" "$(norm_out)" &&
+    text_is stderr "$ERR" "$want_err" "$(norm_err)" && ms_within "$min" "$max"
+  verdict "$name" "$@"
 }
 
 # check SCENARIO NAME RC STDOUT STDERR MIN_MS MAX_MS -- ARGS...: one server, `kubectl run p1`, then
@@ -175,12 +84,8 @@ $err"
 check() {
   local scenario=$1
   shift
-  [ -z "${FAULTS_ONLY:-}" ] || [[ $1 == *"$FAULTS_ONLY"* ]] || return 0
-  if ! begin "$scenario"; then
-    RC=$SERVER_RC MS=0 OUT='' ERR=$(cat "$DIR/server.log")
-    report "$1" 0 "kubefault serve did not start"
-    return
-  fi
+  selected "$1" || return 0
+  start "$scenario" "$1" || return 0
   local kenv=$KENV
   KENV=''
   kc run p1 --image=busybox
@@ -193,19 +98,7 @@ check() {
   end
 }
 
-# Before anything: does this kubefault serve scenarios?
-if ! begin watch-duplicate; then
-  if [ "${SERVER_RC:-0}" = 2 ]; then
-    echo "SKIP: \`kubefault serve SCENARIO\` is not supported by $KUBEFAULT yet:"
-    sed 's/^/    /' "$DIR/server.log"
-    exit 77
-  fi
-  echo "FAIL: kubefault serve did not start:"
-  sed 's/^/    /' "$DIR/server.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-end
+faults_probe watch-duplicate
 
 FAST=5000 # ms: slack for a slow machine
 HEAD='NAME READY STATUS RESTARTS AGE
@@ -231,7 +124,7 @@ $CREATING" '' 6000 $((6000 + FAST)) -- get pods -w --request-timeout=6s
 check watch-stall stall-wait 1 '' 'error: timed out waiting for the condition on pods/p1' 8000 \
   $((8000 + FAST)) -- wait --for=condition=Ready pod/p1 --timeout=8s
 # for 3 s from the first event: both rows come together, about 3 s after the first change (2 s)
-if [ -z "${FAULTS_ONLY:-}" ] || [[ stall-for-get-w == *"$FAULTS_ONLY"* ]]; then
+if selected stall-for-get-w; then
   check watch-stall-for stall-for-get-w 0 "$HEAD
 $CREATING
 $RUNNING" '' 8000 $((8000 + FAST)) -- get pods -w --request-timeout=8s
@@ -315,5 +208,4 @@ KENV=''
 check watch-list-refused watch-list-refused-plain-wait 0 'pod/p1 condition met' '' 0 $FAST \
   -- wait --for=condition=Ready pod/p1 --timeout=15s
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+faults_summary

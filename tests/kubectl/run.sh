@@ -13,6 +13,7 @@
 # default: every kubectl.1.* found), KUBECTL_JOBS (versions run in parallel; default: number of CPUs),
 # KUBECTL_KEEP=1 (keep the work directory with every server log and kubeconfig, and print its path).
 set -u
+. "$(dirname "$0")/lib.sh"
 
 KUBECTL_DIR=${KUBECTL_DIR:-/usr/lib/google-cloud-sdk/bin}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,10 +22,7 @@ KTIMEOUT=60            # bound on every kubectl call, in seconds
 START_DELAY=100        # ms scheduled -> Running/Ready: small, but not 0, so `wait` really waits
 TERMINATE_DELAY=400    # ms graceful delete -> gone, so `wait --for=delete` and `delete` really wait
 
-usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
-[ $# -eq 1 ] || usage
-KUBEFAULT=$1
-[ -x "$KUBEFAULT" ] || { echo "$0: $KUBEFAULT is not an executable" >&2; exit 2; }
+kubefault_arg "$@"
 KUBEFAULT=$(cd "$(dirname "$KUBEFAULT")" && pwd)/$(basename "$KUBEFAULT")
 
 # ---------------------------------------------------------------------------------------------------
@@ -85,7 +83,7 @@ start_server() {
   retry 100 server_up_or_gone "$dir/server.out"      # at most 10 s
   server_up "$dir/server.out"
 }
-server_up() { grep -q " listening on " "$1" 2>/dev/null && grep -q "^kubeconfig: " "$1"; }
+# (server_up FILE: lib.sh)
 server_gone() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
 server_up_or_gone() { server_up "$1" || server_gone; }
 
