@@ -7,14 +7,6 @@
 #include "harness/faults/param.h"
 #include "mockapi/http/conn.h"
 
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
-
 static enum hook_verdict on_accept(struct fault_accept *fa)
 {
     conn_pause_after_handshake(fa->conn);
@@ -30,7 +22,7 @@ const struct fault_type fault_type_accept_hang = {
                    "--request-timeout=2s, after 2 s: Unable to connect to the server: net/http: "
                    "request canceled (Client.Timeout exceeded while awaiting headers) (the wording "
                    "varies between runs: also ... context deadline exceeded)",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .on_accept = on_accept,
 };

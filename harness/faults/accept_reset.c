@@ -6,14 +6,6 @@
 #include "harness/faults/param.h"
 #include "mockapi/http/conn.h"
 
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
-
 static enum hook_verdict on_accept(struct fault_accept *fa)
 {
     conn_reset(fa->conn);
@@ -31,7 +23,7 @@ const struct fault_type fault_type_accept_reset = {
                    "attempt: <the same>. The RST races the client, so the failing step varies "
                    "between runs: also read tcp 127.0.0.1:<p>->127.0.0.1:<port>: read: connection "
                    "reset by peer, or write: connection reset by peer / broken pipe",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .on_accept = on_accept,
 };

@@ -3,39 +3,21 @@
  * times out as against an unreachable address; when it goes off, the port accepts again */
 #include <stddef.h>
 
-#include "harness/engine.h"
 #include "harness/fault.h"
 #include "harness/faults/param.h"
-#include "harness/scenario.h"
-#include "mockapi/base/log.h"
+#include "harness/faults/shape.h"
 #include "mockapi/server.h"
-
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
 
 static void on_enable(struct engine *e, struct rule *r, void *ctx)
 {
     (void)ctx;
-    char err[256];
-    struct mockapi_server *s = engine_server(e);
-    if (s && mockapi_server_listen_mode(s, LISTEN_BLACKHOLE, err, sizeof err) < 0)
-        log_warn("rule %s: blackhole: %s", r->name, err);
+    shape_listen(e, r, LISTEN_BLACKHOLE, 1);
 }
 
 static void on_disable(struct engine *e, struct rule *r, void *ctx)
 {
     (void)ctx;
-    char err[256];
-    struct mockapi_server *s = engine_server(e);
-    /* only undo our own mode: a refusal switched on meanwhile stays */
-    if (s && mockapi_server_get_listen_mode(s) == LISTEN_BLACKHOLE &&
-        mockapi_server_listen_mode(s, LISTEN_NORMAL, err, sizeof err) < 0)
-        log_warn("rule %s: reopening the port: %s", r->name, err);
+    shape_listen(e, r, LISTEN_BLACKHOLE, 0);
 }
 
 const struct fault_type fault_type_blackhole = {
@@ -48,8 +30,8 @@ const struct fault_type fault_type_blackhole = {
                    "connect to the server: net/http: request canceled while waiting for connection "
                    "(Client.Timeout exceeded while awaiting headers) (the wording varies between "
                    "runs: also context deadline exceeded, with or without the parenthesis)",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .on_enable = on_enable,
     .on_disable = on_disable,
 };

@@ -6,14 +6,6 @@
 #include "harness/faults/param.h"
 #include "mockapi/http/conn.h"
 
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
-
 static enum hook_verdict on_request(struct fault_request *fr)
 {
     snprintf(fr->note, fr->note_len, "empty reply");
@@ -29,8 +21,8 @@ const struct fault_type fault_type_empty_reply = {
     .summary = "close the connection (FIN) without any response bytes",
     .client_sees = "Unable to connect to the server: EOF (a GET after 10 retries, 1 s apart; a "
                    "POST at once); curl: (52) Empty reply from server",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .free = NULL,
     .on_request = on_request,
 };

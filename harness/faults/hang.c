@@ -7,14 +7,6 @@
 #include "harness/fault.h"
 #include "harness/faults/param.h"
 
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
-
 static enum hook_verdict on_request(struct fault_request *fr)
 {
     snprintf(fr->note, fr->note_len, "hang");
@@ -31,8 +23,8 @@ const struct fault_type fault_type_hang = {
         "varies between runs: also ... context deadline exceeded (Client.Timeout "
         "exceeded while awaiting headers) or ... net/http: request canceled "
         "(Client.Timeout exceeded while awaiting headers))",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .free = NULL,
     .on_request = on_request,
 };

@@ -138,3 +138,11 @@ const char *param_format_duration(int64_t ms, char *buf, size_t len)
     }
     return buf;
 }
+
+const char *const param_no_keys[] = {NULL};
+
+int param_parse_none(const cJSON *spec, const char *path, struct diag *d, void **ctx)
+{
+    *ctx = NULL;
+    return param_check_keys(spec, path, param_no_keys, d);
+}

@@ -24,6 +24,12 @@ const char *param_path(char *buf, size_t len, const char *path, const char *key)
  *  0, or -1 with errors in d. */
 int param_check_keys(const cJSON *spec, const char *path, const char *const *keys, struct diag *d);
 
+/** The keys of a fault type that takes no parameters (only "type"). */
+extern const char *const param_no_keys[];
+
+/** The parse hook of such a type: any key besides "type" is an error; *ctx = NULL. */
+int param_parse_none(const cJSON *spec, const char *path, struct diag *d, void **ctx);
+
 /* The getters below return 1 when the key is present and valid (the value is stored), 0 when it is
  * absent and not required (nothing stored), -1 when it is wrong, or missing though required
  * (`missing key "code"`); errors go to d. path names the fault object. */

@@ -2,39 +2,21 @@
  * gets an RST ("connection refused"); when it goes off, the port reopens on the same number */
 #include <stddef.h>
 
-#include "harness/engine.h"
 #include "harness/fault.h"
 #include "harness/faults/param.h"
-#include "harness/scenario.h"
-#include "mockapi/base/log.h"
+#include "harness/faults/shape.h"
 #include "mockapi/server.h"
-
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
 
 static void on_enable(struct engine *e, struct rule *r, void *ctx)
 {
     (void)ctx;
-    char err[256];
-    struct mockapi_server *s = engine_server(e);
-    if (s && mockapi_server_listen_mode(s, LISTEN_REFUSE, err, sizeof err) < 0)
-        log_warn("rule %s: refuse: %s", r->name, err);
+    shape_listen(e, r, LISTEN_REFUSE, 1);
 }
 
 static void on_disable(struct engine *e, struct rule *r, void *ctx)
 {
     (void)ctx;
-    char err[256];
-    struct mockapi_server *s = engine_server(e);
-    /* only undo our own mode: a black hole switched on meanwhile stays */
-    if (s && mockapi_server_get_listen_mode(s) == LISTEN_REFUSE &&
-        mockapi_server_listen_mode(s, LISTEN_NORMAL, err, sizeof err) < 0)
-        log_warn("rule %s: reopening the port: %s", r->name, err);
+    shape_listen(e, r, LISTEN_REFUSE, 0);
 }
 
 const struct fault_type fault_type_refuse = {
@@ -45,8 +27,8 @@ const struct fault_type fault_type_refuse = {
     .client_sees = "The connection to the server 127.0.0.1:<port> was refused - did you specify "
                    "the right host or port? (at once, GET and POST alike; with a cold discovery "
                    "cache after five memcache.go lines)",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .on_enable = on_enable,
     .on_disable = on_disable,
 };

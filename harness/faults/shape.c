@@ -1,5 +1,6 @@
-/* shape.c -- egress helpers for the byte-level faults: the head's length, cutting one response
- * short and ending the connection with a FIN or an RST, silencing a connection.
+/* shape.c -- helpers shared by the byte-level and listener faults: the head's length, cutting one
+ * response short and ending the connection with a FIN or an RST, silencing a connection, switching
+ * the port.
  *
  * The cut filter keeps no per-connection state (its argument is the rule's parsed parameters), so
  * nothing of ours can outlive the connection: conn.h tells a filter nothing when its connection is
@@ -12,7 +13,11 @@
 
 #include <event2/buffer.h>
 
+#include "harness/engine.h"
+#include "harness/scenario.h"
+#include "mockapi/base/log.h"
 #include "mockapi/http/conn.h"
+#include "mockapi/server.h"
 
 size_t shape_head_len(struct evbuffer *buf, size_t avail)
 {
@@ -95,4 +100,19 @@ const char *shape_cut_describe(const struct shape_cut *cut, char *buf, size_t le
     else
         snprintf(buf, len, "after %" PRIu64 " bytes", cut->bytes);
     return buf;
+}
+
+void shape_listen(struct engine *e, struct rule *r, int mode, int on)
+{
+    char err[256];
+    struct mockapi_server *s = engine_server(e);
+    if (!s)
+        return;
+    if (on) {
+        if (mockapi_server_listen_mode(s, (enum mockapi_listen_mode)mode, err, sizeof err) < 0)
+            log_warn("rule %s: %s", r->name, err);
+    } else if ((int)mockapi_server_get_listen_mode(s) == mode &&
+               mockapi_server_listen_mode(s, LISTEN_NORMAL, err, sizeof err) < 0) {
+        log_warn("rule %s: reopening the port: %s", r->name, err);
+    }
 }

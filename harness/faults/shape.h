@@ -41,4 +41,12 @@ int shape_silence(struct conn *c);
 /** "after 120 bytes" / "after the headers" for notes and logs, into buf. Returns buf. */
 const char *shape_cut_describe(const struct shape_cut *cut, char *buf, size_t len);
 
+struct engine;
+struct rule;
+
+/** Listener faults: switch the API port to mode (a mockapi_listen_mode) when on, back to normal
+ *  when off -- but only while the port is still in mode, so another listener fault switched on
+ *  meanwhile stays. Failures are logged with the rule's name. */
+void shape_listen(struct engine *e, struct rule *r, int mode, int on);
+
 #endif

@@ -7,14 +7,6 @@
 #include "harness/faults/param.h"
 #include "mockapi/http/conn.h"
 
-static const char *const keys[] = {NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    *ctx = NULL;
-    return param_check_keys(spec, path, keys, d);
-}
-
 static enum hook_verdict on_accept(struct fault_accept *fa)
 {
     conn_pause(fa->conn); /* before the handshake: the ClientHello is never read */
@@ -28,7 +20,7 @@ const struct fault_type fault_type_tls_stall = {
                "never read a request)",
     .client_sees = "after Go's 10 s TLS handshake timeout: Unable to connect to the server: "
                    "net/http: TLS handshake timeout",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_no_keys,
+    .parse = param_parse_none,
     .on_accept = on_accept,
 };
