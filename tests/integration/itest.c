@@ -345,8 +345,11 @@ struct itest *itest_start_scenario(void **state, const char *scenario_text,
         o = &defaults;
     assert_null(o->hooks);
     struct itest *t = start(state, o, 1);
-    struct scenario_up u = {t, o->scenario_file ? o->scenario_file : "t.json", scenario_text};
+    char *text = o->single_quoted ? itest_dq(scenario_text) : NULL;
+    struct scenario_up u = {t, o->scenario_file ? o->scenario_file : "t.json",
+                            text ? text : scenario_text};
     itest_run(t, scenario_up, &u);
+    free(text);
     if (!t->engine) {
         char err[sizeof t->err];
         snprintf(err, sizeof err, "%s", t->err);
@@ -735,6 +738,16 @@ long long itest_list_rv(struct itest *t, const char *path)
 }
 
 /* ---- JSON ---- */
+
+char *itest_dq(const char *s)
+{
+    char *out = strdup(s);
+    assert_non_null(out);
+    for (char *p = out; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return out;
+}
 
 const cJSON *itest_jget(const cJSON *o, const char *path)
 {

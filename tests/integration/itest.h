@@ -31,8 +31,10 @@ struct itest_opts {
     struct cluster_opts cluster;       /**< 0 fields: ITEST_SCHEDULE_MS etc. */
     const char *kube_version;          /**< NULL: the server's default */
     const char *token;                 /**< NULL: a random one */
-    const char *scenario_file; /**< itest_start_scenario: the file name the scenario is parsed as
-                                    (its messages, the control API's status); NULL: "t.json" */
+    /* itest_start_scenario only */
+    const char *scenario_file; /**< the name the scenario is parsed as (its messages, the control
+                                    API's status); NULL: "t.json" */
+    int single_quoted;         /**< the scenario text is written with ' for " (see itest_dq) */
 };
 
 /** Start a server on 127.0.0.1:0 on a new thread; stores it in *state for itest_teardown.
@@ -134,6 +136,10 @@ long long itest_list_rv(struct itest *t, const char *path);
 void itest_fail_json(cJSON *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- JSON ---- */
+
+/** A copy of s with every ' turned into " (scenarios and bodies written with ' in C strings, far
+ *  fewer backslashes). Caller frees. */
+char *itest_dq(const char *s);
 
 /** Walk a dotted path ("metadata.name", "spec.containers.0.image"): numeric segments index
  *  arrays. NULL when absent. Borrowed. */

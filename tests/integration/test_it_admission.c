@@ -15,13 +15,9 @@
 
 #include <cmocka.h>
 
-#include "harness/diag.h"
 #include "harness/engine.h"
 #include "harness/journal.h"
-#include "harness/scenario.h"
 #include "itest.h"
-#include "mockapi/hooks.h"
-#include "mockapi/http/conn.h"
 
 #define PODS "/api/v1/namespaces/default/pods"
 #define CMS "/api/v1/namespaces/default/configmaps"
@@ -76,21 +72,10 @@ static const char SCENARIO[] =
     "   'fault': {'type': 'error', 'name': 'webhook-timeout', 'timeoutSeconds': 1}}"
     " ]}";
 
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return out;
-}
-
 static int setup(void **state)
 {
-    char *text = dq(SCENARIO);
-    itest_start_scenario(state, text, NULL);
-    free(text);
+    struct itest_opts o = {.single_quoted = 1};
+    itest_start_scenario(state, SCENARIO, &o);
     return 0;
 }
 
@@ -98,7 +83,7 @@ static int setup(void **state)
 static void request(struct itest *t, const char *method, const char *path, const char *ct,
                     const char *body, long timeout_ms, struct itest_resp *out)
 {
-    char *b = body ? dq(body) : NULL;
+    char *b = body ? itest_dq(body) : NULL;
     struct itest_req r = {0};
     r.method = method;
     r.path = path;

@@ -18,11 +18,7 @@
 #include <cmocka.h>
 
 #include "harness/control.h"
-#include "harness/diag.h"
-#include "harness/engine.h"
-#include "harness/scenario.h"
 #include "itest.h"
-#include "mockapi/hooks.h"
 
 #define PODS "/api/v1/namespaces/default/pods"
 #define CMS "/api/v1/namespaces/default/configmaps"
@@ -48,86 +44,23 @@ static const char scenario_text[] =
 
 /* Made on the server thread, read by the test thread after itest_run() returned. */
 static struct {
-    struct scenario *scenario;
-    struct engine *engine;
+    struct engine *engine; /* the server's (itest_engine) */
     struct control *control;
     char url[128];
     char token[CONTROL_TOKEN_MAX + 1];
     char err[512];
 } F;
 
-/* ---- hooks: everything goes to the engine once it exists ---- */
-
-static const struct mockapi_hooks *eh(void)
-{
-    return F.engine ? engine_hooks(F.engine) : NULL;
-}
-
-static enum hook_verdict h_accept(void *arg, struct conn *c)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    return h && h->on_accept ? h->on_accept(h->arg, c) : HOOK_PASS;
-}
-
-static enum hook_verdict h_request(void *arg, struct conn *c, struct http_request *req,
-                                   const struct route *route)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    return h && h->on_request ? h->on_request(h->arg, c, req, route) : HOOK_PASS;
-}
-
-static void h_response(void *arg, struct conn *c, const struct http_request *req, int code,
-                       uint64_t bytes, int complete)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    if (h && h->on_response)
-        h->on_response(h->arg, c, req, code, bytes, complete);
-}
-
-static enum hook_verdict h_watch(void *arg, struct watch *w, const char *type, const cJSON *obj)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    return h && h->on_watch_event ? h->on_watch_event(h->arg, w, type, obj) : HOOK_PASS;
-}
-
-static enum hook_verdict h_pod_step(void *arg, struct hook_pod_step *step)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    return h && h->on_pod_step ? h->on_pod_step(h->arg, step) : HOOK_PASS;
-}
-
-static const struct mockapi_hooks hooks = {.on_accept = h_accept,
-                                           .on_request = h_request,
-                                           .on_response = h_response,
-                                           .on_watch_event = h_watch,
-                                           .on_pod_step = h_pod_step};
-
-/* ---- set-up on the server thread ---- */
+/* ---- the control server, made and freed on the server thread ---- */
 
 static void up(void *arg, struct mockapi_server *s)
 {
     (void)arg;
-    struct diag d;
-    diag_init(&d, "ctl.json");
-    F.scenario = scenario_parse("ctl.json", scenario_text, strlen(scenario_text), &d);
-    if (!F.scenario)
-        snprintf(F.err, sizeof F.err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
-    else if (!(F.engine = engine_new(F.scenario, mockapi_server_base(s), NULL)))
-        snprintf(F.err, sizeof F.err, "engine_new failed");
-    else if (engine_start(F.engine, s, F.err, sizeof F.err) < 0) {
-        engine_free(F.engine);
-        F.engine = NULL;
-    } else if ((F.control = control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err,
-                                        sizeof F.err))) {
+    if ((F.control =
+             control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err, sizeof F.err))) {
         snprintf(F.url, sizeof F.url, "%s", control_url(F.control));
         snprintf(F.token, sizeof F.token, "%s", control_token(F.control));
     }
-    diag_release(&d);
 }
 
 static void down(void *arg, struct mockapi_server *s)
@@ -136,17 +69,13 @@ static void down(void *arg, struct mockapi_server *s)
     (void)s;
     control_free(F.control);
     F.control = NULL;
-    struct engine *e = F.engine;
-    F.engine = NULL;
-    engine_free(e);
 }
 
 static int teardown(void **state)
 {
     if (*state)
         itest_run(*state, down, NULL);
-    int rc = itest_teardown(state);
-    scenario_free(F.scenario);
+    int rc = itest_teardown(state); /* the engine goes with the server */
     memset(&F, 0, sizeof F);
     return rc;
 }
@@ -157,12 +86,12 @@ static struct itest *start3(void **state, int64_t schedule_ms, int64_t start_ms,
                             int64_t terminate_ms)
 {
     memset(&F, 0, sizeof F);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
+    struct itest_opts o = {.scenario_file = "ctl.json"};
     o.cluster.schedule_delay_ms = schedule_ms;
     o.cluster.start_delay_ms = start_ms;
     o.cluster.terminate_delay_ms = terminate_ms;
-    struct itest *t = itest_start(state, &o);
+    struct itest *t = itest_start_scenario(state, scenario_text, &o);
+    F.engine = itest_engine(t);
     itest_run(t, up, NULL);
     if (!F.control)
         fail_msg("set-up: %s", F.err);

@@ -19,12 +19,9 @@
 
 #include <cmocka.h>
 
-#include "harness/diag.h"
 #include "harness/engine.h"
 #include "harness/journal.h"
-#include "harness/scenario.h"
 #include "itest.h"
-#include "mockapi/hooks.h"
 
 #define CMS "/api/v1/namespaces/default/configmaps"
 #define SECRET "/api/v1/namespaces/default/secrets/s"
@@ -50,12 +47,8 @@ static const char scenario_fmt[] =
     "  \"fault\": {\"type\": \"error\", \"name\": \"too-many-requests\"}}"
     "]}";
 
-static struct {
-    char text[4096];
-    struct scenario *scenario;
-    struct engine *engine;
-    char err[512];
-} F;
+/* The engine of the current run's server (itest_engine), for read_journal on the server thread. */
+static struct engine *run_engine;
 
 /* One run's journal: each entry as compact JSON without times, conn ids renumbered. */
 struct run {
@@ -63,73 +56,6 @@ struct run {
     size_t n;
     int open; /* entries whose answer was not recorded yet when read */
 };
-
-static const struct mockapi_hooks *eh(void)
-{
-    return F.engine ? engine_hooks(F.engine) : NULL;
-}
-
-static enum hook_verdict h_request(void *arg, struct conn *c, struct http_request *req,
-                                   const struct route *route)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    return h && h->on_request ? h->on_request(h->arg, c, req, route) : HOOK_PASS;
-}
-
-static void h_response(void *arg, struct conn *c, const struct http_request *req, int code,
-                       uint64_t bytes, int complete)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    if (h && h->on_response)
-        h->on_response(h->arg, c, req, code, bytes, complete);
-}
-
-static enum hook_verdict h_accept(void *arg, struct conn *c)
-{
-    (void)arg;
-    const struct mockapi_hooks *h = eh();
-    return h && h->on_accept ? h->on_accept(h->arg, c) : HOOK_PASS;
-}
-
-static const struct mockapi_hooks hooks = {
-    .on_accept = h_accept, .on_request = h_request, .on_response = h_response};
-
-static void up(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    struct diag d;
-    diag_init(&d, "det.json");
-    F.scenario = scenario_parse("det.json", F.text, strlen(F.text), &d);
-    if (!F.scenario)
-        snprintf(F.err, sizeof F.err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
-    else if (!(F.engine = engine_new(F.scenario, mockapi_server_base(s), NULL)))
-        snprintf(F.err, sizeof F.err, "engine_new failed");
-    else if (engine_start(F.engine, s, F.err, sizeof F.err) < 0) {
-        engine_free(F.engine);
-        F.engine = NULL;
-    }
-    diag_release(&d);
-}
-
-static void down(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    struct engine *e = F.engine;
-    F.engine = NULL;
-    engine_free(e);
-}
-
-static void stop(void **state)
-{
-    if (*state && F.engine)
-        itest_run(*state, down, NULL);
-    itest_teardown(state);
-    scenario_free(F.scenario);
-    F.scenario = NULL;
-}
 
 static void run_release(struct run *r)
 {
@@ -143,7 +69,7 @@ static void read_journal(void *arg, struct mockapi_server *s)
 {
     (void)s;
     struct run *r = arg;
-    const struct journal *j = engine_journal(F.engine);
+    const struct journal *j = engine_journal(run_engine);
     uint64_t conns[MAX_ENTRIES];
     size_t nconns = 0;
     run_release(r);
@@ -180,14 +106,11 @@ static void get_expect(struct itest_client *cl, const char *path, long want_a, l
 /* A fresh server, the scenario with seed, the fixed request sequence, the journal. */
 static void run_once(void **state, unsigned long long seed, struct run *out)
 {
-    memset(&F, 0, sizeof F);
-    snprintf(F.text, sizeof F.text, scenario_fmt, seed);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
-    struct itest *t = itest_start(state, &o);
-    itest_run(t, up, NULL);
-    if (!F.engine)
-        fail_msg("engine: %s", F.err);
+    char text[4096];
+    snprintf(text, sizeof text, scenario_fmt, seed);
+    struct itest_opts o = {.scenario_file = "det.json"};
+    struct itest *t = itest_start_scenario(state, text, &o);
+    run_engine = itest_engine(t);
 
     char path[160], body[160];
     for (int i = 0; i < 4; i++) {
@@ -219,7 +142,7 @@ static void run_once(void **state, unsigned long long seed, struct run *out)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     assert_int_equal(out->open, 0);
-    stop(state);
+    itest_teardown(state);
 }
 
 static size_t count_with(const struct run *r, const char *needle)
@@ -269,17 +192,10 @@ static void test_same_seed_same_journal(void **state)
     run_release(&c);
 }
 
-static int teardown(void **state)
-{
-    stop(state);
-    memset(&F, 0, sizeof F);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_same_seed_same_journal, teardown),
+        cmocka_unit_test_teardown(test_same_seed_same_journal, itest_teardown),
     };
     itest_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,6 @@
 #include "harness/engine.h"
 #include "harness/fault.h"
 #include "harness/journal.h"
-#include "harness/scenario.h"
 #include "itest.h"
 #include "mockapi/hooks.h"
 #include "mockapi/http/conn.h"
@@ -39,21 +38,16 @@ extern const struct fault_type fault_type_status, fault_type_error, fault_type_d
 
 /* What the hooks do; set before the server starts or while no request is in flight. */
 static struct {
-    const struct fault_type *type; /* direct: applied to the next `requests` requests */
+    const struct fault_type *type; /* applied to the next `requests` requests */
     void *ctx;
     struct event_base *base;
     atomic_int requests;
-    struct scenario *scenario; /* engine: all requests go through it */
-    struct engine *engine;
-    char err[512];
 } F;
 
 static enum hook_verdict hook_request(void *arg, struct conn *c, struct http_request *req,
                                       const struct route *route)
 {
     (void)arg;
-    if (F.engine)
-        return engine_hooks(F.engine)->on_request(engine_hooks(F.engine)->arg, c, req, route);
     if (atomic_load(&F.requests) <= 0)
         return HOOK_PASS;
     atomic_fetch_sub(&F.requests, 1);
@@ -68,17 +62,7 @@ static enum hook_verdict hook_request(void *arg, struct conn *c, struct http_req
     return F.type->on_request(&fr);
 }
 
-static void hook_response(void *arg, struct conn *c, const struct http_request *req, int code,
-                          uint64_t bytes, int complete)
-{
-    (void)arg;
-    if (F.engine)
-        engine_hooks(F.engine)->on_response(engine_hooks(F.engine)->arg, c, req, code, bytes,
-                                            complete);
-}
-
-static const struct mockapi_hooks hooks = {.on_request = hook_request,
-                                           .on_response = hook_response};
+static const struct mockapi_hooks hooks = {.on_request = hook_request};
 
 static void get_base(void *arg, struct mockapi_server *s)
 {
@@ -105,42 +89,11 @@ static void *parse_ok(const struct fault_type *type, const char *spec)
     return ctx;
 }
 
-/* ---- the engine, made and freed on the server thread ---- */
-
-static void engine_up(void *arg, struct mockapi_server *s)
-{
-    const char *text = arg;
-    struct diag d;
-    diag_init(&d, "t.json");
-    F.scenario = scenario_parse("t.json", text, strlen(text), &d);
-    if (!F.scenario) {
-        snprintf(F.err, sizeof F.err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
-    } else if (!(F.engine = engine_new(F.scenario, mockapi_server_base(s), NULL))) {
-        snprintf(F.err, sizeof F.err, "engine_new failed");
-    } else if (engine_start(F.engine, s, F.err, sizeof F.err) < 0) {
-        engine_free(F.engine);
-        F.engine = NULL;
-    }
-    diag_release(&d);
-}
-
-static void engine_down(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    struct engine *e = F.engine;
-    F.engine = NULL; /* requests still arriving are served normally */
-    engine_free(e);
-}
-
 static int teardown(void **state)
 {
-    if (F.engine && *state)
-        itest_run(*state, engine_down, NULL);
     int rc = itest_teardown(state); /* the server goes first: no connection still uses ctx */
     if (F.type && F.ctx)
         (F.type->free ? F.type->free : free)(F.ctx);
-    scenario_free(F.scenario);
     memset(&F, 0, sizeof F);
     return rc;
 }
@@ -162,14 +115,7 @@ static struct itest *start(void **state, const struct fault_type *type, const ch
 /* A plain-HTTP server running the scenario (JSON text) through a real engine. */
 static struct itest *start_engine(void **state, const char *scenario)
 {
-    memset(&F, 0, sizeof F);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
-    struct itest *t = itest_start(state, &o);
-    itest_run(t, engine_up, (void *)scenario);
-    if (!F.engine)
-        fail_msg("engine: %s", F.err);
-    return t;
+    return itest_start_scenario(state, scenario, NULL);
 }
 
 static void get(struct itest *t, const char *path, long timeout_ms, struct itest_resp *out)
@@ -404,6 +350,7 @@ static void test_delay_client_leaves(void **state)
 
 /* The waits the scenario's seed draws, in request order, as the journal notes them. */
 struct notes {
+    struct engine *engine;
     char text[8][160];
     size_t n;
 };
@@ -412,7 +359,7 @@ static void read_notes(void *arg, struct mockapi_server *s)
 {
     (void)s;
     struct notes *out = arg;
-    struct journal *j = engine_journal(F.engine);
+    struct journal *j = engine_journal(out->engine);
     out->n = 0;
     for (size_t i = 0; i < journal_count(j) && out->n < 8; i++) {
         const struct journal_entry *e = journal_get(j, i);
@@ -432,6 +379,7 @@ static void lognormal_run(void **state, struct notes *out)
         itest_must(t, "GET", POD_P1, NULL, NULL, 404);
         assert_true(itest_now_ms() - t0 < 400 + SLACK_MS);
     }
+    out->engine = itest_engine(t);
     itest_run(t, read_notes, out);
     assert_int_equal(out->n, 4);
 }

@@ -24,12 +24,9 @@
 
 #include <cmocka.h>
 
-#include "harness/diag.h"
 #include "harness/engine.h"
 #include "harness/journal.h"
-#include "harness/scenario.h"
 #include "itest.h"
-#include "mockapi/hooks.h"
 #include "mockapi/kube/watch.h"
 
 #define CMS "/api/v1/namespaces/default/configmaps"
@@ -43,86 +40,6 @@
     "watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan"
 #define MATCH_CM_WATCH "{\"verb\":\"watch\",\"resource\":\"configmaps\"}"
 
-/* The engine the hooks forward to; made and freed on the server thread. */
-static struct {
-    struct scenario *scenario;
-    struct engine *engine;
-    char err[512];
-} F;
-
-static enum hook_verdict hook_accept(void *arg, struct conn *c)
-{
-    (void)arg;
-    return F.engine ? engine_hooks(F.engine)->on_accept(engine_hooks(F.engine)->arg, c) : HOOK_PASS;
-}
-
-static enum hook_verdict hook_request(void *arg, struct conn *c, struct http_request *req,
-                                      const struct route *route)
-{
-    (void)arg;
-    return F.engine ? engine_hooks(F.engine)->on_request(engine_hooks(F.engine)->arg, c, req, route)
-                    : HOOK_PASS;
-}
-
-static enum hook_verdict hook_watch_event(void *arg, struct watch *w, const char *type,
-                                          const cJSON *object)
-{
-    (void)arg;
-    return F.engine ? engine_hooks(F.engine)->on_watch_event(engine_hooks(F.engine)->arg, w, type,
-                                                             object)
-                    : HOOK_PASS;
-}
-
-static void hook_response(void *arg, struct conn *c, const struct http_request *req, int code,
-                          uint64_t bytes, int complete)
-{
-    (void)arg;
-    if (F.engine)
-        engine_hooks(F.engine)->on_response(engine_hooks(F.engine)->arg, c, req, code, bytes,
-                                            complete);
-}
-
-static const struct mockapi_hooks hooks = {.on_accept = hook_accept,
-                                           .on_request = hook_request,
-                                           .on_watch_event = hook_watch_event,
-                                           .on_response = hook_response};
-
-static void engine_up(void *arg, struct mockapi_server *s)
-{
-    const char *text = arg;
-    struct diag d;
-    diag_init(&d, "t.json");
-    F.scenario = scenario_parse("t.json", text, strlen(text), &d);
-    if (!F.scenario) {
-        snprintf(F.err, sizeof F.err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
-    } else if (!(F.engine = engine_new(F.scenario, mockapi_server_base(s), NULL))) {
-        snprintf(F.err, sizeof F.err, "engine_new failed");
-    } else if (engine_start(F.engine, s, F.err, sizeof F.err) < 0) {
-        engine_free(F.engine);
-        F.engine = NULL;
-    }
-    diag_release(&d);
-}
-
-static void engine_down(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    struct engine *e = F.engine;
-    F.engine = NULL; /* later requests and events pass untouched */
-    engine_free(e);
-}
-
-static int teardown(void **state)
-{
-    if (F.engine && *state)
-        itest_run(*state, engine_down, NULL);
-    int rc = itest_teardown(state); /* the server goes first: no connection still uses a rule */
-    scenario_free(F.scenario);
-    memset(&F, 0, sizeof F);
-    return rc;
-}
-
 /* A plain-HTTP server whose one rule (on configmap watches, with trigger unless NULL) has fault. */
 static struct itest *start(void **state, const char *fault, const char *trigger)
 {
@@ -131,14 +48,7 @@ static struct itest *start(void **state, const char *fault, const char *trigger)
              "{\"name\":\"t\",\"rules\":[{\"name\":\"f\",\"match\":" MATCH_CM_WATCH
              "%s%s,\"fault\":%s}]}",
              trigger ? ",\"trigger\":" : "", trigger ? trigger : "", fault);
-    memset(&F, 0, sizeof F);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
-    struct itest *t = itest_start(state, &o);
-    itest_run(t, engine_up, text);
-    if (!F.engine)
-        fail_msg("engine: %s", F.err);
-    return t;
+    return itest_start_scenario(state, text, NULL);
 }
 
 /* ---- small helpers ---- */
@@ -756,6 +666,7 @@ static void test_no_bookmarks_only_periodic(void **state)
 /* ---- watch-list-refused ---- */
 
 struct notes {
+    struct engine *engine;
     char note[4][160];
     size_t n;
 };
@@ -764,7 +675,7 @@ static void read_notes(void *arg, struct mockapi_server *s)
 {
     (void)s;
     struct notes *out = arg;
-    struct journal *j = engine_journal(F.engine);
+    struct journal *j = engine_journal(out->engine);
     out->n = 0;
     for (size_t i = 0; i < journal_count(j) && out->n < 4; i++) {
         const struct journal_entry *e = journal_get(j, i);
@@ -796,7 +707,7 @@ static void test_watch_list_refused(void **state)
     create_cm(t, "a", 0);
     cJSON_Delete(itest_expect_event(w, "ADDED", "a", EVENT_MS));
     itest_stream_close(w);
-    struct notes notes;
+    struct notes notes = {.engine = itest_engine(t)};
     itest_run(t, read_notes, &notes);
     assert_int_equal(notes.n, 2);
     assert_string_equal(notes.note[0], "watch-list refused: status 422");
@@ -825,27 +736,28 @@ int main(void)
 {
     itest_filter_from_env();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_duplicate_every_event, teardown),
-        cmocka_unit_test_teardown(test_duplicate_every_second_table_row, teardown),
-        cmocka_unit_test_teardown(test_duplicate_counts_per_watch_on_one_connection, teardown),
-        cmocka_unit_test_teardown(test_stall_for_good, teardown),
-        cmocka_unit_test_teardown(test_stall_counts_each_watch, teardown),
-        cmocka_unit_test_teardown(test_stall_for_then_flush_in_order, teardown),
-        cmocka_unit_test_teardown(test_stall_holds_the_end_of_the_stream, teardown),
-        cmocka_unit_test_teardown(test_stall_client_leaves, teardown),
-        cmocka_unit_test_teardown(test_stall_overflow_cuts, teardown),
-        cmocka_unit_test_teardown(test_cut_reset_inside_event, teardown),
-        cmocka_unit_test_teardown(test_cut_close_half_by_default, teardown),
-        cmocka_unit_test_teardown(test_cut_at_event_boundary, teardown),
-        cmocka_unit_test_teardown(test_cut_inside_initial_events, teardown),
-        cmocka_unit_test_teardown(test_expire_after_one_event, teardown),
-        cmocka_unit_test_teardown(test_expire_bytes_and_fin, teardown),
-        cmocka_unit_test_teardown(test_expire_default_words_from_request_rv, teardown),
-        cmocka_unit_test_teardown(test_no_bookmarks_watch_list, teardown),
-        cmocka_unit_test_teardown(test_no_bookmarks_only_initial_end, teardown),
-        cmocka_unit_test_teardown(test_no_bookmarks_only_periodic, teardown),
-        cmocka_unit_test_teardown(test_watch_list_refused, teardown),
-        cmocka_unit_test_teardown(test_watch_list_refused_own_status, teardown),
+        cmocka_unit_test_teardown(test_duplicate_every_event, itest_teardown),
+        cmocka_unit_test_teardown(test_duplicate_every_second_table_row, itest_teardown),
+        cmocka_unit_test_teardown(test_duplicate_counts_per_watch_on_one_connection,
+                                  itest_teardown),
+        cmocka_unit_test_teardown(test_stall_for_good, itest_teardown),
+        cmocka_unit_test_teardown(test_stall_counts_each_watch, itest_teardown),
+        cmocka_unit_test_teardown(test_stall_for_then_flush_in_order, itest_teardown),
+        cmocka_unit_test_teardown(test_stall_holds_the_end_of_the_stream, itest_teardown),
+        cmocka_unit_test_teardown(test_stall_client_leaves, itest_teardown),
+        cmocka_unit_test_teardown(test_stall_overflow_cuts, itest_teardown),
+        cmocka_unit_test_teardown(test_cut_reset_inside_event, itest_teardown),
+        cmocka_unit_test_teardown(test_cut_close_half_by_default, itest_teardown),
+        cmocka_unit_test_teardown(test_cut_at_event_boundary, itest_teardown),
+        cmocka_unit_test_teardown(test_cut_inside_initial_events, itest_teardown),
+        cmocka_unit_test_teardown(test_expire_after_one_event, itest_teardown),
+        cmocka_unit_test_teardown(test_expire_bytes_and_fin, itest_teardown),
+        cmocka_unit_test_teardown(test_expire_default_words_from_request_rv, itest_teardown),
+        cmocka_unit_test_teardown(test_no_bookmarks_watch_list, itest_teardown),
+        cmocka_unit_test_teardown(test_no_bookmarks_only_initial_end, itest_teardown),
+        cmocka_unit_test_teardown(test_no_bookmarks_only_periodic, itest_teardown),
+        cmocka_unit_test_teardown(test_watch_list_refused, itest_teardown),
+        cmocka_unit_test_teardown(test_watch_list_refused_own_status, itest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,11 +17,7 @@
 
 #include <cmocka.h>
 
-#include "harness/diag.h"
-#include "harness/engine.h"
-#include "harness/scenario.h"
 #include "itest.h"
-#include "mockapi/hooks.h"
 #include "mockapi/kube/cluster.h"
 
 #define NS "/api/v1/namespaces/"
@@ -84,85 +80,12 @@ static const char SCENARIO[] =
     "     {'phase': 'Failed', 'reason': 'Terminated', 'message': '" SHUTDOWN "'}]}}"
     " ]}";
 
-/* The engine, made and freed on the server thread. The pod-script layer needs none of the
- * server's hooks (it takes the cluster's step hook); requests are forwarded for the journal. */
-static struct {
-    struct scenario *scenario;
-    struct engine *engine;
-    char err[512];
-} F;
-
-static enum hook_verdict hook_request(void *arg, struct conn *c, struct http_request *req,
-                                      const struct route *route)
-{
-    (void)arg;
-    if (!F.engine)
-        return HOOK_PASS;
-    return engine_hooks(F.engine)->on_request(engine_hooks(F.engine)->arg, c, req, route);
-}
-
-static void hook_response(void *arg, struct conn *c, const struct http_request *req, int code,
-                          uint64_t bytes, int complete)
-{
-    (void)arg;
-    if (F.engine)
-        engine_hooks(F.engine)->on_response(engine_hooks(F.engine)->arg, c, req, code, bytes,
-                                            complete);
-}
-
-static const struct mockapi_hooks hooks = {.on_request = hook_request,
-                                           .on_response = hook_response};
-
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return out;
-}
-
-static void engine_up(void *arg, struct mockapi_server *s)
-{
-    const char *text = arg;
-    struct diag d;
-    diag_init(&d, "t.json");
-    F.scenario = scenario_parse("t.json", text, strlen(text), &d);
-    if (!F.scenario) {
-        snprintf(F.err, sizeof F.err, "%s", d.n ? d.msgs[0] : "scenario_parse failed");
-    } else if (!(F.engine = engine_new(F.scenario, mockapi_server_base(s), NULL))) {
-        snprintf(F.err, sizeof F.err, "engine_new failed");
-    } else if (engine_start(F.engine, s, F.err, sizeof F.err) < 0) {
-        engine_free(F.engine);
-        F.engine = NULL;
-    }
-    diag_release(&d);
-}
-
-static void engine_down(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    struct engine *e = F.engine;
-    F.engine = NULL;
-    engine_free(e);
-}
-
+/* A server running the scenario through a real engine (the pod-script layer takes the cluster's
+ * step hook, not the server's). */
 static int setup(void **state)
 {
-    char *text = dq(SCENARIO);
-    memset(&F, 0, sizeof F);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
-    struct itest *t = itest_start(state, &o);
-    itest_run(t, engine_up, text);
-    free(text);
-    if (!F.engine) {
-        print_error("engine: %s\n", F.err);
-        itest_teardown(state);
-        return -1;
-    }
+    struct itest_opts o = {.single_quoted = 1};
+    itest_start_scenario(state, SCENARIO, &o);
     return 0;
 }
 
@@ -170,30 +93,10 @@ static int setup(void **state)
  * primitives by hand). */
 static int setup_unbound(void **state)
 {
-    char *text = dq(SCENARIO);
-    memset(&F, 0, sizeof F);
-    struct itest_opts o = {0};
-    o.hooks = &hooks;
+    struct itest_opts o = {.single_quoted = 1};
     o.cluster.schedule_delay_ms = 60000;
-    struct itest *t = itest_start(state, &o);
-    itest_run(t, engine_up, text);
-    free(text);
-    if (!F.engine) {
-        print_error("engine: %s\n", F.err);
-        itest_teardown(state);
-        return -1;
-    }
+    itest_start_scenario(state, SCENARIO, &o);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    if (F.engine && *state)
-        itest_run(*state, engine_down, NULL);
-    int rc = itest_teardown(state);
-    scenario_free(F.scenario);
-    memset(&F, 0, sizeof F);
-    return rc;
 }
 
 /* ---- helpers ---- */
@@ -228,7 +131,7 @@ static int64_t create(struct itest *t, const char *ns, const char *name, const c
              name, list[0], list[1][0] ? ", 'initContainers': [" : "", list[1],
              list[1][0] ? "]" : "", extra ? extra : "");
     snprintf(path, sizeof path, NS "%s/pods", ns);
-    char *b = dq(body);
+    char *b = itest_dq(body);
     int64_t t0 = itest_now_ms();
     itest_must(t, "POST", path, NULL, b, 201);
     free(b);
@@ -848,7 +751,7 @@ static void test_disruption_failed(void **state)
     snprintf(body, sizeof body,
              "{'metadata': {'name': 'fail-1'}, 'spec': {'restartPolicy': 'Always', 'containers': "
              "[{'name': 'build', 'image': 'busybox'}]}}");
-    char *b = dq(body);
+    char *b = itest_dq(body);
     itest_must(t, "POST", NS "default/pods", NULL, b, 201);
     free(b);
     cJSON *p = wait_pod(t, "default", "fail-1", has_phase, "Running", WAIT_MS, NULL, "Running");
@@ -988,21 +891,21 @@ int main(void)
 {
     itest_filter_from_env();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unschedulable_then_scheduled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unschedulable_for_good, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schedule_delay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_image_pull_backoff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_err_image_pull_for_a_while, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_init_container_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ready_after, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exit_code, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_loop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_windows_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disruption_deleted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disruption_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_delete_while_scripted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scheduler_series, setup_unbound, teardown),
+        cmocka_unit_test_setup_teardown(test_unschedulable_then_scheduled, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_unschedulable_for_good, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_schedule_delay, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_image_pull_backoff, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_err_image_pull_for_a_while, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_init_container_error, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_config_error, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_ready_after, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_exit_code, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_loop, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_windows_node, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_disruption_deleted, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_disruption_failed, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_client_delete_while_scripted, setup, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_scheduler_series, setup_unbound, itest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

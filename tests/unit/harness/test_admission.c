@@ -17,32 +17,12 @@
 #include "harness/scenario.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/kube/route.h"
+#include "testutil.h"
 
 #define GK_DENIED "admission webhook \"validation.gatekeeper.sh\" denied the request: "
 #define RO_TEXT "[psp-readonlyrootfilesystem] only read-only root filesystem container is allowed: "
 
 /* ---- helpers ---- */
-
-/* Test JSON is written with ' for " (far fewer backslashes); this swaps them. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return out;
-}
-
-static cJSON *json(const char *text)
-{
-    char *t = dq(text);
-    cJSON *v = cJSON_Parse(t);
-    if (!v)
-        fail_msg("bad test JSON: %s", t);
-    free(t);
-    return v;
-}
 
 struct fixture {
     struct scenario *s;

@@ -16,6 +16,7 @@
 #include "mockapi/kube/kinds.h"
 #include "mockapi/kube/proto.h"
 #include "mockapi/kube/route.h"
+#include "testutil.h"
 
 #ifndef KF_VECTORS_DIR
 #error "KF_VECTORS_DIR must name tests/vectors (the CMake build sets it)"
@@ -27,27 +28,6 @@
 #define ACCEPTED_KEYS "verb, resource, subresource, namespace, name, path, query, headers, body"
 
 /* ---- helpers ---- */
-
-/* Test JSON and messages are written with ' for " (far fewer backslashes); this swaps them. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return out;
-}
-
-static cJSON *json(const char *text)
-{
-    char *t = dq(text);
-    cJSON *v = cJSON_Parse(t);
-    if (!v)
-        fail_msg("bad test JSON: %s", t);
-    free(t);
-    return v;
-}
 
 /* match_parse on spec (' for "): 0 and m, or fails. */
 static void parse_ok(const char *spec, struct match *m)

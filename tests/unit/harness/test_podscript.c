@@ -17,29 +17,9 @@
 #include "harness/podscript.h"
 #include "harness/scenario.h"
 #include "mockapi/base/rng.h"
+#include "testutil.h"
 
 /* ---- helpers ---- */
-
-/* Test JSON is written with ' for " (far fewer backslashes); this swaps them. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return out;
-}
-
-static cJSON *json(const char *text)
-{
-    char *t = dq(text);
-    cJSON *v = cJSON_Parse(t);
-    if (!v)
-        fail_msg("bad test JSON: %s", t);
-    free(t);
-    return v;
-}
 
 /* A scenario with these "pods" entries (validated as kubefault check would). */
 static struct scenario *scenario(const char *pods)

@@ -13,6 +13,7 @@
 #include "harness/diag.h"
 #include "harness/trigger.h"
 #include "mockapi/base/rng.h"
+#include "testutil.h"
 
 #define P "rules[0].trigger"
 #define ACCEPTED_KEYS "nth, first, after, every, probability, window"
@@ -27,27 +28,6 @@
 #define POD_EVENTS "pod-created, pod-scheduled, pod-running, pod-deleted"
 
 /* ---- helpers ---- */
-
-/* Test JSON and messages are written with ' for " (far fewer backslashes); this swaps them. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return out;
-}
-
-static cJSON *json(const char *text)
-{
-    char *t = dq(text);
-    cJSON *v = cJSON_Parse(t);
-    if (!v)
-        fail_msg("bad test JSON: %s", t);
-    free(t);
-    return v;
-}
 
 static void parse_ok(const char *spec, struct trigger *t)
 {

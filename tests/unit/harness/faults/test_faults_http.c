@@ -21,14 +21,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "harness/diag.h"
 #include "harness/fault.h"
 #include "harness/faults/param.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/kube/route.h"
+#include "../testutil.h"
 
-#define PATH "rules[0].fault"
 #define WAIT_MS 2000
 #define GET_POD "GET /api/v1/namespaces/default/pods/p1 HTTP/1.1\r\nHost: t\r\n\r\n"
 #define POST_POD_HEAD "POST /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: t\r\n"
@@ -38,73 +37,6 @@ extern const struct fault_type fault_type_status, fault_type_error, fault_type_d
     fault_type_wrong_content_type;
 
 /* ---- parsing ---- */
-
-static char errors[4096];
-
-/* Parse json with type t; returns the ctx (rc 0) or NULL with every message in errors. */
-static int try_parse(const struct fault_type *t, const char *json, void **ctx)
-{
-    struct diag d;
-    cJSON *spec = cJSON_Parse(json);
-    assert_non_null(spec);
-    diag_init(&d, "s.json");
-    *ctx = NULL;
-    int rc = t->parse(spec, PATH, &d, ctx);
-    size_t n = 0;
-    errors[0] = '\0';
-    for (size_t i = 0; i < d.n && n < sizeof errors; i++)
-        n += (size_t)snprintf(errors + n, sizeof errors - n, "%s%s", i ? "\n" : "", d.msgs[i]);
-    if (rc == 0)
-        assert_int_equal(d.n, 0);
-    else
-        assert_true(d.n > 0);
-    diag_release(&d);
-    cJSON_Delete(spec);
-    return rc;
-}
-
-static void free_ctx(const struct fault_type *t, void *ctx)
-{
-    if (t->free)
-        t->free(ctx);
-    else
-        free(ctx);
-}
-
-static void *parse_ok(const struct fault_type *t, const char *json)
-{
-    void *ctx;
-    if (try_parse(t, json, &ctx) < 0)
-        fail_msg("%s: %s", json, errors);
-    return ctx;
-}
-
-/* The parse fails and its messages are exactly want. */
-static void parse_fails(const struct fault_type *t, const char *json, const char *want)
-{
-    void *ctx;
-    if (try_parse(t, json, &ctx) == 0) {
-        free_ctx(t, ctx);
-        fail_msg("%s parsed", json);
-    }
-    assert_string_equal(errors, want);
-}
-
-/* The parse fails and its messages contain each of the NULL-ended parts. */
-static void parse_fails_with(const struct fault_type *t, const char *json, ...)
-{
-    void *ctx;
-    va_list ap;
-    if (try_parse(t, json, &ctx) == 0) {
-        free_ctx(t, ctx);
-        fail_msg("%s parsed", json);
-    }
-    va_start(ap, json);
-    for (const char *part; (part = va_arg(ap, const char *));)
-        if (!strstr(errors, part))
-            fail_msg("%s: \"%s\" not in \"%s\"", json, part, errors);
-    va_end(ap);
-}
 
 static void test_registry(void **state)
 {
@@ -127,28 +59,28 @@ static void test_parse_status(void **state)
 {
     (void)state;
     const struct fault_type *t = &fault_type_status;
-    free_ctx(t, parse_ok(t, "{\"type\":\"status\",\"code\":500,\"message\":\"boom\"}"));
-    free_ctx(t, parse_ok(t, "{\"code\":429,\"reason\":\"TooManyRequests\",\"message\":\"m\","
+    free_ctx(t, fault_ok(t, "{\"type\":\"status\",\"code\":500,\"message\":\"boom\"}"));
+    free_ctx(t, fault_ok(t, "{\"code\":429,\"reason\":\"TooManyRequests\",\"message\":\"m\","
                             "\"details\":{\"name\":\"p1\"},\"retryAfter\":1}"));
-    free_ctx(t, parse_ok(t, "{\"code\":503,\"body\":\"down\",\"contentType\":\"text/plain\"}"));
-    parse_fails_with(t, "{\"code\":500,\"message\":\"m\",\"x\":1}",
+    free_ctx(t, fault_ok(t, "{\"code\":503,\"body\":\"down\",\"contentType\":\"text/plain\"}"));
+    fault_fails_with(t, "{\"code\":500,\"message\":\"m\",\"x\":1}",
                      "s.json: rules[0].fault: unknown key \"x\" (accepted: type, code, reason, "
                      "message, details, retryAfter, body, contentType)",
                      NULL);
-    parse_fails_with(t, "{\"code\":500,\"mesage\":\"m\"}", "did you mean \"message\"?", NULL);
-    parse_fails(t, "{\"message\":\"m\"}", "s.json: rules[0].fault: missing key \"code\"");
-    parse_fails_with(t, "{\"code\":700,\"message\":\"m\"}", "s.json: rules[0].fault.code: ", "700",
+    fault_fails_with(t, "{\"code\":500,\"mesage\":\"m\"}", "did you mean \"message\"?", NULL);
+    fault_fails(t, "{\"message\":\"m\"}", "s.json: rules[0].fault: missing key \"code\"");
+    fault_fails_with(t, "{\"code\":700,\"message\":\"m\"}", "s.json: rules[0].fault.code: ", "700",
                      NULL);
-    parse_fails_with(t, "{\"code\":\"500\",\"message\":\"m\"}", "rules[0].fault.code: ", NULL);
-    parse_fails(t, "{\"code\":500}",
+    fault_fails_with(t, "{\"code\":\"500\",\"message\":\"m\"}", "rules[0].fault.code: ", NULL);
+    fault_fails(t, "{\"code\":500}",
                 "s.json: rules[0].fault: missing key \"message\" (or \"body\" for a raw answer)");
-    parse_fails(t, "{\"code\":500,\"body\":\"x\",\"message\":\"m\"}",
+    fault_fails(t, "{\"code\":500,\"body\":\"x\",\"message\":\"m\"}",
                 "s.json: rules[0].fault: \"body\" replaces the Status: drop \"message\"");
-    parse_fails_with(t, "{\"code\":500,\"message\":\"m\",\"retryAfter\":-1}",
+    fault_fails_with(t, "{\"code\":500,\"message\":\"m\",\"retryAfter\":-1}",
                      "rules[0].fault.retryAfter: ", NULL);
-    parse_fails_with(t, "{\"code\":500,\"message\":\"m\",\"details\":[]}",
+    fault_fails_with(t, "{\"code\":500,\"message\":\"m\",\"details\":[]}",
                      "rules[0].fault.details: ", NULL);
-    parse_fails(t, "{\"code\":500,\"message\":\"m\",\"contentType\":\"\"}",
+    fault_fails(t, "{\"code\":500,\"message\":\"m\",\"contentType\":\"\"}",
                 "s.json: rules[0].fault.contentType: must not be empty");
 }
 
@@ -169,45 +101,45 @@ static void test_parse_error(void **state)
     char json[256];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(json, sizeof json, "{\"type\":\"error\",\"name\":\"%s\"}", names[i]);
-        free_ctx(t, parse_ok(t, json));
+        free_ctx(t, fault_ok(t, json));
     }
     free_ctx(t,
-             parse_ok(t, "{\"name\":\"webhook-failed\",\"webhook\":\"w\",\"url\":\"https://s/p\","
+             fault_ok(t, "{\"name\":\"webhook-failed\",\"webhook\":\"w\",\"url\":\"https://s/p\","
                          "\"timeoutSeconds\":30,\"cause\":\"EOF\",\"after\":\"0s\","
                          "\"code\":503,\"reason\":\"\",\"retryAfter\":2}"));
-    free_ctx(t, parse_ok(t, "{\"name\":\"quota-exceeded\",\"quota\":\"q\",\"requested\":\"a=1\","
+    free_ctx(t, fault_ok(t, "{\"name\":\"quota-exceeded\",\"quota\":\"q\",\"requested\":\"a=1\","
                             "\"used\":\"a=2\",\"limited\":\"a=2\",\"message\":\"m\"}"));
-    parse_fails(t, "{}", "s.json: rules[0].fault: missing key \"name\"");
-    parse_fails(t, "{\"name\":\"etcd-leader\"}",
+    fault_fails(t, "{}", "s.json: rules[0].fault: missing key \"name\"");
+    fault_fails(t, "{\"name\":\"etcd-leader\"}",
                 "s.json: rules[0].fault.name: unknown error \"etcd-leader\" (known: "
                 "etcd-leader-changed, etcd-request-timed-out, "
                 "etcd-request-timed-out-leader-failure, quota-evaluation-timeout, quota-exceeded, "
                 "webhook-timeout, webhook-failed, webhook-denied, too-many-requests, "
                 "context-deadline-exceeded)");
-    parse_fails_with(t, "{\"name\":\"etcd-leader-chnged\"}",
+    fault_fails_with(t, "{\"name\":\"etcd-leader-chnged\"}",
                      "; did you mean \"etcd-leader-changed\"?", NULL);
     /* a key another error takes is still unknown to this one, and the list says what is */
-    parse_fails_with(t, "{\"name\":\"etcd-leader-changed\",\"webhook\":\"w\"}",
+    fault_fails_with(t, "{\"name\":\"etcd-leader-changed\",\"webhook\":\"w\"}",
                      "s.json: rules[0].fault: unknown key \"webhook\" (accepted: type, name, "
                      "code, reason, message, retryAfter, after)",
                      NULL);
-    parse_fails_with(t, "{\"name\":\"webhook-denied\",\"url\":\"u\"}",
+    fault_fails_with(t, "{\"name\":\"webhook-denied\",\"url\":\"u\"}",
                      "unknown key \"url\" (accepted: type, name, code, reason, message, "
                      "retryAfter, after, webhook, detail)",
                      NULL);
-    parse_fails_with(t, "{\"name\":\"too-many-requests\",\"nope\":1}", "unknown key \"nope\"",
+    fault_fails_with(t, "{\"name\":\"too-many-requests\",\"nope\":1}", "unknown key \"nope\"",
                      NULL);
-    parse_fails_with(t, "{\"name\":\"webhook-timeout\",\"timeoutSeconds\":31}",
+    fault_fails_with(t, "{\"name\":\"webhook-timeout\",\"timeoutSeconds\":31}",
                      "s.json: rules[0].fault.timeoutSeconds: ", "31", NULL);
-    parse_fails_with(t, "{\"name\":\"webhook-timeout\",\"after\":\"10\"}",
+    fault_fails_with(t, "{\"name\":\"webhook-timeout\",\"after\":\"10\"}",
                      "s.json: rules[0].fault.after: ", NULL);
-    parse_fails(t, "{\"name\":\"webhook-timeout\",\"after\":\"11m\"}",
+    fault_fails(t, "{\"name\":\"webhook-timeout\",\"after\":\"11m\"}",
                 "s.json: rules[0].fault.after: \"11m\" is longer than the limit of 10m");
-    parse_fails(t, "{\"name\":\"too-many-requests\",\"format\":\"html\"}",
+    fault_fails(t, "{\"name\":\"too-many-requests\",\"format\":\"html\"}",
                 "s.json: rules[0].fault.format: unknown format \"html\" (known: text, status)");
-    parse_fails(t, "{\"name\":\"webhook-failed\",\"webhook\":\"\"}",
+    fault_fails(t, "{\"name\":\"webhook-failed\",\"webhook\":\"\"}",
                 "s.json: rules[0].fault.webhook: must not be empty");
-    parse_fails_with(t, "{\"name\":\"etcd-leader-changed\",\"code\":200}",
+    fault_fails_with(t, "{\"name\":\"etcd-leader-changed\",\"code\":200}",
                      "s.json: rules[0].fault.code: ", NULL);
 }
 
@@ -215,54 +147,54 @@ static void test_parse_delay(void **state)
 {
     (void)state;
     const struct fault_type *t = &fault_type_delay;
-    free_ctx(t, parse_ok(t, "{\"type\":\"delay\",\"fixed\":\"250ms\"}"));
-    free_ctx(t, parse_ok(t, "{\"uniform\":{\"min\":\"1s\",\"max\":\"1m30s\"}}"));
-    free_ctx(t, parse_ok(t, "{\"lognormal\":{\"median\":\"2s\",\"sigma\":0.5},\"max\":\"30s\"}"));
-    free_ctx(t, parse_ok(t, "{\"fixed\":\"0s\"}"));
-    parse_fails(t, "{}",
+    free_ctx(t, fault_ok(t, "{\"type\":\"delay\",\"fixed\":\"250ms\"}"));
+    free_ctx(t, fault_ok(t, "{\"uniform\":{\"min\":\"1s\",\"max\":\"1m30s\"}}"));
+    free_ctx(t, fault_ok(t, "{\"lognormal\":{\"median\":\"2s\",\"sigma\":0.5},\"max\":\"30s\"}"));
+    free_ctx(t, fault_ok(t, "{\"fixed\":\"0s\"}"));
+    fault_fails(t, "{}",
                 "s.json: rules[0].fault: missing the distribution (fixed, uniform or lognormal)");
-    parse_fails(t, "{\"fixed\":\"1s\",\"uniform\":{\"min\":\"1s\",\"max\":\"2s\"}}",
+    fault_fails(t, "{\"fixed\":\"1s\",\"uniform\":{\"min\":\"1s\",\"max\":\"2s\"}}",
                 "s.json: rules[0].fault: give one distribution only (fixed, uniform or "
                 "lognormal)");
-    parse_fails_with(t, "{\"fixed\":\"1s\",\"x\":1}",
+    fault_fails_with(t, "{\"fixed\":\"1s\",\"x\":1}",
                      "unknown key \"x\" (accepted: type, fixed, uniform, lognormal, max)", NULL);
-    parse_fails_with(t, "{\"fixed\":\"2x\"}", "s.json: rules[0].fault.fixed: ", NULL);
-    parse_fails_with(t, "{\"fixed\":250}", "s.json: rules[0].fault.fixed: ", NULL);
-    parse_fails(t, "{\"fixed\":\"11m\"}",
+    fault_fails_with(t, "{\"fixed\":\"2x\"}", "s.json: rules[0].fault.fixed: ", NULL);
+    fault_fails_with(t, "{\"fixed\":250}", "s.json: rules[0].fault.fixed: ", NULL);
+    fault_fails(t, "{\"fixed\":\"11m\"}",
                 "s.json: rules[0].fault.fixed: \"11m\" is longer than the limit of 10m");
-    parse_fails(t, "{\"fixed\":\"5s\",\"max\":\"2s\"}",
+    fault_fails(t, "{\"fixed\":\"5s\",\"max\":\"2s\"}",
                 "s.json: rules[0].fault: the delay is longer than \"max\" (2s)");
-    parse_fails(t, "{\"uniform\":{\"min\":\"2s\",\"max\":\"1s\"}}",
+    fault_fails(t, "{\"uniform\":{\"min\":\"2s\",\"max\":\"1s\"}}",
                 "s.json: rules[0].fault.uniform: min is larger than max");
-    parse_fails(t, "{\"uniform\":{\"min\":\"2s\"}}",
+    fault_fails(t, "{\"uniform\":{\"min\":\"2s\"}}",
                 "s.json: rules[0].fault.uniform: missing key \"max\"");
-    parse_fails_with(t, "{\"uniform\":{\"min\":\"1s\",\"max\":\"2s\",\"mean\":\"1s\"}}",
+    fault_fails_with(t, "{\"uniform\":{\"min\":\"1s\",\"max\":\"2s\",\"mean\":\"1s\"}}",
                      "s.json: rules[0].fault.uniform: unknown key \"mean\"", NULL);
-    parse_fails_with(t, "{\"lognormal\":{\"median\":\"1s\",\"sigma\":11}}",
+    fault_fails_with(t, "{\"lognormal\":{\"median\":\"1s\",\"sigma\":11}}",
                      "s.json: rules[0].fault.lognormal.sigma: ", NULL);
-    parse_fails_with(t, "{\"lognormal\":\"1s\"}", "s.json: rules[0].fault.lognormal: ", NULL);
+    fault_fails_with(t, "{\"lognormal\":\"1s\"}", "s.json: rules[0].fault.lognormal: ", NULL);
 }
 
 static void test_parse_others(void **state)
 {
     (void)state;
-    free_ctx(&fault_type_hang, parse_ok(&fault_type_hang, "{\"type\":\"hang\"}"));
-    parse_fails(&fault_type_hang, "{\"type\":\"hang\",\"for\":\"1s\"}",
+    free_ctx(&fault_type_hang, fault_ok(&fault_type_hang, "{\"type\":\"hang\"}"));
+    fault_fails(&fault_type_hang, "{\"type\":\"hang\",\"for\":\"1s\"}",
                 "s.json: rules[0].fault: unknown key \"for\" (accepted: type)");
-    free_ctx(&fault_type_empty_reply, parse_ok(&fault_type_empty_reply, "{}"));
-    parse_fails(&fault_type_empty_reply, "{\"code\":1}",
+    free_ctx(&fault_type_empty_reply, fault_ok(&fault_type_empty_reply, "{}"));
+    fault_fails(&fault_type_empty_reply, "{\"code\":1}",
                 "s.json: rules[0].fault: unknown key \"code\" (accepted: type)");
-    free_ctx(&fault_type_malformed_body, parse_ok(&fault_type_malformed_body, "{}"));
-    free_ctx(&fault_type_malformed_body, parse_ok(&fault_type_malformed_body, "{\"body\":\"\"}"));
-    parse_fails_with(&fault_type_malformed_body, "{\"body\":5}", "rules[0].fault.body: ", NULL);
-    parse_fails_with(&fault_type_malformed_body, "{\"bdy\":\"x\"}",
+    free_ctx(&fault_type_malformed_body, fault_ok(&fault_type_malformed_body, "{}"));
+    free_ctx(&fault_type_malformed_body, fault_ok(&fault_type_malformed_body, "{\"body\":\"\"}"));
+    fault_fails_with(&fault_type_malformed_body, "{\"body\":5}", "rules[0].fault.body: ", NULL);
+    fault_fails_with(&fault_type_malformed_body, "{\"bdy\":\"x\"}",
                      "unknown key \"bdy\" (accepted: type, body); did you mean \"body\"?", NULL);
     free_ctx(&fault_type_wrong_content_type,
-             parse_ok(&fault_type_wrong_content_type, "{\"contentType\":\"text/plain\"}"));
-    parse_fails(&fault_type_wrong_content_type, "{\"contentType\":\"a\\r\\nX: y\"}",
+             fault_ok(&fault_type_wrong_content_type, "{\"contentType\":\"text/plain\"}"));
+    fault_fails(&fault_type_wrong_content_type, "{\"contentType\":\"a\\r\\nX: y\"}",
                 "s.json: rules[0].fault.contentType: a content type is one line of at most 256 "
                 "bytes");
-    parse_fails_with(&fault_type_wrong_content_type, "{\"contentType\":[]}",
+    fault_fails_with(&fault_type_wrong_content_type, "{\"contentType\":[]}",
                      "rules[0].fault.contentType: ", NULL);
 }
 
@@ -393,7 +325,7 @@ static void expect_answer(struct fixture *f, const struct fault_type *t, const c
                           const char *status_line, const char *header, const char *body)
 {
     struct wire w;
-    void *ctx = parse_ok(t, json);
+    void *ctx = fault_ok(t, json);
     send_request(f, GET_POD, strlen(GET_POD));
     assert_int_equal(apply(f, t, ctx), HOOK_HANDLED);
     read_wire(f, &w);
@@ -533,7 +465,7 @@ static void test_error_quota_names(void **state)
     struct fixture *f = *state;
     const struct fault_type *t = &fault_type_error;
     struct wire w;
-    void *ctx = parse_ok(t, "{\"name\":\"quota-exceeded\"}");
+    void *ctx = fault_ok(t, "{\"name\":\"quota-exceeded\"}");
     expect_error(f, "{\"name\":\"quota-exceeded\"}", 403, NULL,
                  STATUS_HEAD "\"message\":\"pods \\\"p1\\\" is forbidden: exceeded quota: "
                              "compute-resources, requested: pods=1, used: pods=10, limited: "
@@ -559,7 +491,7 @@ static void test_error_quota_names(void **state)
             fail_msg("%s: no %s in %s", cases[i].body, cases[i].want, w.data);
     }
     free_ctx(t, ctx);
-    ctx = parse_ok(t, "{\"name\":\"quota-exceeded\",\"quota\":\"mem\",\"requested\":"
+    ctx = fault_ok(t, "{\"name\":\"quota-exceeded\",\"quota\":\"mem\",\"requested\":"
                       "\"requests.memory=2Gi\",\"used\":\"requests.memory=7Gi\",\"limited\":"
                       "\"requests.memory=8Gi\"}");
     send_request(f, GET_POD, strlen(GET_POD));
@@ -586,7 +518,7 @@ static void test_error_waits(void **state)
          "error etcd-leader-changed after 1.5s"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        void *ctx = parse_ok(&fault_type_error, cases[i].json);
+        void *ctx = fault_ok(&fault_type_error, cases[i].json);
         send_request(f, GET_POD, strlen(GET_POD));
         assert_int_equal(apply(f, &fault_type_error, ctx), HOOK_HANDLED);
         free_ctx(&fault_type_error, ctx); /* the waiting answer is a copy */
@@ -625,7 +557,7 @@ static void test_empty_reply_closes(void **state)
 {
     struct fixture *f = *state;
     struct wire w;
-    void *ctx = parse_ok(&fault_type_empty_reply, "{}");
+    void *ctx = fault_ok(&fault_type_empty_reply, "{}");
     send_request(f, GET_POD, strlen(GET_POD));
     assert_int_equal(apply(f, &fault_type_empty_reply, ctx), HOOK_HANDLED);
     f->c = NULL; /* aborted */
@@ -638,7 +570,7 @@ static void test_empty_reply_closes(void **state)
 static void test_hang_stays_silent(void **state)
 {
     struct fixture *f = *state;
-    void *ctx = parse_ok(&fault_type_hang, "{}");
+    void *ctx = fault_ok(&fault_type_hang, "{}");
     send_request(f, GET_POD, strlen(GET_POD));
     assert_int_equal(apply(f, &fault_type_hang, ctx), HOOK_HANDLED);
     for (int k = 0; k < 20; k++)
@@ -680,13 +612,13 @@ static void test_delay_draws(void **state)
 {
     struct fixture *f = *state;
     char a[8][64], b[8][64], note[64];
-    void *fixed = parse_ok(&fault_type_delay, "{\"fixed\":\"250ms\"}");
+    void *fixed = fault_ok(&fault_type_delay, "{\"fixed\":\"250ms\"}");
     delay_note(f, fixed, note, sizeof note);
     assert_string_equal(note, "delay 250ms");
     free_ctx(&fault_type_delay, fixed);
 
-    void *uni = parse_ok(&fault_type_delay, "{\"uniform\":{\"min\":\"100ms\",\"max\":\"200ms\"}}");
-    void *logn = parse_ok(&fault_type_delay,
+    void *uni = fault_ok(&fault_type_delay, "{\"uniform\":{\"min\":\"100ms\",\"max\":\"200ms\"}}");
+    void *logn = fault_ok(&fault_type_delay,
                           "{\"lognormal\":{\"median\":\"1s\",\"sigma\":1},\"max\":\"3s\"}");
     for (int round = 0; round < 2; round++) {
         rng_init(&f->rng, 7);

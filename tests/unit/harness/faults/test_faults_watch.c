@@ -16,11 +16,9 @@
 
 #include <event2/buffer.h>
 
-#include "harness/diag.h"
 #include "harness/fault.h"
 #include "harness/faults/wstate.h"
-
-#define PATH "rules[0].fault"
+#include "../testutil.h"
 
 extern const struct fault_type fault_type_watch_stall, fault_type_watch_cut,
     fault_type_watch_expire, fault_type_watch_no_bookmarks, fault_type_watch_duplicate,
@@ -28,72 +26,12 @@ extern const struct fault_type fault_type_watch_stall, fault_type_watch_cut,
 
 /* ---- parsing ---- */
 
-static char errors[4096];
-
-/* Parse json with type t; returns the ctx (rc 0) or NULL with every message in errors. */
-static int try_parse(const struct fault_type *t, const char *json, void **ctx)
-{
-    struct diag d;
-    cJSON *spec = cJSON_Parse(json);
-    assert_non_null(spec);
-    diag_init(&d, "s.json");
-    *ctx = NULL;
-    int rc = t->parse(spec, PATH, &d, ctx);
-    size_t n = 0;
-    errors[0] = '\0';
-    for (size_t i = 0; i < d.n && n < sizeof errors; i++)
-        n += (size_t)snprintf(errors + n, sizeof errors - n, "%s%s", i ? "\n" : "", d.msgs[i]);
-    if (rc == 0)
-        assert_int_equal(d.n, 0);
-    else
-        assert_true(d.n > 0);
-    diag_release(&d);
-    cJSON_Delete(spec);
-    return rc;
-}
-
-static void free_ctx(const struct fault_type *t, void *ctx)
-{
-    if (t->free)
-        t->free(ctx);
-    else
-        free(ctx);
-}
-
+/* Every watch fault type keeps a ctx. */
 static void *parse_ok(const struct fault_type *t, const char *json)
 {
-    void *ctx;
-    if (try_parse(t, json, &ctx) < 0)
-        fail_msg("%s: %s", json, errors);
+    void *ctx = fault_ok(t, json);
     assert_non_null(ctx);
     return ctx;
-}
-
-/* The parse fails and its messages are exactly want. */
-static void parse_fails(const struct fault_type *t, const char *json, const char *want)
-{
-    void *ctx;
-    if (try_parse(t, json, &ctx) == 0) {
-        free_ctx(t, ctx);
-        fail_msg("%s parsed", json);
-    }
-    assert_string_equal(errors, want);
-}
-
-/* The parse fails and its messages contain each of the NULL-ended parts. */
-static void parse_fails_with(const struct fault_type *t, const char *json, ...)
-{
-    void *ctx;
-    va_list ap;
-    if (try_parse(t, json, &ctx) == 0) {
-        free_ctx(t, ctx);
-        fail_msg("%s parsed", json);
-    }
-    va_start(ap, json);
-    for (const char *part; (part = va_arg(ap, const char *));)
-        if (!strstr(errors, part))
-            fail_msg("%s: \"%s\" not in \"%s\"", json, part, errors);
-    va_end(ap);
 }
 
 static void test_registry(void **state)
@@ -131,19 +69,19 @@ static void test_parse_stall(void **state)
     free_ctx(t, parse_ok(t, "{\"type\":\"watch-stall\"}"));
     free_ctx(t, parse_ok(t, "{\"afterEvents\":3}"));
     free_ctx(t, parse_ok(t, "{\"afterEvents\":0,\"for\":\"1m30s\"}"));
-    parse_fails(t, "{\"after\":1}",
+    fault_fails(t, "{\"after\":1}",
                 "s.json: rules[0].fault: unknown key \"after\" (accepted: type, afterEvents, "
                 "for)");
-    parse_fails_with(t, "{\"afterEvent\":1}", "did you mean \"afterEvents\"?", NULL);
-    parse_fails_with(t, "{\"afterEvents\":-1}", "s.json: rules[0].fault.afterEvents: ", "-1", NULL);
-    parse_fails_with(t, "{\"afterEvents\":1.5}", "rules[0].fault.afterEvents: ", NULL);
-    parse_fails_with(t, "{\"afterEvents\":\"1\"}", "rules[0].fault.afterEvents: ", NULL);
-    parse_fails_with(t, "{\"for\":3}", "s.json: rules[0].fault.for: ", NULL);
-    parse_fails_with(t, "{\"for\":\"3 s\"}", "s.json: rules[0].fault.for: ", NULL);
-    parse_fails(t, "{\"for\":\"25h\"}",
+    fault_fails_with(t, "{\"afterEvent\":1}", "did you mean \"afterEvents\"?", NULL);
+    fault_fails_with(t, "{\"afterEvents\":-1}", "s.json: rules[0].fault.afterEvents: ", "-1", NULL);
+    fault_fails_with(t, "{\"afterEvents\":1.5}", "rules[0].fault.afterEvents: ", NULL);
+    fault_fails_with(t, "{\"afterEvents\":\"1\"}", "rules[0].fault.afterEvents: ", NULL);
+    fault_fails_with(t, "{\"for\":3}", "s.json: rules[0].fault.for: ", NULL);
+    fault_fails_with(t, "{\"for\":\"3 s\"}", "s.json: rules[0].fault.for: ", NULL);
+    fault_fails(t, "{\"for\":\"25h\"}",
                 "s.json: rules[0].fault.for: \"25h\" is longer than the limit of 24h");
     /* every error at once, not just the first */
-    parse_fails_with(t, "{\"afterEvents\":-1,\"for\":\"x\",\"nope\":1}", "unknown key \"nope\"",
+    fault_fails_with(t, "{\"afterEvents\":-1,\"for\":\"x\",\"nope\":1}", "unknown key \"nope\"",
                      "rules[0].fault.afterEvents: ", "rules[0].fault.for: ", NULL);
 }
 
@@ -154,17 +92,17 @@ static void test_parse_cut(void **state)
     free_ctx(t, parse_ok(t, "{\"type\":\"watch-cut\"}"));
     free_ctx(t, parse_ok(t, "{\"afterEvents\":2,\"bytes\":0,\"how\":\"close\"}"));
     free_ctx(t, parse_ok(t, "{\"bytes\":20,\"how\":\"reset\"}"));
-    parse_fails(t, "{\"how\":\"rst\"}",
+    fault_fails(t, "{\"how\":\"rst\"}",
                 "s.json: rules[0].fault.how: unknown value \"rst\" (accepted: reset, close)");
-    parse_fails(t, "{\"how\":\"\"}", "s.json: rules[0].fault.how: must not be empty");
-    parse_fails_with(t, "{\"how\":1}", "s.json: rules[0].fault.how: ", NULL);
-    parse_fails_with(t, "{\"bytes\":-1}", "s.json: rules[0].fault.bytes: ", NULL);
-    parse_fails_with(t, "{\"bytes\":1048577}", "s.json: rules[0].fault.bytes: ", "1048577", NULL);
-    parse_fails_with(t, "{\"afterEvents\":-2}", "s.json: rules[0].fault.afterEvents: ", NULL);
-    parse_fails(t, "{\"bytes\":1048577,\"how\":\"rst\"}",
+    fault_fails(t, "{\"how\":\"\"}", "s.json: rules[0].fault.how: must not be empty");
+    fault_fails_with(t, "{\"how\":1}", "s.json: rules[0].fault.how: ", NULL);
+    fault_fails_with(t, "{\"bytes\":-1}", "s.json: rules[0].fault.bytes: ", NULL);
+    fault_fails_with(t, "{\"bytes\":1048577}", "s.json: rules[0].fault.bytes: ", "1048577", NULL);
+    fault_fails_with(t, "{\"afterEvents\":-2}", "s.json: rules[0].fault.afterEvents: ", NULL);
+    fault_fails(t, "{\"bytes\":1048577,\"how\":\"rst\"}",
                 "s.json: rules[0].fault.bytes: expected an integer from 0 to 1048576, got 1048577\n"
                 "s.json: rules[0].fault.how: unknown value \"rst\" (accepted: reset, close)");
-    parse_fails(t, "{\"byte\":1}",
+    fault_fails(t, "{\"byte\":1}",
                 "s.json: rules[0].fault: unknown key \"byte\" (accepted: type, afterEvents, bytes, "
                 "how); did you mean \"bytes\"?");
 }
@@ -176,10 +114,10 @@ static void test_parse_expire(void **state)
     free_ctx(t, parse_ok(t, "{\"type\":\"watch-expire\"}"));
     free_ctx(t, parse_ok(t, "{\"afterEvents\":5,\"message\":\"The resourceVersion for the "
                             "provided watch is too old.\"}"));
-    parse_fails(t, "{\"message\":\"\"}", "s.json: rules[0].fault.message: must not be empty");
-    parse_fails_with(t, "{\"message\":{}}", "s.json: rules[0].fault.message: ", NULL);
-    parse_fails_with(t, "{\"afterEvents\":true}", "s.json: rules[0].fault.afterEvents: ", NULL);
-    parse_fails(t, "{\"code\":410}",
+    fault_fails(t, "{\"message\":\"\"}", "s.json: rules[0].fault.message: must not be empty");
+    fault_fails_with(t, "{\"message\":{}}", "s.json: rules[0].fault.message: ", NULL);
+    fault_fails_with(t, "{\"afterEvents\":true}", "s.json: rules[0].fault.afterEvents: ", NULL);
+    fault_fails(t, "{\"code\":410}",
                 "s.json: rules[0].fault: unknown key \"code\" (accepted: type, afterEvents, "
                 "message)");
 }
@@ -192,11 +130,11 @@ static void test_parse_no_bookmarks(void **state)
     free_ctx(t, parse_ok(t, "{\"which\":\"all\"}"));
     free_ctx(t, parse_ok(t, "{\"which\":\"initial-events-end\"}"));
     free_ctx(t, parse_ok(t, "{\"which\":\"periodic\"}"));
-    parse_fails(t, "{\"which\":\"initial\"}",
+    fault_fails(t, "{\"which\":\"initial\"}",
                 "s.json: rules[0].fault.which: unknown value \"initial\" (accepted: all, "
                 "initial-events-end, periodic)");
-    parse_fails_with(t, "{\"which\":[]}", "s.json: rules[0].fault.which: ", NULL);
-    parse_fails_with(t, "{\"whch\":\"all\"}", "unknown key \"whch\"", "did you mean \"which\"?",
+    fault_fails_with(t, "{\"which\":[]}", "s.json: rules[0].fault.which: ", NULL);
+    fault_fails_with(t, "{\"whch\":\"all\"}", "unknown key \"whch\"", "did you mean \"which\"?",
                      NULL);
 }
 
@@ -206,9 +144,9 @@ static void test_parse_duplicate(void **state)
     const struct fault_type *t = &fault_type_watch_duplicate;
     free_ctx(t, parse_ok(t, "{\"type\":\"watch-duplicate\"}"));
     free_ctx(t, parse_ok(t, "{\"every\":3}"));
-    parse_fails_with(t, "{\"every\":0}", "s.json: rules[0].fault.every: ", "0", NULL);
-    parse_fails_with(t, "{\"every\":\"2\"}", "s.json: rules[0].fault.every: ", NULL);
-    parse_fails(t, "{\"afterEvents\":1}",
+    fault_fails_with(t, "{\"every\":0}", "s.json: rules[0].fault.every: ", "0", NULL);
+    fault_fails_with(t, "{\"every\":\"2\"}", "s.json: rules[0].fault.every: ", NULL);
+    fault_fails(t, "{\"afterEvents\":1}",
                 "s.json: rules[0].fault: unknown key \"afterEvents\" (accepted: type, every)");
 }
 
@@ -219,10 +157,10 @@ static void test_parse_list_refused(void **state)
     free_ctx(t, parse_ok(t, "{\"type\":\"watch-list-refused\"}"));
     free_ctx(t, parse_ok(t, "{\"code\":400,\"reason\":\"BadRequest\",\"message\":\"no\"}"));
     free_ctx(t, parse_ok(t, "{\"code\":500,\"reason\":\"\"}"));
-    parse_fails_with(t, "{\"code\":200}", "s.json: rules[0].fault.code: ", "200", NULL);
-    parse_fails_with(t, "{\"code\":600}", "s.json: rules[0].fault.code: ", NULL);
-    parse_fails(t, "{\"message\":\"\"}", "s.json: rules[0].fault.message: must not be empty");
-    parse_fails(t, "{\"retryAfter\":1}",
+    fault_fails_with(t, "{\"code\":200}", "s.json: rules[0].fault.code: ", "200", NULL);
+    fault_fails_with(t, "{\"code\":600}", "s.json: rules[0].fault.code: ", NULL);
+    fault_fails(t, "{\"message\":\"\"}", "s.json: rules[0].fault.message: must not be empty");
+    fault_fails(t, "{\"retryAfter\":1}",
                 "s.json: rules[0].fault: unknown key \"retryAfter\" (accepted: type, code, "
                 "reason, message)");
 }
@@ -236,7 +174,7 @@ static void test_parse_not_object(void **state)
         &fault_type_watch_expire,    &fault_type_watch_no_bookmarks,
         &fault_type_watch_duplicate, &fault_type_watch_list_refused};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        parse_fails_with(types[i], "[1]", "s.json: rules[0].fault: ", NULL);
+        fault_fails_with(types[i], "[1]", "s.json: rules[0].fault: ", NULL);
 }
 
 /* ---- watch-no-bookmarks: which bookmarks it withholds ---- */
