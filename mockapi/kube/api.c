@@ -32,6 +32,8 @@
 #include "mockapi/kube/store.h"
 #include "mockapi/kube/table.h"
 #include "mockapi/kube/watch.h"
+#include "mockapi/stream/remotecmd.h"
+#include "mockapi/stream/session.h"
 
 #define API_MAX_LIST_LIMIT 100000  /**< a larger limit is treated as this */
 #define API_DEFAULT_POD_GRACE_S 30 /**< spec.terminationGracePeriodSeconds default */
@@ -1341,6 +1343,125 @@ static void handle_log(struct api *a, struct conn *c, struct http_request *req,
     conn_set_close_cb(c, on_log_conn_close, ls);
 }
 
+/* ---- exec and attach ---- */
+
+/* 1 when the pod spec has a container (or init or ephemeral container) of that name. */
+static int pod_has_container(const cJSON *spec, const char *name)
+{
+    static const char *const lists[] = {"containers", "initContainers", "ephemeralContainers"};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(spec, lists[l]))
+        {
+            if (strcmp(json_str_or(it, "name", ""), name) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when the container's status says running. */
+static int container_running(const cJSON *pod, const char *name)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(pod, "status");
+    static const char *const lists[] = {"containerStatuses", "initContainerStatuses",
+                                        "ephemeralContainerStatuses"};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        const cJSON *cs;
+        cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(status, lists[l]))
+        {
+            if (strcmp(json_str_or(cs, "name", ""), name) != 0)
+                continue;
+            return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cs, "state"),
+                                                    "running") != NULL;
+        }
+    }
+    return 0;
+}
+
+/* pods/exec and pods/attach: the apiserver's checks (registry/core/pod streamLocation), the
+ * kubelet's (a container that is not running), then the upgrade to WebSocket or SPDY. */
+static void handle_remotecmd(struct api *a, struct conn *c, struct http_request *req,
+                             const struct route *r, int attach)
+{
+    const cJSON *pod = store_get(a->store, r->kind, r->namespace, r->name);
+    if (!pod) {
+        api_send_status(c, status_not_found(r->kind, r->name));
+        return;
+    }
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
+    const cJSON *ctrs = cJSON_GetObjectItemCaseSensitive(spec, "containers");
+    const char *container = http_request_param(req, "container");
+    if (!container || !*container) {
+        if (cJSON_GetArraySize(ctrs) != 1) {
+            char names[512] = "";
+            size_t n = 0;
+            const cJSON *it;
+            cJSON_ArrayForEach(it, ctrs)
+            {
+                int w = snprintf(names + n, sizeof names - n, "%s%s", n ? " " : "",
+                                 json_str_or(it, "name", ""));
+                if (w > 0 && (size_t)w < sizeof names - n)
+                    n += (size_t)w;
+            }
+            fail(c, 400, STATUS_REASON_BADREQUEST,
+                 "a container name must be specified for pod %s, choose one of: [%s]", r->name,
+                 names);
+            return;
+        }
+        container = json_str_or(cJSON_GetArrayItem(ctrs, 0), "name", "");
+    }
+    if (!pod_has_container(spec, container)) {
+        fail(c, 400, STATUS_REASON_BADREQUEST, "container %s is not valid for pod %s", container,
+             r->name);
+        return;
+    }
+    const char *node = json_str(spec, "nodeName");
+    if (!node || !*node) {
+        fail(c, 400, STATUS_REASON_BADREQUEST, "pod %s does not have a host assigned", r->name);
+        return;
+    }
+    struct rcs_opts o;
+    memset(&o, 0, sizeof o);
+    const char *argv[RCS_MAX_ARGS];
+    o.attach = attach;
+    o.argv = argv;
+    if (!attach) {
+        o.argc = http_request_params(req, "command", argv, RCS_MAX_ARGS);
+        if (o.argc == 0) {
+            fail(c, 400, STATUS_REASON_BADREQUEST, "you must specify at least 1 command");
+            return;
+        }
+    }
+    o.want[RCS_STDIN] = param_true(req, "stdin");
+    o.want[RCS_STDOUT] = param_true(req, "stdout");
+    o.want[RCS_STDERR] = param_true(req, "stderr");
+    o.want[RCS_ERROR] = 1;
+    o.tty = param_true(req, "tty");
+    o.want[RCS_RESIZE] = o.tty;
+    if (!o.want[RCS_STDIN] && !o.want[RCS_STDOUT] && !o.want[RCS_STDERR]) {
+        fail(c, 400, STATUS_REASON_BADREQUEST,
+             "you must specify at least 1 of stdin, stdout, stderr");
+        return;
+    }
+    if (!container_running(pod, container)) {
+        /* the kubelet's answer, passed through by the apiserver's upgrade proxy as it is */
+        char body[300];
+        int n = snprintf(body, sizeof body, "container not found (\"%s\")", container);
+        conn_respond(c, 404, HTTP_CT_TEXT, NULL, body,
+                     n < 0                     ? 0
+                     : (size_t)n < sizeof body ? (size_t)n
+                                               : sizeof body - 1);
+        return;
+    }
+    if (remotecmd_is_websocket(req))
+        remotecmd_websocket(c, req, &o);
+    else if (remotecmd_is_spdy(req))
+        remotecmd_spdy(c, req, &o);
+    else
+        fail(c, 400, STATUS_REASON_BADREQUEST, "Upgrade request required");
+}
+
 /* ---- dispatch ---- */
 
 static void handle_object(struct api *a, struct conn *c, struct http_request *req,
@@ -1358,9 +1479,7 @@ static void handle_object(struct api *a, struct conn *c, struct http_request *re
             return;
         }
         if (k->id == KIND_pods && (strcmp(sub, "exec") == 0 || strcmp(sub, "attach") == 0)) {
-            fail(c, 400, STATUS_REASON_BADREQUEST,
-                 "kubefault: pods/%s streaming (SPDY/3.1 and WebSocket) is not implemented yet",
-                 sub);
+            handle_remotecmd(a, c, req, r, strcmp(sub, "attach") == 0);
             return;
         }
         if (strcmp(sub, "status") != 0 || !strstr(k->subresources, "status")) {

@@ -235,6 +235,22 @@ sequence() {
   ok_cmd "hello"
   done_step
 
+  # exec: kubectl >= 1.30 tries WebSocket (v5.channel.k8s.io) first, older ones use SPDY/3.1;
+  # KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes every version use SPDY
+  step exec
+  k exec r1 -- echo hi
+  ok_cmd "hi"
+  k exec r1 -- sh -c 'exit 3'
+  want_rc 3; want_out ""; want_err "command terminated with exit code 3"
+  done_step
+
+  step exec-spdy
+  KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k exec r1 -- echo hi
+  ok_cmd "hi"
+  KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k exec r1 -- sh -c 'exit 3'
+  want_rc 3; want_out ""; want_err "command terminated with exit code 3"
+  done_step
+
   step describe
   k describe pod r1
   want_rc 0; want_err ""

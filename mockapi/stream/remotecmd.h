@@ -1,0 +1,28 @@
+/* remotecmd.h -- pods/exec and pods/attach on an HTTP connection: the WebSocket and SPDY/3.1
+ * upgrades, and the framing that carries a remote-command session's streams over each */
+#ifndef KF_REMOTECMD_H
+#define KF_REMOTECMD_H
+
+#include "mockapi/http/conn.h"
+#include "mockapi/stream/session.h"
+
+/** 1 when req asks for a WebSocket upgrade (Upgrade: websocket). */
+int remotecmd_is_websocket(const struct http_request *req);
+
+/** 1 when req asks for a SPDY/3.1 upgrade (Upgrade: SPDY/3.1). */
+int remotecmd_is_spdy(const struct http_request *req);
+
+/** Answer req with 101 and run a session for opts (borrowed; copied) over WebSocket with the
+ *  subprotocol v5.channel.k8s.io or v4.channel.k8s.io: channel frames, the Status on channel 3,
+ *  close 1000, then the connection closes once the client's close arrives. A refused handshake is
+ *  answered with its code (400, 426) and a text body, which makes kubectl fall back to SPDY.
+ *  The connection then belongs to the session until it ends: do not touch c after the call. */
+void remotecmd_websocket(struct conn *c, struct http_request *req, const struct rcs_opts *opts);
+
+/** The same over SPDY/3.1 (X-Stream-Protocol-Version v4 or v5): a SYN_REPLY per client
+ *  SYN_STREAM at once, the session starts once every expected stream is open, output as DATA, the
+ *  Status on the error stream, FIN on every stream; PING is echoed; the connection closes on the
+ *  client's GOAWAY. A request offering no known version is answered 400 with a Status. */
+void remotecmd_spdy(struct conn *c, struct http_request *req, const struct rcs_opts *opts);
+
+#endif
