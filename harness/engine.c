@@ -79,7 +79,6 @@ struct engine {
     size_t nwf, wf_cap;
     struct timeline_timer *tl; /* one per timeline entry */
     uint64_t store_listener;
-    int needs_body;
     int64_t start_offset_ms; /* when "start" was, on the engine clock (moves on engine_reset) */
     int stopped;             /* detached from the server: hooks do nothing */
     /* [ext] state of the pod-script and admission layers (their helpers add one field each) */

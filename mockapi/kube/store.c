@@ -16,7 +16,6 @@
 #include "mockapi/kube/kinds.h"
 
 #define INITIAL_BUCKETS 64
-#define MAX_LISTENERS_GROWTH 2
 
 struct sobj {
     int refs;

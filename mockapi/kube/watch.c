@@ -27,7 +27,6 @@ struct watch {
     struct event *timeout_ev;
     struct event *bookmark_ev;
     struct watch *prev, *next;
-    int ending;
     int in_hook;       /* the event hook is running: ends are deferred until it returns */
     int end_requested; /* watch_end() was called from the hook */
     int gone;          /* the connection went away during the hook */
@@ -249,7 +248,7 @@ static void on_change(void *arg, enum store_event_type type, const struct kinds_
                       const cJSON *old, const cJSON *obj)
 {
     struct watch *w = arg;
-    if (k == w->o.kind && !w->ending)
+    if (k == w->o.kind)
         deliver(w, type, old, obj);
 }
 
