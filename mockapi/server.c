@@ -24,6 +24,7 @@
 #include "mockapi/http/conn.h"
 #include "mockapi/http/tls.h"
 #include "mockapi/kube/api.h"
+#include "mockapi/kube/containers.h"
 #include "mockapi/kube/route.h"
 #include "mockapi/kube/status.h"
 #include "mockapi/kube/store.h"
@@ -42,6 +43,7 @@ struct mockapi_server {
     struct rng rng;
     struct store *store;
     struct cluster *cluster;
+    struct ctr_runtime *containers;
     struct watch_hub *watches;
     struct api *api;
     uint64_t requests;
@@ -324,7 +326,11 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    struct api_opts ao = {s->minor, server_address};
+    if (!(s->containers = ctr_runtime_new(s->cluster, s->store, opts->hooks))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    struct api_opts ao = {s->minor, server_address, s->containers};
     if (!(s->api = api_new(s->store, s->cluster, s->watches, &s->rng, &ao)) ||
         cluster_bootstrap(s->cluster) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -346,6 +352,7 @@ void mockapi_server_free(struct mockapi_server *s)
     watch_hub_free(s->watches);
     conn_set_abort_all(&s->conns);
     api_free(s->api);
+    ctr_runtime_free(s->containers);
     cluster_free(s->cluster);
     store_free(s->store);
     tls_free(s->tls);
@@ -380,6 +387,11 @@ uint64_t mockapi_server_requests(const struct mockapi_server *s)
 struct store *mockapi_server_store(struct mockapi_server *s)
 {
     return s->store;
+}
+
+struct ctr_runtime *mockapi_server_containers(struct mockapi_server *s)
+{
+    return s->containers;
 }
 
 struct cluster *mockapi_server_cluster(struct mockapi_server *s)

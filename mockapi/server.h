@@ -12,6 +12,7 @@ struct conn;
 struct event_base;
 struct http_request;
 struct route;
+struct ctr_runtime;
 struct mockapi_hooks;
 struct store;
 struct watch_hub;
@@ -67,6 +68,9 @@ const char *mockapi_server_ca_pem(const struct mockapi_server *s); /**< NULL wit
 uint64_t mockapi_server_requests(const struct mockapi_server *s);  /**< requests seen so far */
 struct store *mockapi_server_store(struct mockapi_server *s);
 struct cluster *mockapi_server_cluster(struct mockapi_server *s);
+
+/** The simulated containers (exec, attach, pod files, stages). */
+struct ctr_runtime *mockapi_server_containers(struct mockapi_server *s);
 struct watch_hub *mockapi_server_watches(struct mockapi_server *s);
 
 #endif

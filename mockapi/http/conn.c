@@ -61,6 +61,8 @@ struct conn {
     size_t nends;
     int resp_code;       /* the answer being written: its status code */
     uint64_t resp_start; /* and staged_in where it began */
+    uint64_t req_base;   /* staged_in when the current request was complete */
+    int upgraded_req;    /* the request was upgraded: report it (101) when the connection ends */
     int resp_open;       /* a head was written and the answer is not complete */
     conn_egress_cb egress;
     void *egress_arg;
@@ -336,6 +338,7 @@ static int on_message_complete(http_parser *p)
         return -1;
     c->req_ready = 1;
     c->req_in_progress = 0;
+    c->req_base = c->staged_in;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -582,6 +585,7 @@ void conn_upgrade(struct conn *c, conn_upgraded_cb cb, void *arg)
 {
     c->mode = MODE_UPGRADED;
     c->req_ready = 0;
+    c->upgraded_req = 1;
     c->on_upgraded = cb;
     c->upgraded_arg = arg;
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -784,6 +788,9 @@ static void conn_kill(struct conn *c, int rst)
     if (c->req_ready && c->mode == MODE_HTTP && c->cfg.on_response)
         c->cfg.on_response(c->cfg.arg, c, &c->req, c->resp_open ? c->resp_code : 0,
                            c->resp_open ? c->staged_in - c->resp_start : 0, 0);
+    /* an upgraded stream's answer lasts as long as the connection: 101 and every byte since */
+    if (c->upgraded_req && c->cfg.on_response)
+        c->cfg.on_response(c->cfg.arg, c, &c->req, 101, c->staged_in - c->req_base, !rst);
     if (c->on_close) {
         conn_close_cb cb = c->on_close;
         c->on_close = NULL;

@@ -32,6 +32,7 @@
 #include "mockapi/kube/store.h"
 #include "mockapi/kube/table.h"
 #include "mockapi/kube/watch.h"
+#include "mockapi/kube/containers.h"
 #include "mockapi/stream/remotecmd.h"
 #include "mockapi/stream/session.h"
 
@@ -43,6 +44,7 @@ struct api {
     struct store *store;
     struct cluster *cluster;
     struct watch_hub *watches;
+    struct ctr_runtime *containers;
     struct rng *rng;
     char minor[8];
     char server_address[64];
@@ -59,6 +61,7 @@ struct api *api_new(struct store *store, struct cluster *cluster, struct watch_h
     a->cluster = cluster;
     a->watches = watches;
     a->rng = rng;
+    a->containers = opts->containers;
     snprintf(a->minor, sizeof a->minor, "%s", opts->kube_minor ? opts->kube_minor : "32");
     snprintf(a->server_address, sizeof a->server_address, "%s",
              opts->server_address ? opts->server_address : "127.0.0.1:6443");
@@ -1438,12 +1441,17 @@ static void handle_remotecmd(struct api *a, struct conn *c, struct http_request 
     o.want[RCS_STDERR] = param_true(req, "stderr");
     o.want[RCS_ERROR] = 1;
     o.tty = param_true(req, "tty");
+    o.base = cluster_event_base(a->cluster);
     o.want[RCS_RESIZE] = o.tty;
     if (!o.want[RCS_STDIN] && !o.want[RCS_STDOUT] && !o.want[RCS_STDERR]) {
         fail(c, 400, STATUS_REASON_BADREQUEST,
              "you must specify at least 1 of stdin, stdout, stderr");
         return;
     }
+    if (o.tty) /* the kubelet: "exec with tty and stderr is not supported, bypassing stderr";
+                  client-go opens no stderr stream then */
+        o.want[RCS_STDERR] = 0;
+
     if (!container_running(pod, container)) {
         /* the kubelet's answer, passed through by the apiserver's upgrade proxy as it is */
         char body[300];
@@ -1454,10 +1462,8 @@ static void handle_remotecmd(struct api *a, struct conn *c, struct http_request 
                                                : sizeof body - 1);
         return;
     }
-    if (remotecmd_is_websocket(req))
-        remotecmd_websocket(c, req, &o);
-    else if (remotecmd_is_spdy(req))
-        remotecmd_spdy(c, req, &o);
+    if (remotecmd_is_websocket(req) || remotecmd_is_spdy(req))
+        ctr_remotecmd(a->containers, c, req, r, pod, container, &o, remotecmd_is_websocket(req));
     else
         fail(c, 400, STATUS_REASON_BADREQUEST, "Upgrade request required");
 }

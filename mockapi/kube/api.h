@@ -13,10 +13,12 @@ struct route;
 struct store;
 struct watch_hub;
 struct api;
+struct ctr_runtime;
 
 struct api_opts {
     const char *kube_minor;     /**< "32": /version's minor (the kubectl dispatcher picks by it) */
     const char *server_address; /**< "127.0.0.1:PORT" for /api's serverAddressByClientCIDRs */
+    struct ctr_runtime *containers; /**< what exec and attach run (borrowed) */
 };
 
 /** The REST layer over a store, cluster and watch hub (all borrowed). */

@@ -1798,6 +1798,11 @@ int cluster_bootstrap(struct cluster *cl)
     return create_node(cl, CLUSTER_NODE_NAME, "linux");
 }
 
+struct event_base *cluster_event_base(const struct cluster *cl)
+{
+    return cl->base;
+}
+
 struct cluster *cluster_new(struct event_base *base, struct store *store, struct rng *rng,
                             const struct mockapi_hooks *hooks, const struct cluster_opts *opts)
 {

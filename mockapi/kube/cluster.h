@@ -35,6 +35,9 @@ struct cluster *cluster_new(struct event_base *base, struct store *store, struct
 /** Cancel every timer and free. NULL is a no-op. */
 void cluster_free(struct cluster *cl);
 
+/** The event loop the cluster runs on. */
+struct event_base *cluster_event_base(const struct cluster *cl);
+
 /** Create the namespaces default, kube-system, kube-public, kube-node-lease, their default service
  *  accounts, and the node. 0 or -1. */
 int cluster_bootstrap(struct cluster *cl);

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <openssl/evp.h>
 
 #include "mockapi/base/log.h"
 #include "mockapi/stream/spdy.h"
@@ -40,6 +42,21 @@ static void on_conn_close(void *arg, struct conn *c)
     x->gone = 1;
     if (!x->busy)
         xport_free(x);
+}
+
+/* The abort fault: end the connection with no protocol goodbye (no WebSocket close frame, no SPDY
+ * FIN or GOAWAY), now or when the transport's own code leaves. */
+static int xport_sink_abort(void *arg)
+{
+    struct xport *x = arg; /* every transport's sink arg starts with its struct xport */
+    x->done = 1;
+    if (x->busy || x->gone)
+        return 0;
+    struct conn *c = x->c;
+    conn_set_close_cb(c, NULL, NULL);
+    xport_free(x);
+    conn_close(c);
+    return 0;
 }
 
 /* Leave a section entered with x->busy++: free or close when that is due. */
@@ -79,6 +96,15 @@ static unsigned char *take_input(struct evbuffer *input, size_t *len)
     return buf;
 }
 
+/* A program that never reached rcs_new: let it go. */
+static void spec_release(const struct remotecmd_spec *spec)
+{
+    if (spec->prog && spec->prog->release)
+        spec->prog->release(spec->prog->ctx);
+    if (spec->opts->on_free)
+        spec->opts->on_free(spec->opts->on_free_arg, NULL);
+}
+
 static int header_lists(const char *value, const char *token)
 {
     size_t tl = strlen(token);
@@ -112,6 +138,9 @@ struct ws_xport {
     struct xport x; /* first: the callbacks get a struct xport * */
     struct ws_parser *p;
     int v5;
+    int v1;  /* channel.k8s.io / base64.channel.k8s.io: the error channel carries the message text
+                of a Failure, nothing for Success (the kubelet's v1WriteStatusFunc) */
+    int b64; /* the base64 variants: text messages, an ASCII channel digit, base64 payload */
     int sent_close;
 };
 
@@ -130,8 +159,41 @@ static int ws_out(void *arg, const void *data, size_t len)
     return conn_write_raw(w->x.c, data, len);
 }
 
+/* One channel message in the base64 variants: '0'+channel, then the payload in base64. */
+static int ws_b64_frame(struct ws_xport *w, unsigned char channel, const void *data, size_t len)
+{
+    size_t n = 4 * ((len + 2) / 3);
+    unsigned char *text = malloc(n + 2);
+    if (!text)
+        return -1;
+    text[0] = (unsigned char)('0' + channel);
+    int enc = len ? EVP_EncodeBlock(text + 1, data, (int)len) : 0;
+    int r = ws_write_message(ws_out, w, WS_OP_TEXT, text, (size_t)enc + 1, 0);
+    free(text);
+    return r;
+}
+
 static int ws_sink_write(void *arg, enum rcs_stream stream, const void *data, size_t len)
 {
+    struct ws_xport *w = arg;
+    char msg[RCS_MAX_STATUS_BYTES];
+    if (stream == RCS_ERROR && w->v1) { /* the Status's message, or nothing for Success */
+        cJSON *st = cJSON_ParseWithLength(data, len);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(st, "message");
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(st, "status");
+        len = 0;
+        if (cJSON_IsString(status) && strcmp(status->valuestring, "Success") != 0 &&
+            cJSON_IsString(m))
+            len = (size_t)snprintf(msg, sizeof msg, "%s", m->valuestring);
+        cJSON_Delete(st);
+        if (len >= sizeof msg)
+            len = sizeof msg - 1;
+        if (len == 0)
+            return 0;
+        data = msg;
+    }
+    if (w->b64)
+        return ws_b64_frame(w, (unsigned char)stream, data, len);
     return ws_k8s_channel_frame(ws_out, arg, (unsigned char)stream, data, len);
 }
 
@@ -148,6 +210,8 @@ static int ws_on_message(void *arg, const struct ws_message *m)
     struct ws_xport *w = arg;
     switch (m->opcode) {
     case WS_OP_PING:
+        if (w->sent_close || rcs_get_faults(w->x.s)->no_pong) /* nothing after our close */
+            return 0;
         if (ws_write_pong(ws_out, w, m->data, m->len) < 0)
             return 1;
         return 0;
@@ -159,8 +223,27 @@ static int ws_on_message(void *arg, const struct ws_message *m)
         }
         w->x.done = 1;
         return 1;
+    case WS_OP_TEXT: /* base64 variants: '0'..'4' then base64 */
+        if (!w->b64 || m->len == 0)
+            return 0;
+        if (m->data[0] == '0' + WS_K8S_STDIN || m->data[0] == '0' + WS_K8S_RESIZE) {
+            size_t n = m->len - 1;
+            unsigned char *raw = malloc(3 * (n / 4) + 3);
+            if (!raw)
+                return 0;
+            int dec = n ? EVP_DecodeBlock(raw, m->data + 1, (int)n) : 0;
+            if (dec > 0) { /* EVP_DecodeBlock counts the padding's zero bytes */
+                if (m->data[m->len - 1] == '=')
+                    dec--;
+                if (n >= 2 && m->data[m->len - 2] == '=')
+                    dec--;
+                rcs_input(w->x.s, (enum rcs_stream)(m->data[0] - '0'), raw, (size_t)dec);
+            }
+            free(raw);
+        }
+        return 0;
     case WS_OP_BINARY:
-        if (m->len == 0)
+        if (m->len == 0 || w->b64)
             return 0;
         if (m->data[0] == WS_K8S_CLOSE) {
             if (w->v5 && m->len >= 2 && m->data[1] == WS_K8S_STDIN)
@@ -197,9 +280,11 @@ static void ws_on_upgraded(void *arg, struct conn *c, struct evbuffer *input)
     xport_settle(&w->x);
 }
 
-void remotecmd_websocket(struct conn *c, struct http_request *req, const struct rcs_opts *opts)
+void remotecmd_websocket(struct conn *c, struct http_request *req,
+                         const struct remotecmd_spec *spec)
 {
-    static const char *const prefs[] = {WS_PROTO_K8S_V5, WS_PROTO_K8S_V4, NULL};
+    static const char *const prefs[] = {WS_PROTO_K8S_V5, WS_PROTO_K8S_V4,     WS_PROTO_K8S_V4_B64,
+                                        WS_PROTO_K8S_V1, WS_PROTO_K8S_V1_B64, NULL};
     struct ws_handshake hs = {
         .method = req->method,
         .upgrade = http_request_header(req, "Upgrade"),
@@ -215,6 +300,7 @@ void remotecmd_websocket(struct conn *c, struct http_request *req, const struct 
         int n = snprintf(body, sizeof body, "%s\n", acc.err);
         conn_respond(c, acc.code, HTTP_CT_TEXT, acc.code == 426 ? v13 : NULL, body,
                      n > 0 ? (size_t)n : 0);
+        spec_release(spec);
         return;
     }
     char head[512];
@@ -222,15 +308,21 @@ void remotecmd_websocket(struct conn *c, struct http_request *req, const struct 
     struct ws_xport *w = calloc(1, sizeof *w);
     if (!w || hl < 0) {
         free(w);
+        spec_release(spec);
         conn_respond(c, 500, HTTP_CT_TEXT, NULL, "out of memory\n", 14);
         return;
     }
     w->x.c = c;
     w->x.release = ws_release;
     w->v5 = strcmp(acc.protocol, WS_PROTO_K8S_V5) == 0;
-    struct rcs_sink sink = {ws_sink_write, ws_sink_end, w};
+    w->v1 = strcmp(acc.protocol, WS_PROTO_K8S_V1) == 0 ||
+            strcmp(acc.protocol, WS_PROTO_K8S_V1_B64) == 0;
+    w->b64 = strstr(acc.protocol, "base64") != NULL;
+    struct rcs_sink sink = {ws_sink_write, ws_sink_end, xport_sink_abort, w};
     w->p = ws_parser_new(0, ws_on_message, w);
-    w->x.s = rcs_new(opts, &sink);
+    w->x.s = rcs_new(spec->opts, &sink, spec->prog, spec->script, spec->faults);
+    if (w->x.s && spec->created)
+        spec->created(spec->created_arg, w->x.s);
     if (!w->p || !w->x.s) {
         rcs_free(w->x.s);
         ws_parser_free(w->p);
@@ -368,6 +460,8 @@ static int spdy_on_frame(void *arg, const struct spdy_frame *f)
         return 0;
     }
     case SPDY_PING:
+        if (rcs_get_faults(s->x.s)->no_pong)
+            return 0;
         if (spdy_write_ping(s->out, f->ping_id) < 0 || spdy_flush(s) < 0)
             return -1;
         return 0;
@@ -399,7 +493,8 @@ static void spdy_on_upgraded(void *arg, struct conn *c, struct evbuffer *input)
     xport_settle(&s->x);
 }
 
-/* The first version the client offers among ours (X-Stream-Protocol-Version may repeat). */
+/* The version we answer with: v4 when the client offers it (as the kubelet answers, whatever the
+ * client's order), else v5 (X-Stream-Protocol-Version may repeat). */
 static const char *spdy_version(const struct http_request *req)
 {
     static const char *const ours[] = {"v4.channel.k8s.io", "v5.channel.k8s.io"};
@@ -411,8 +506,9 @@ static const char *spdy_version(const struct http_request *req)
     return NULL;
 }
 
-void remotecmd_spdy(struct conn *c, struct http_request *req, const struct rcs_opts *opts)
+void remotecmd_spdy(struct conn *c, struct http_request *req, const struct remotecmd_spec *spec)
 {
+    const struct rcs_opts *opts = spec->opts;
     const char *version = spdy_version(req);
     if (!version) {
         static const char body[] =
@@ -420,10 +516,12 @@ void remotecmd_spdy(struct conn *c, struct http_request *req, const struct rcs_o
             "\"message\":\"unable to upgrade: unable to negotiate protocol: server supports "
             "[v4.channel.k8s.io v5.channel.k8s.io]\",\"reason\":\"BadRequest\",\"code\":400}\n";
         conn_respond(c, 400, HTTP_CT_JSON, NULL, body, sizeof body - 1);
+        spec_release(spec);
         return;
     }
     struct spdy_xport *s = calloc(1, sizeof *s);
     if (!s) {
+        spec_release(spec);
         conn_respond(c, 500, HTTP_CT_TEXT, NULL, "out of memory\n", 14);
         return;
     }
@@ -432,11 +530,13 @@ void remotecmd_spdy(struct conn *c, struct http_request *req, const struct rcs_o
     memcpy(s->want, opts->want, sizeof s->want);
     s->want[RCS_ERROR] = 1;
     s->want[RCS_RESIZE] = opts->tty;
-    struct rcs_sink sink = {spdy_sink_write, spdy_sink_end, s};
+    struct rcs_sink sink = {spdy_sink_write, spdy_sink_end, xport_sink_abort, s};
     s->p = spdy_parser_new(spdy_on_frame, s);
     s->e = spdy_encoder_new();
     s->out = evbuffer_new();
-    s->x.s = rcs_new(opts, &sink);
+    s->x.s = rcs_new(opts, &sink, spec->prog, spec->script, spec->faults);
+    if (s->x.s && spec->created)
+        spec->created(spec->created_arg, s->x.s);
     if (!s->p || !s->e || !s->out || !s->x.s) {
         xport_free(&s->x);
         conn_respond(c, 500, HTTP_CT_TEXT, NULL, "out of memory\n", 14);

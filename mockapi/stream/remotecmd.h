@@ -6,23 +6,36 @@
 #include "mockapi/http/conn.h"
 #include "mockapi/stream/session.h"
 
+/** What runs in the session: opts (required), and the program, script and faults as rcs_new()
+ *  takes them (each may be NULL). The program belongs to the call from then on: its release runs
+ *  whatever happens (a refused handshake included), and so does opts->on_free. */
+struct remotecmd_spec {
+    const struct rcs_opts *opts;
+    const struct rcs_program *prog;
+    const struct rcs_script *script;
+    const struct rcs_faults *faults;
+    void (*created)(void *arg, struct rcs_session *s); /**< the session exists (NULL: none) */
+    void *created_arg;
+};
+
 /** 1 when req asks for a WebSocket upgrade (Upgrade: websocket). */
 int remotecmd_is_websocket(const struct http_request *req);
 
 /** 1 when req asks for a SPDY/3.1 upgrade (Upgrade: SPDY/3.1). */
 int remotecmd_is_spdy(const struct http_request *req);
 
-/** Answer req with 101 and run a session for opts (borrowed; copied) over WebSocket with the
+/** Answer req with 101 and run a session for spec (borrowed; copied) over WebSocket with the
  *  subprotocol v5.channel.k8s.io or v4.channel.k8s.io: channel frames, the Status on channel 3,
  *  close 1000, then the connection closes once the client's close arrives. A refused handshake is
  *  answered with its code (400, 426) and a text body, which makes kubectl fall back to SPDY.
  *  The connection then belongs to the session until it ends: do not touch c after the call. */
-void remotecmd_websocket(struct conn *c, struct http_request *req, const struct rcs_opts *opts);
+void remotecmd_websocket(struct conn *c, struct http_request *req,
+                         const struct remotecmd_spec *spec);
 
 /** The same over SPDY/3.1 (X-Stream-Protocol-Version v4 or v5): a SYN_REPLY per client
  *  SYN_STREAM at once, the session starts once every expected stream is open, output as DATA, the
  *  Status on the error stream, FIN on every stream; PING is echoed; the connection closes on the
  *  client's GOAWAY. A request offering no known version is answered 400 with a Status. */
-void remotecmd_spdy(struct conn *c, struct http_request *req, const struct rcs_opts *opts);
+void remotecmd_spdy(struct conn *c, struct http_request *req, const struct remotecmd_spec *spec);
 
 #endif

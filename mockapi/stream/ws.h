@@ -34,12 +34,15 @@
 #define WS_PROTO_K8S_V5 "v5.channel.k8s.io" /**< kubectl >= 1.30; has the [255, n] close signal */
 #define WS_PROTO_K8S_V4 "v4.channel.k8s.io" /**< Python client; v4 error-stream Status */
 #define WS_PROTO_K8S_V1 "channel.k8s.io"    /**< gitlab-terminal (the runner's web terminal) */
-#define WS_K8S_STDIN 0                      /**< client to server */
-#define WS_K8S_STDOUT 1                     /**< server to client */
-#define WS_K8S_STDERR 2                     /**< server to client */
-#define WS_K8S_ERROR 3                      /**< server to client: one Status JSON */
-#define WS_K8S_RESIZE 4                     /**< client to server: {"Width":W,"Height":H} */
-#define WS_K8S_CLOSE 255                    /**< v5: [255, n] closes channel n (stdin EOF) */
+#define WS_PROTO_K8S_V4_B64 "v4.base64.channel.k8s.io" /**< browsers: text frames, base64 */
+#define WS_PROTO_K8S_V1_B64 "base64.channel.k8s.io"
+
+#define WS_K8S_STDIN 0   /**< client to server */
+#define WS_K8S_STDOUT 1  /**< server to client */
+#define WS_K8S_STDERR 2  /**< server to client */
+#define WS_K8S_ERROR 3   /**< server to client: one Status JSON */
+#define WS_K8S_RESIZE 4  /**< client to server: {"Width":W,"Height":H} */
+#define WS_K8S_CLOSE 255 /**< v5: [255, n] closes channel n (stdin EOF) */
 
 /* Caps */
 #define WS_MAX_HEAD_BYTES 14                   /**< 2 + 8 (64-bit length) + 4 (mask) */

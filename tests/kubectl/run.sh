@@ -235,20 +235,73 @@ sequence() {
   ok_cmd "hello"
   done_step
 
-  # exec: kubectl >= 1.30 tries WebSocket (v5.channel.k8s.io) first, older ones use SPDY/3.1;
-  # KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes every version use SPDY
-  step exec
-  k exec r1 -- echo hi
-  ok_cmd "hi"
-  k exec r1 -- sh -c 'exit 3'
-  want_rc 3; want_out ""; want_err "command terminated with exit code 3"
-  done_step
+  # exec, attach and logs -f: kubectl >= 1.30 tries WebSocket (v5.channel.k8s.io) first, older
+  # ones use SPDY/3.1; KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes every version use SPDY. Each
+  # step runs both ways ("default" is the version's own choice).
+  local mode
+  for mode in default spdy; do
+    if [ "$mode" = spdy ]; then export KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false
+    else unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS; fi
 
-  step exec-spdy
-  KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k exec r1 -- echo hi
-  ok_cmd "hi"
-  KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k exec r1 -- sh -c 'exit 3'
-  want_rc 3; want_out ""; want_err "command terminated with exit code 3"
+    step "exec-$mode"
+    k exec r1 -- echo hi
+    ok_cmd "hi"
+    k exec r1 -- sh -c 'exit 3'
+    want_rc 3; want_out ""; want_err "command terminated with exit code 3"
+    k exec r1 -- sh -c 'exit 127'
+    want_rc 127; want_out ""; want_err "command terminated with exit code 127"
+    k exec r1 -- true
+    ok_cmd ""
+    done_step
+
+    step "exec-stdin-$mode"
+    k exec -i r1 -- cat <<<"line one
+line two"
+    ok_cmd "line one
+line two"
+    k exec -i r1 -- sh <<<"echo from-sh
+exit 5"
+    want_rc 5; want_out "from-sh"; want_err "command terminated with exit code 5"
+    done_step
+
+    # a terminal: script(1) gives kubectl a pty; the shell prompts, echoes, and exits 4
+    step "exec-tty-$mode"
+    LOGMARK=$(wc -l <"$SERVER_LOG")
+    CMD="kubectl exec -it r1 -- sh (in a pty; types: echo tty-ok, exit 4)"
+    (sleep 1; printf 'echo tty-ok\r'; sleep 0.5; printf 'exit 4\r'; sleep 1) |
+      timeout "$KTIMEOUT" script -qec "$(shell_words "$KUBECTL" exec -it r1 -- sh)" /dev/null \
+        >"$TDIR/out" 2>"$TDIR/err"
+    RC=$? OUT=$(tr -d '\r' <"$TDIR/out") ERR=$(cat "$TDIR/err")
+    want_rc 4
+    want_line "# echo tty-ok"
+    want_line "tty-ok"
+    want_line "command terminated with exit code 4"
+    done_step
+
+    # attach: what is typed runs in the container's shell; its output is the container's, which
+    # the attached client sees; stdin's end ends the attach
+    step "attach-$mode"
+    k attach -i r1 <<<"echo via-attach-$mode"
+    want_rc 0; want_out "via-attach-$mode"
+    want_err "If you don't see a command prompt, try pressing enter."
+    done_step
+  done
+  unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
+
+  step logs-follow
+  LOGMARK=$(wc -l <"$SERVER_LOG")
+  timeout 30 "$KUBECTL" logs -f r1 >"$TDIR/follow.out" 2>"$TDIR/follow.err" &
+  local f_pid=$!
+  wait_for_line "$TDIR/follow.out" "hello" 10
+  k attach -i r1 <<<"echo followed-line"
+  if ! wait_for_line "$TDIR/follow.out" "followed-line" 10; then
+    CMD="kubectl logs -f r1" RC="(running)" OUT=$(cat "$TDIR/follow.out") ERR=$(cat "$TDIR/follow.err")
+    mismatch "the line the container printed later (followed-line) within 10 s"
+  fi
+  kill "$f_pid" 2>/dev/null; wait "$f_pid" 2>/dev/null
+  CMD="kubectl logs -f r1" RC="(killed)" OUT=$(cat "$TDIR/follow.out") ERR=$(cat "$TDIR/follow.err")
+  want_line "hello"
+  want_err ""
   done_step
 
   step describe
