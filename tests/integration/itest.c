@@ -123,7 +123,14 @@ static void *server_main(void *arg)
 {
     struct itest *t = arg;
     char status = 'F';
-    t->base = event_base_new();
+    /* as kubefault serve makes it: precise timers, no cached time (src/main.c) */
+    struct event_config *cfg = event_config_new();
+    if (cfg) {
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
+        t->base = event_base_new_with_config(cfg);
+        event_config_free(cfg);
+    }
     if (!t->base) {
         snprintf(t->err, sizeof t->err, "event_base_new failed");
         goto out;
@@ -243,6 +250,18 @@ static enum hook_verdict fwd_pod_step(void *arg, struct hook_pod_step *step)
     return h && h->on_pod_step ? h->on_pod_step(h->arg, step) : HOOK_PASS;
 }
 
+static enum hook_verdict fwd_remotecmd(void *arg, struct hook_remotecmd *rc)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    return h && h->on_remotecmd ? h->on_remotecmd(h->arg, rc) : HOOK_PASS;
+}
+
+static enum hook_verdict fwd_stage(void *arg, struct hook_stage *st)
+{
+    const struct mockapi_hooks *h = engine_hooks_of(arg);
+    return h && h->on_stage ? h->on_stage(h->arg, st) : HOOK_PASS;
+}
+
 /* A server with o's settings; its hooks forward to t->engine when forward is set, else o->hooks. */
 static struct itest *start(void **state, const struct itest_opts *o, int forward)
 {
@@ -283,7 +302,9 @@ static struct itest *start(void **state, const struct itest_opts *o, int forward
                                         .on_request = fwd_request,
                                         .on_watch_event = fwd_watch_event,
                                         .on_response = fwd_response,
-                                        .on_pod_step = fwd_pod_step};
+                                        .on_pod_step = fwd_pod_step,
+                                        .on_remotecmd = fwd_remotecmd,
+                                        .on_stage = fwd_stage};
         t->so.hooks = &t->fwd;
     }
     int rc = pthread_create(&t->thread, NULL, server_main, t);
