@@ -42,6 +42,8 @@ if [ -n "$kubectl_bin" ]; then
   step k wait --for=condition=Ready pod/hello --timeout=10s
   step k get pods -o wide
   step k logs hello
+  step k exec hello -- echo exec over WebSocket or SPDY
+  step k exec hello -- sh -c 'exit 3'
   step k get events --field-selector involvedObject.name=hello
   step k label pod hello tour=yes
   step k get pods -l tour=yes
