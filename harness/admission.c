@@ -36,12 +36,12 @@
 #define ELEMENT_MAX 254 /* an {element}: a container name is a DNS label, a name at most 253 */
 #define MEDIA_MAX 128   /* a Content-Type's media type, lowercased */
 
-enum pred_op { PRED_EXISTS, PRED_ABSENT, PRED_EQUALS, PRED_NOT_EQUALS };
+enum pred_op { PRED_EXISTS, PRED_ABSENT, PRED_EQUALS, PRED_NOT_EQUALS, PRED_MATCHES };
 
 struct pred {
     const char *path; /* borrowed from the scenario's JSON */
     enum pred_op op;
-    const cJSON *value; /* PRED_EQUALS, PRED_NOT_EQUALS; borrowed */
+    const cJSON *value; /* PRED_EQUALS, PRED_NOT_EQUALS, PRED_MATCHES; borrowed */
 };
 
 struct exempt_kv {
@@ -83,7 +83,8 @@ static int build_preds(struct policy *p, const cJSON *arr)
     } ops[] = {{"exists", PRED_EXISTS},
                {"absent", PRED_ABSENT},
                {"equals", PRED_EQUALS},
-               {"notEquals", PRED_NOT_EQUALS}};
+               {"notEquals", PRED_NOT_EQUALS},
+               {"matches", PRED_MATCHES}};
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (!n)
         return 0;
@@ -302,6 +303,9 @@ static int pred_holds(const struct pred *pr, const cJSON *obj)
         return match_body_path(obj, pr->path, on_equal, (void *)pr->value) == 1;
     case PRED_NOT_EQUALS:
         return match_body_path(obj, pr->path, on_equal, (void *)pr->value) != 1;
+    case PRED_MATCHES:
+        return cJSON_IsString(pr->value) &&
+               match_path_matches(obj, pr->path, pr->value->valuestring);
     }
     return 0;
 }

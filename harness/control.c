@@ -379,6 +379,8 @@ static const char *layer_name(enum fault_layer l)
         return "watch";
     case FAULT_LAYER_CLUSTER:
         return "cluster";
+    case FAULT_LAYER_STREAM:
+        return "stream";
     }
     return "unknown";
 }

@@ -21,6 +21,7 @@
 #include "harness/match.h"
 #include "harness/podscript.h"
 #include "harness/scenario.h"
+#include "harness/stages.h"
 #include "harness/trigger.h"
 #include "mockapi/base/clock.h"
 #include "mockapi/base/json.h"
@@ -165,14 +166,27 @@ void engine_rule_enable(struct engine *e, struct rule *r, int on)
 
 /* ---- events and the timeline ---- */
 
+/* Whether occurrence o is event ev: the same name, or for "stage-started[:<pattern>]" a
+ * "stage-started:<stage>" whose stage matches; and its pod matches ev's name pattern. */
+static int is_event(const struct occurrence *o, const struct trigger_event *ev)
+{
+    size_t n = strlen(SCENARIO_STAGE_STARTED);
+    if (ev->name_glob && fnmatch(ev->name_glob, o->pod, 0) != 0)
+        return 0;
+    if (strncmp(ev->name, SCENARIO_STAGE_STARTED, n) != 0 || (ev->name[n] && ev->name[n] != ':'))
+        return strcmp(o->event, ev->name) == 0;
+    if (strncmp(o->event, SCENARIO_STAGE_STARTED ":", n + 1) != 0)
+        return 0;
+    return fnmatch(ev->name[n] ? ev->name + n + 1 : "*", o->event + n + 1, 0) == 0;
+}
+
 /* When ev first happened (ms since start), or -1. */
 static int64_t occurred(const struct engine *e, const struct trigger_event *ev)
 {
     if (strcmp(ev->name, "start") == 0 || ev->name[0] == '\0')
         return e->start_offset_ms;
     for (size_t i = 0; i < e->nocc; i++)
-        if (strcmp(e->occ[i].event, ev->name) == 0 &&
-            (!ev->name_glob || fnmatch(ev->name_glob, e->occ[i].pod, 0) == 0))
+        if (is_event(&e->occ[i], ev))
             return e->occ[i].t_ms;
     return -1;
 }
@@ -367,6 +381,8 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
         struct rule *r = &e->s->rules[i];
         if (!r->enabled || !state_allows(e, r))
             continue;
+        /* listener rules act in on_accept, stream rules in on_remotecmd (an exec is counted
+         * there, once), cluster rules elsewhere */
         if (r->fault->layer != FAULT_LAYER_HTTP && r->fault->layer != FAULT_LAYER_WATCH)
             continue;
         /* a watch-layer rule acts on watch streams only: other requests are not its matches */
@@ -455,6 +471,81 @@ static enum hook_verdict on_watch_event(void *arg, struct watch *w, const char *
     return HOOK_PASS;
 }
 
+/* ---- exec, attach and build stages ---- */
+
+/* "; "-separated notes in a journal entry (cut at its size). */
+static void append_note(struct journal_entry *je, const char *note)
+{
+    size_t n = strlen(je->note);
+    if (note[0])
+        snprintf(je->note + n, sizeof je->note - n, "%s%s", n ? "; " : "", note);
+}
+
+/* An exec or attach about to run: a scripted command ("commands") answers it, then the
+ * stream-layer rules are offered it, in file order. This is where they count it (on_request
+ * leaves them out); every one that fires sets its fault, so they combine. */
+static enum hook_verdict on_remotecmd(void *arg, struct hook_remotecmd *rc)
+{
+    struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
+    struct journal_entry *je = rc->req ? journal_open_entry_seq(e->journal, rc->req->seq) : NULL;
+    const char *cmd = NULL;
+    if (stages_on_remotecmd(e->s, rc, &cmd) > 0) {
+        char note[SCENARIO_NAME_MAX + 16];
+        log_info("exec %s/%s [%s]: %s", rc->namespace, rc->name, rc->container ? rc->container : "",
+                 cmd);
+        snprintf(note, sizeof note, "command %s", cmd);
+        if (je)
+            append_note(je, note);
+    }
+    for (size_t i = 0; i < e->s->nrules; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (r->removed || !r->enabled || !state_allows(e, r) ||
+            r->fault->layer != FAULT_LAYER_STREAM || !r->fault->on_remotecmd)
+            continue;
+        if (!match_request(&r->match, rc->req, rc->route, NULL))
+            continue;
+        int fires = decide(e, r);
+        if (je)
+            append_matched(je, r, e->rs[i].matched);
+        if (!fires)
+            continue;
+        char note[sizeof je->note] = "";
+        struct fault_stream fs = {e, r, r->fault_ctx, rc, &e->rng, e->base, note, sizeof note};
+        r->fault->on_remotecmd(&fs);
+        log_info("rule %s: %s on %s %s/%s: %s", r->name, r->fault->name,
+                 rc->attach ? "attach" : "exec", rc->namespace, rc->name, note);
+        if (!je)
+            continue;
+        if (!je->rule[0]) {
+            snprintf(je->rule, sizeof je->rule, "%s", r->name);
+            snprintf(je->fault, sizeof je->fault, "%s", r->fault->name);
+        }
+        append_note(je, note);
+    }
+    return HOOK_PASS;
+}
+
+/* A build stage starts in a simulated container: the event ("stage-started:<stage>"), a pod
+ * disruption waiting for it, then what "stages" says it does. */
+static enum hook_verdict on_stage(void *arg, struct hook_stage *st)
+{
+    struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
+    char ev[SCENARIO_NAME_MAX + 16];
+    snprintf(ev, sizeof ev, "%s:%s", SCENARIO_STAGE_STARTED, st->stage);
+    engine_event(e, ev, st->name);
+    podscript_on_stage(e->pods, st->namespace, st->name, st->stage);
+    int index;
+    enum hook_verdict v = stages_on_stage(e->s, st, &index);
+    if (index >= 0)
+        log_info("pod %s/%s: stage %s in %s follows stages[%d]%s", st->namespace, st->name,
+                 st->stage, st->container, index, v == HOOK_HANDLED ? "" : " (output as usual)");
+    return v;
+}
+
 /* ---- life cycle ---- */
 
 struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jsonl)
@@ -489,6 +580,8 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     e->hooks.on_request = on_request;
     e->hooks.on_response = on_response;
     e->hooks.on_watch_event = on_watch_event;
+    e->hooks.on_remotecmd = on_remotecmd;
+    e->hooks.on_stage = on_stage;
     /* [pods] the pod-script layer; on_pod_step stays unset: these hooks take the engine as their
      * argument, so the layer takes the cluster's own step hook (cluster_set_step_hook) in
      * podscript_start */

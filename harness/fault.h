@@ -26,6 +26,7 @@ enum fault_layer {
     FAULT_LAYER_HTTP,     /**< one request's answer: status, delay, reset, drip, ... */
     FAULT_LAYER_WATCH,    /**< events of a watch stream */
     FAULT_LAYER_CLUSTER,  /**< pod lifecycle, events, disruption */
+    FAULT_LAYER_STREAM,   /**< an exec or attach stream: no Status, abort, stall, no pong, ... */
 };
 
 /** Where a firing fault acts on a request. The engine fills it; the fault type reads it. */
@@ -64,6 +65,19 @@ struct fault_watch {
     struct event_base *base;
 };
 
+/** Where a firing stream fault acts: an exec or attach about to be upgraded (the engine's
+ *  on_remotecmd hook). The fault sets fields of rc->faults (all off on entry). */
+struct fault_stream {
+    struct engine *engine;
+    struct rule *rule;
+    void *ctx;
+    struct hook_remotecmd *rc;
+    struct rng *rng;
+    struct event_base *base;
+    char *note; /**< what the fault did, for the journal */
+    size_t note_len;
+};
+
 struct fault_type {
     const char *name; /**< as scenarios write it: "status", "delay", ... */
     enum fault_layer layer;
@@ -92,6 +106,10 @@ struct fault_type {
     /** Watch layer: act on an event. HOOK_DROP to withhold it; HOOK_HANDLED when the fault wrote
      *  or ended the stream itself. */
     enum hook_verdict (*on_watch_event)(struct fault_watch *fw);
+
+    /** Stream layer: an exec or attach this rule fired on is about to run; set the stream faults
+     *  in fs->rc->faults. Returns HOOK_PASS (the session runs, with the faults). */
+    enum hook_verdict (*on_remotecmd)(struct fault_stream *fs);
 };
 
 /** The registry: every fault type, in faults.def order. */

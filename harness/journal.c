@@ -103,6 +103,16 @@ struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id)
     return NULL;
 }
 
+struct journal_entry *journal_open_entry_seq(struct journal *j, uint64_t seq)
+{
+    for (size_t i = 0; i < j->nopen; i++)
+        if (j->open[i].seq == seq) {
+            struct journal_entry *e = &j->ring[j->open[i].idx];
+            return e->seq == seq ? e : NULL;
+        }
+    return NULL;
+}
+
 void journal_commit(struct journal *j, struct journal_entry *e)
 {
     remember_open(j, e);

@@ -54,6 +54,10 @@ void journal_commit(struct journal *j, struct journal_entry *e);
 /** Find the open entry of a connection (the one request it is being answered), or NULL. */
 struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id);
 
+/** The open entry of request number seq (struct http_request.seq), or NULL: for hooks that see the
+ *  request but not its connection (an exec's on_remotecmd). */
+struct journal_entry *journal_open_entry_seq(struct journal *j, uint64_t seq);
+
 /** The answer is done (or cut short): record it and write the JSON line. */
 void journal_end(struct journal *j, struct journal_entry *e, int code, uint64_t bytes, int complete,
                  int64_t done_ms);

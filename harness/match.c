@@ -128,22 +128,32 @@ static int reported_duplicate(const cJSON *obj, const cJSON *c, const char *path
 
 /* ---- body paths ---- */
 
-enum step_type { STEP_KEY, STEP_INDEX, STEP_ANY };
+enum step_type { STEP_KEY, STEP_INDEX, STEP_ANY, STEP_SELECT };
 
 struct step {
     enum step_type type;
-    int index;       /* STEP_INDEX */
-    const char *key; /* STEP_KEY: in steps.keys */
+    int index;         /* STEP_INDEX */
+    const char *key;   /* STEP_KEY, and STEP_SELECT's member name: in steps.keys */
+    const char *value; /* STEP_SELECT: the value that member must have, in steps.keys */
 };
 
 /* A compiled body path. Each step consumes at least one character of the path and each key at
- * most the characters it was written with plus its NUL, so the arrays below cannot overflow. */
+ * most the characters it was written with plus its NUL (a selector "[k=v]": both, in at least four
+ * characters), so the arrays below cannot overflow. */
 struct steps {
     struct step v[MATCH_MAX_BODY_PATH];
     size_t n;
     char keys[2 * MATCH_MAX_BODY_PATH + 2];
     size_t used;
 };
+
+/* The characters of a selector's member name: "[name=helper]". */
+#define IDENT "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+static int is_ident_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
 
 /* Compile path into s. 0, or -1 with the reason in err ("empty key at character 3"). */
 static int compile(const char *path, struct steps *s, char *err, size_t errlen)
@@ -202,9 +212,42 @@ static int compile(const char *path, struct steps *s, char *err, size_t errlen)
                 }
                 s->keys[s->used++] = '\0';
                 i++;
+            } else if (is_ident_start(path[i]) && path[i + strspn(path + i, IDENT)] == '=') {
+                /* a selector: [name=helper] or [name="a]b"] */
+                size_t n = strspn(path + i, IDENT);
+                st->type = STEP_SELECT;
+                st->key = s->keys + s->used;
+                memcpy(s->keys + s->used, path + i, n);
+                s->used += n;
+                s->keys[s->used++] = '\0';
+                i += n + 1; /* the '=' */
+                st->value = s->keys + s->used;
+                if (path[i] == '"') {
+                    size_t start = i;
+                    for (i++; path[i] && path[i] != '"'; i++) {
+                        if (path[i] == '\\' && (path[i + 1] == '"' || path[i + 1] == '\\'))
+                            i++;
+                        s->keys[s->used++] = path[i];
+                    }
+                    if (path[i] != '"') {
+                        snprintf(err, errlen, "unterminated quoted value at character %zu",
+                                 start + 1);
+                        return -1;
+                    }
+                    i++;
+                } else {
+                    for (; path[i] && path[i] != ']' && path[i] != '"'; i++)
+                        s->keys[s->used++] = path[i];
+                }
+                s->keys[s->used++] = '\0';
+                if (path[i] != ']') {
+                    snprintf(err, errlen, "expected \"]\" at character %zu", i + 1);
+                    return -1;
+                }
             } else {
                 snprintf(err, errlen,
-                         "expected a number, \"*\" or a quoted key after \"[\" at character %zu",
+                         "expected a number, \"*\", a quoted key or a selector such as "
+                         "name=helper after \"[\" at character %zu",
                          i);
                 return -1;
             }
@@ -256,6 +299,21 @@ static int walk(const cJSON *v, const struct steps *s, size_t i,
             return 0;
         c = cJSON_GetArrayItem(v, st->index);
         return c ? walk(c, s, i + 1, visit, arg) : 0;
+    case STEP_SELECT:
+        /* The elements of an array whose member key is the string value: "[name=helper]". */
+        if (!cJSON_IsArray(v))
+            return 0;
+        cJSON_ArrayForEach(c, v)
+        {
+            const cJSON *m =
+                cJSON_IsObject(c) ? cJSON_GetObjectItemCaseSensitive(c, st->key) : NULL;
+            if (!cJSON_IsString(m) || strcmp(m->valuestring, st->value) != 0)
+                continue;
+            int r = walk(c, s, i + 1, visit, arg);
+            if (r)
+                return r;
+        }
+        return 0;
     case STEP_ANY:
         /* Arrays and objects alike: [*] over labels reaches every label's value. */
         if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
@@ -757,6 +815,36 @@ static int body_ok(const struct match_body *b, const cJSON *body)
         r = match_body_path(body, b->path, on_equal, b->value);
         return r == 1;
     }
+    return 0;
+}
+
+static int on_glob(const cJSON *value, void *arg)
+{
+    return cJSON_IsString(value) && fnmatch(arg, value->valuestring, 0) == 0;
+}
+
+int match_path_matches(const cJSON *obj, const char *path, const char *glob)
+{
+    return glob && match_body_path(obj, path, on_glob, (void *)glob) == 1;
+}
+
+int match_predicate(const cJSON *pred, const cJSON *obj)
+{
+    const cJSON *p = cJSON_IsObject(pred) ? cJSON_GetObjectItemCaseSensitive(pred, "path") : NULL;
+    const cJSON *v;
+    if (!cJSON_IsString(p))
+        return 0;
+    const char *path = p->valuestring;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "exists")))
+        return match_body_path(obj, path, NULL, NULL) == 1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "absent")))
+        return match_body_path(obj, path, NULL, NULL) == 0;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "equals")))
+        return match_body_path(obj, path, on_equal, (void *)v) == 1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "notEquals")))
+        return match_body_path(obj, path, on_equal, (void *)v) != 1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "matches")))
+        return cJSON_IsString(v) && match_path_matches(obj, path, v->valuestring);
     return 0;
 }
 

@@ -38,8 +38,21 @@ int match_needs_body(const struct match *m);
 /** Evaluate one body path ("spec.containers[*].image", "metadata.labels.app", "[0]"): calls visit
  *  for each value it reaches (with [*], possibly many) until visit returns non-zero; returns that
  *  value, or 0 when nothing was reached or every visit returned 0. Keys with dots can be quoted:
- *  metadata.annotations["kubernetes.io/psp"]. -1 when the path does not parse. */
+ *  metadata.annotations["kubernetes.io/psp"]. A selector picks the elements of an array whose
+ *  member has a string value: spec.containers[name=helper].image (quoted: [name="a]b"]). -1 when
+ *  the path does not parse. */
 int match_body_path(const cJSON *body, const char *path,
                     int (*visit)(const cJSON *value, void *arg), void *arg);
+
+/** 1 when a string value at path in obj matches the fnmatch(3) pattern glob (with [*] or a
+ *  [name=x] selector: some value it reaches does). 0 otherwise, also for a bad path. */
+int match_path_matches(const cJSON *obj, const char *path, const char *glob);
+
+/** Whether one "when" predicate holds on obj (NULL: every path is absent). pred is a validated
+ *  entry (scenario.c checks it): {"path": P} with one of "exists": true, "absent": true,
+ *  "equals": V, "notEquals": V, "matches": pattern. With [*] (or a [name=x] selector) "exists",
+ *  "equals" and "matches" hold when some value reached holds them; "absent" and "notEquals" are
+ *  their opposites. The pods, admission and stages sections share it. */
+int match_predicate(const cJSON *pred, const cJSON *obj);
 
 #endif

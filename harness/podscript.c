@@ -29,7 +29,9 @@
 #include "mockapi/kube/kinds.h"
 #include "mockapi/server.h"
 
-#define MESSAGE_MAX 8192 /* an expanded message: 4096 as written, placeholders filled */
+#define MESSAGE_MAX 8192            /* an expanded message: 4096 as written, placeholders filled */
+#define PODSCRIPT_ON_STAGE "stage:" /* disrupt.on "stage:<pattern>": when such a stage starts */
+#define MILESTONE_MAX 300           /* "stage:" and a stage name (the runtime's are < 256) */
 
 enum kind {
     ACT_ATTEMPT, /* a failed scheduling attempt */
@@ -85,27 +87,6 @@ static int64_t duration_ms(const cJSON *obj, const char *key, int64_t def)
     return ms;
 }
 
-static int on_equal(const cJSON *value, void *arg)
-{
-    return cJSON_Compare(value, arg, 1);
-}
-
-/* One "when" predicate on the pod. */
-static int predicate_holds(const cJSON *pred, const cJSON *pod)
-{
-    const char *path = json_str(pred, "path");
-    const cJSON *v;
-    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "exists")))
-        return match_body_path(pod, path, NULL, NULL) == 1;
-    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "absent")))
-        return match_body_path(pod, path, NULL, NULL) == 0;
-    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "equals")))
-        return match_body_path(pod, path, on_equal, (void *)v) == 1;
-    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "notEquals")))
-        return match_body_path(pod, path, on_equal, (void *)v) != 1;
-    return 0;
-}
-
 int podscript_find(const struct scenario *s, const cJSON *pod)
 {
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
@@ -120,7 +101,7 @@ int podscript_find(const struct scenario *s, const cJSON *pod)
         const cJSON *pred;
         cJSON_ArrayForEach(pred, cJSON_GetObjectItemCaseSensitive(spec, "when"))
         {
-            ok = ok && predicate_holds(pred, pod);
+            ok = ok && match_predicate(pred, pod);
         }
         if (ok)
             return (int)i;
@@ -379,11 +360,21 @@ static void vars_of(const struct spod *p, const cJSON *pod, const char *containe
     v->container = container;
 }
 
+/* Whether a disruption's "on" names milestone: "created", "scheduled", "running", or for a stage
+ * ("stage:step_script") a "stage:<pattern>" whose pattern matches the stage. */
+static int milestone_is(const char *on, const char *milestone)
+{
+    size_t n = strlen(PODSCRIPT_ON_STAGE);
+    if (strncmp(on, PODSCRIPT_ON_STAGE, n) == 0 && strncmp(milestone, PODSCRIPT_ON_STAGE, n) == 0)
+        return fnmatch(on + n, milestone + n, 0) == 0;
+    return strcmp(on, milestone) == 0;
+}
+
 /* The disruption's steps from the milestone it waits for (at ms since creation). */
 static void arm_disrupt(struct spod *p, const char *milestone, int64_t at_ms)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(p->script, "disrupt");
-    if (!d || p->disrupted || strcmp(json_str_or(d, "on", "running"), milestone) != 0)
+    if (!d || p->disrupted || !milestone_is(json_str_or(d, "on", "running"), milestone))
         return;
     p->disrupted = 1;
     int64_t t = at_ms + duration_ms(d, "at", 0);
@@ -724,6 +715,18 @@ void podscript_on_pod_change(struct podscript *ps, enum store_event_type type, c
         p->running = 1;
         arm_disrupt(p, "running", now);
     }
+}
+
+void podscript_on_stage(struct podscript *ps, const char *ns, const char *name, const char *stage)
+{
+    char milestone[MILESTONE_MAX];
+    if (!ps || !ps->cl)
+        return;
+    struct spod *p = spod_find(ps, ns, name);
+    if (!p || !p->script || p->gone)
+        return;
+    snprintf(milestone, sizeof milestone, "%s%s", PODSCRIPT_ON_STAGE, stage);
+    arm_disrupt(p, milestone, since_created_ms(p));
 }
 
 /* ---- life cycle ---- */

@@ -47,6 +47,10 @@ int podscript_start(struct podscript *ps, struct mockapi_server *srv, char *err,
 void podscript_on_pod_change(struct podscript *ps, enum store_event_type type, const cJSON *old,
                              const cJSON *obj);
 
+/** A build stage started in pod ns/name (the engine's on_stage hook): a disruption whose "on" is
+ *  "stage:<pattern>" matching stage starts now (once per pod). NULL ps is a no-op. */
+void podscript_on_stage(struct podscript *ps, const char *ns, const char *name, const char *stage);
+
 /* ---- the interpretation ---- */
 
 /** The index of the first script of s whose match (name, namespace) and when hold for pod, or -1.

@@ -313,7 +313,7 @@ out:
 
 static const char *const TOP_KEYS[] = {"name",      "description", "anchor", "class",    "tags",
                                        "seed",      "cluster",     "rules",  "timeline", "pods",
-                                       "admission", "expect",      NULL};
+                                       "admission", "commands",    "stages", "expect",   NULL};
 static const char *const CLASSES[] = {"wire", "cluster", "client-side", NULL};
 static const char *const CLUSTER_KEYS[] = {"version", "namespaces", "pods", NULL};
 static const char *const CLUSTER_POD_KEYS[] = {"scheduleDelay", "startDelay", "terminateDelay",
@@ -448,6 +448,8 @@ static const char *layer_name(enum fault_layer l)
         return "watch";
     case FAULT_LAYER_CLUSTER:
         return "cluster";
+    case FAULT_LAYER_STREAM:
+        return "stream";
     }
     return "?";
 }
@@ -536,6 +538,41 @@ static void check_match(const struct match *m, const char *path, struct diag *d)
     }
 }
 
+/* A stream fault acts on pods/exec and pods/attach sessions only (the engine's on_remotecmd): a
+ * match that can select neither would never let it act. */
+static void check_stream_match(const struct match *m, const struct fault_type *ft,
+                               const char *rpath, struct diag *d)
+{
+    const unsigned streams = MATCH_EXEC | MATCH_ATTACH;
+    char p[PATH_LEN];
+
+    snprintf(p, sizeof p, "%s.match", rpath);
+    if (m->verbs && !(m->verbs & streams)) {
+        diag_path(d, (snprintf(p, sizeof p, "%s.match.verb", rpath), p),
+                  "impossible combination: \"%s\" is a stream fault, it acts on exec and attach "
+                  "streams, but the match selects neither (add \"exec\" or \"attach\" to "
+                  "\"verb\")",
+                  ft->name);
+        return;
+    }
+    int pods = !m->nresources;
+    for (size_t i = 0; i < m->nresources; i++)
+        pods |= strcmp(m->resources[i], "pods") == 0;
+    if (!pods) {
+        diag_path(d, p,
+                  "impossible combination: \"%s\" is a stream fault, it acts on pods/exec and "
+                  "pods/attach, but the match selects other resources",
+                  ft->name);
+        return;
+    }
+    if (m->subresource && fnmatch(m->subresource, "exec", 0) != 0 &&
+        fnmatch(m->subresource, "attach", 0) != 0)
+        diag_path(d, p,
+                  "impossible combination: \"%s\" is a stream fault, it acts on the exec and "
+                  "attach subresources, but the match selects subresource \"%s\"",
+                  ft->name, SHOW(m->subresource));
+}
+
 /* What a rule's fault layer can act on, against what its match, trigger and state select. */
 static void check_layer(const cJSON *spec, struct rule *r, struct diag *d)
 {
@@ -566,6 +603,8 @@ static void check_layer(const cJSON *spec, struct rule *r, struct diag *d)
                   "impossible combination: \"%s\" is a watch fault, it acts on watch streams, but "
                   "the match selects no watch (add \"watch\" to \"verb\")",
                   ft->name);
+    if (ft->layer == FAULT_LAYER_STREAM)
+        check_stream_match(&r->match, ft, r->path, d);
     if (ft->layer != FAULT_LAYER_LISTENER)
         check_match(&r->match, jsonc_path_key(p, sizeof p, r->path, "match"), d);
 }
@@ -744,8 +783,8 @@ static void parse_timeline(struct ctx *c, const cJSON *root)
 
 /* ---- body predicates ("when") shared by pods and admission ---- */
 
-static const char *const PREDICATE_KEYS[] = {"path",   "exists",    "absent",
-                                             "equals", "notEquals", NULL};
+static const char *const PREDICATE_KEYS[] = {"path",      "exists",  "absent", "equals",
+                                             "notEquals", "matches", NULL};
 
 static int path_value(const cJSON *v, const char *path, struct diag *d, int need_wildcard)
 {
@@ -792,18 +831,21 @@ static void parse_predicates(struct ctx *c, const cJSON *obj, const char *path)
             missing(d, p, "path");
         else
             path_value(v, jsonc_path_key(q, sizeof q, p, "path"), d, 0);
-        for (size_t k = 1; k < 5; k++) {
+        for (size_t k = 1; PREDICATE_KEYS[k]; k++) {
             if (!(v = get(e, PREDICATE_KEYS[k])))
                 continue;
             nops++;
+            jsonc_path_key(q, sizeof q, p, PREDICATE_KEYS[k]);
             if (k <= 2 && !cJSON_IsTrue(v))
-                diag_path(d, jsonc_path_key(q, sizeof q, p, PREDICATE_KEYS[k]),
-                          "expected true (for the opposite, write \"%s\": true)",
+                diag_path(d, q, "expected true (for the opposite, write \"%s\": true)",
                           k == 1 ? "absent" : "exists");
+            if (strcmp(PREDICATE_KEYS[k], "matches") == 0)
+                glob_value(v, q, d);
         }
         if (nops != 1)
             diag_path(d, p,
-                      "give exactly one of \"exists\", \"absent\", \"equals\" or \"notEquals\"");
+                      "give exactly one of \"exists\", \"absent\", \"equals\", \"notEquals\" "
+                      "or \"matches\"");
     }
 }
 
@@ -831,7 +873,8 @@ static const char *const WAITING_REASONS[] = {"ContainerCreating", "ImagePullBac
 static const char *const EVENT_KEYS[] = {"at", "type", "reason", "message", NULL};
 static const char *const EVENT_TYPES[] = {"Normal", "Warning", NULL};
 static const char *const DISRUPT_KEYS[] = {"at", "on", "steps", NULL};
-static const char *const DISRUPT_ON[] = {"created", "scheduled", "running", NULL};
+static const char *const DISRUPT_ON[] = {"created", "scheduled", "running", "stage:<name>", NULL};
+#define DISRUPT_ON_STAGE "stage:" /* "stage:<stage name or pattern>": when that stage starts */
 static const char *const STEP_KEYS[] = {"after",   "condition", "deletionTimestamp",
                                         "delete",  "phase",     "reason",
                                         "message", "terminate", NULL};
@@ -1120,7 +1163,15 @@ static void parse_disrupt(const cJSON *v, const char *path, struct diag *d)
     jsonc_duration(v, "at", path, d, &ms);
     if (jsonc_string(v, "on", path, d, &s) == 1) {
         char p[PATH_LEN];
-        enum_value(s, jsonc_path_key(p, sizeof p, path, "on"), d, "pod milestone", DISRUPT_ON);
+        size_t plen = strlen(DISRUPT_ON_STAGE);
+        jsonc_path_key(p, sizeof p, path, "on");
+        if (strncmp(s, DISRUPT_ON_STAGE, plen) != 0)
+            enum_value(s, p, d, "pod milestone", DISRUPT_ON);
+        else if (!s[plen] || strlen(s + plen) > GLOB_MAX)
+            diag_path(d, p,
+                      "\"stage:\" needs a stage name or pattern (1 to %d characters), e.g. "
+                      "\"stage:step_script\"",
+                      GLOB_MAX);
     }
     int rc = array(v, "steps", path, d, STEPS_MAX, &steps, &n);
     if (rc == 0 || (rc == 1 && n == 0)) {
@@ -1351,6 +1402,295 @@ static void parse_admission(struct ctx *c, const cJSON *root)
             }
 }
 
+/* ---- scripted commands and build stages ---- */
+
+#define OUTPUT_MAX 65536      /* bytes of one "stdout" / "stderr" step or "output" line */
+#define SCRIPT_STEPS_MAX 256  /* steps of one command or stage */
+#define OUTPUT_LINES_MAX 1024 /* lines of a stage's "output" */
+#define COMMAND_WORDS_MAX 64  /* words of an array "command" (RCS_MAX_ARGS) */
+
+static const char *const COMMAND_KEYS[] = {"name", "match", "steps", "echoStdin", NULL};
+static const char *const COMMAND_MATCH_KEYS[] = {"command", "container", "pod", "namespace", NULL};
+static const char *const SCRIPT_STEP_KEYS[] = {"stdout", "stderr", "sleep", "stdin",
+                                               "exit",   "hang",   NULL};
+static const char *const STAGE_KEYS[] = {"stage",      "container", "pod",       "when",
+                                         "runningFor", "output",    "steps",     "exit",
+                                         "duration",   "hang",      "deleteLog", NULL};
+static const char *const RUNNING_FOR_KEYS[] = {"min", "max", NULL};
+
+/* A value that must be true when given ("hang": true, "stdin": true). */
+static void true_value(const cJSON *v, const char *path, struct diag *d)
+{
+    if (!cJSON_IsTrue(v))
+        diag_path(d, path, "expected true (leave it out otherwise)");
+}
+
+/* One step of a scripted program; *ends gets the step's name when it ends the program (exit,
+ * hang), else NULL. */
+static void parse_script_step(const cJSON *e, const char *p, struct diag *d, int stage,
+                              const char **ends)
+{
+    const cJSON *act = NULL, *v;
+    const char *which = NULL, *str;
+    char q[PATH_LEN];
+    int64_t n;
+    int nact = 0;
+
+    *ends = NULL;
+    if (jsonc_as_object(e, p, d) < 0)
+        return;
+    jsonc_check_keys(e, p, SCRIPT_STEP_KEYS, d);
+    for (size_t k = 0; SCRIPT_STEP_KEYS[k]; k++)
+        if ((v = get(e, SCRIPT_STEP_KEYS[k])) && nact++ == 0) {
+            act = v;
+            which = SCRIPT_STEP_KEYS[k];
+        }
+    if (nact != 1) {
+        diag_path(d, p,
+                  "%s one of \"stdout\", \"stderr\", \"sleep\", \"stdin\", \"exit\" or \"hang\"",
+                  nact ? "give only" : "missing the step: give");
+        return;
+    }
+    jsonc_path_key(q, sizeof q, p, which);
+    if (strcmp(which, "stdout") == 0 || strcmp(which, "stderr") == 0) {
+        if (jsonc_as_string(act, q, d, &str) < 0)
+            return;
+        if (!*str)
+            diag_path(d, q, "must not be empty");
+        else if (strlen(str) > OUTPUT_MAX)
+            diag_path(d, q, "too long (%zu bytes, at most %d)", strlen(str), OUTPUT_MAX);
+    } else if (strcmp(which, "sleep") == 0) {
+        jsonc_as_duration(act, q, d, &n);
+    } else if (strcmp(which, "stdin") == 0) {
+        if (stage)
+            diag_path(d, q,
+                      "a stage reads no stdin (its script is a file), so there is nothing to wait "
+                      "for");
+        else
+            true_value(act, q, d);
+    } else if (strcmp(which, "exit") == 0) {
+        jsonc_as_int(act, q, d, 0, 255, &n);
+        *ends = which;
+    } else {
+        true_value(act, q, d);
+        *ends = which;
+    }
+}
+
+/* obj["steps"]: 1 to SCRIPT_STEPS_MAX steps, at most one that ends the program, and last. 1 when
+ * given, 0 absent, -1 reported. */
+static int parse_script_steps(const cJSON *obj, const char *path, struct diag *d, int stage)
+{
+    const cJSON *arr;
+    size_t n = 0, i = 0, end_at = 0;
+    const char *ended = NULL;
+    char sp[PATH_LEN];
+    int rc = array(obj, "steps", path, d, SCRIPT_STEPS_MAX, &arr, &n);
+
+    if (rc <= 0)
+        return rc;
+    jsonc_path_key(sp, sizeof sp, path, "steps");
+    if (n == 0) {
+        diag_path(d, sp, "give at least one step");
+        return -1;
+    }
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        char p[PATH_LEN];
+        const char *ends;
+        jsonc_path_index(p, sizeof p, sp, i);
+        if (ended) {
+            diag_path(d, p,
+                      "impossible combination: steps[%zu] (\"%s\") ends the %s, so nothing can "
+                      "follow it",
+                      end_at, ended, stage ? "stage" : "command");
+            return -1;
+        }
+        parse_script_step(e, p, d, stage, &ends);
+        if (ends) {
+            ended = ends;
+            end_at = i;
+        }
+    }
+    return 1;
+}
+
+/* A command's "match": its "command" is a pattern for the words joined by spaces, or an array of
+ * patterns, one per word. */
+static void parse_command_match(const cJSON *m, const char *path, struct diag *d)
+{
+    const cJSON *v;
+    char p[PATH_LEN];
+
+    if (jsonc_as_object(m, path, d) < 0)
+        return;
+    jsonc_check_keys(m, path, COMMAND_MATCH_KEYS, d);
+    for (size_t k = 1; COMMAND_MATCH_KEYS[k]; k++)
+        if ((v = get(m, COMMAND_MATCH_KEYS[k])))
+            glob_value(v, jsonc_path_key(p, sizeof p, path, COMMAND_MATCH_KEYS[k]), d);
+    if (!(v = get(m, "command")))
+        return;
+    jsonc_path_key(p, sizeof p, path, "command");
+    if (cJSON_IsString(v)) {
+        glob_value(v, p, d);
+        return;
+    }
+    if (!cJSON_IsArray(v)) {
+        jsonc_type_error(d, p, "a pattern or an array of patterns (one per word)", v);
+        return;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+    if (n == 0 || n > COMMAND_WORDS_MAX) {
+        diag_path(d, p, "expected 1 to %d patterns, one per word (got %zu)", COMMAND_WORDS_MAX, n);
+        return;
+    }
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        char q[PATH_LEN];
+        const char *s;
+        jsonc_path_index(q, sizeof q, p, i);
+        /* "" is a word too (sh -c ""): an empty pattern matches only it */
+        if (jsonc_as_string(e, q, d, &s) == 0 && strlen(s) > GLOB_MAX)
+            diag_path(d, q, "expected a pattern of 0 to %d characters", GLOB_MAX);
+    }
+}
+
+static void parse_command(struct ctx *c, const cJSON *spec, size_t i, struct command_script *cs)
+{
+    struct diag *d = c->d;
+    char path[PATH_LEN], p[PATH_LEN];
+    const cJSON *v;
+    int on;
+
+    jsonc_path_index(path, sizeof path, "commands", i);
+    snprintf(cs->name, sizeof cs->name, "commands[%zu]", i);
+    if (jsonc_as_object(spec, path, d) < 0)
+        return;
+    jsonc_check_keys(spec, path, COMMAND_KEYS, d);
+    if ((v = get(spec, "name")))
+        name_value(v, jsonc_path_key(p, sizeof p, path, "name"), d, cs->name);
+    if ((v = get(spec, "match")))
+        parse_command_match(v, jsonc_path_key(p, sizeof p, path, "match"), d);
+    if (parse_script_steps(spec, path, d, 0) == 0)
+        missing(d, path, "steps");
+    jsonc_bool(spec, "echoStdin", path, d, &on);
+    if (!failed(c) && !(cs->spec = cJSON_Duplicate(spec, 1)))
+        diag_path(d, path, "out of memory");
+}
+
+static void parse_commands(struct ctx *c, const cJSON *root)
+{
+    const cJSON *arr;
+    size_t n = 0, i = 0;
+
+    if (array(root, "commands", "", c->d, LIST_MAX, &arr, &n) != 1 || n == 0)
+        return;
+    if (!(c->s->commands = calloc(n, sizeof *c->s->commands))) {
+        diag_path(c->d, "commands", "out of memory");
+        return;
+    }
+    c->s->ncommands = n;
+    for (const cJSON *e = arr->child; e; e = e->next, i++)
+        parse_command(c, e, i, &c->s->commands[i]);
+    for (size_t j = 1; j < n; j++)
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(c->s->commands[j].name, c->s->commands[k].name) == 0) {
+                char p[PATH_LEN];
+                snprintf(p, sizeof p, "commands[%zu].name", j);
+                diag_path(c->d, p, "duplicate command name \"%s\" (also at commands[%zu].name)",
+                          c->s->commands[j].name, k);
+                break;
+            }
+}
+
+static void parse_running_for(const cJSON *v, const char *path, struct diag *d)
+{
+    int64_t min = 0, max = 0;
+
+    if (jsonc_as_object(v, path, d) < 0)
+        return;
+    jsonc_check_keys(v, path, RUNNING_FOR_KEYS, d);
+    int hmin = jsonc_duration(v, "min", path, d, &min);
+    int hmax = jsonc_duration(v, "max", path, d, &max);
+    if (hmin == 0 && hmax == 0)
+        diag_path(d, path, "give \"min\" and/or \"max\"");
+    else if (hmin == 1 && hmax == 1 && max <= min)
+        diag_path(d, path,
+                  "\"max\" must be above \"min\" (the entry holds from \"min\" after the pod "
+                  "became Running until before \"max\")");
+}
+
+static void parse_stage(struct ctx *c, const cJSON *spec, const char *path, struct stage_script *ss)
+{
+    static const char *const shorthand[] = {"output", "exit", "duration", "hang", NULL};
+    struct diag *d = c->d;
+    char p[PATH_LEN];
+    const cJSON *v, *arr;
+    int64_t n64;
+    size_t n = 0, nshort = 0;
+
+    if (jsonc_as_object(spec, path, d) < 0)
+        return;
+    jsonc_check_keys(spec, path, STAGE_KEYS, d);
+    for (size_t k = 0; k < 3; k++)
+        if ((v = get(spec, STAGE_KEYS[k])))
+            glob_value(v, jsonc_path_key(p, sizeof p, path, STAGE_KEYS[k]), d);
+    parse_predicates(c, spec, path);
+    if ((v = get(spec, "runningFor")))
+        parse_running_for(v, jsonc_path_key(p, sizeof p, path, "runningFor"), d);
+    if (array(spec, "output", path, d, OUTPUT_LINES_MAX, &arr, &n) == 1) {
+        size_t i = 0;
+        jsonc_path_key(p, sizeof p, path, "output");
+        if (n == 0)
+            diag_path(d, p, "give at least one line (or leave \"output\" out)");
+        for (const cJSON *e = arr->child; e; e = e->next, i++) {
+            char q[PATH_LEN];
+            const char *s;
+            jsonc_path_index(q, sizeof q, p, i);
+            if (jsonc_as_string(e, q, d, &s) == 0 && strlen(s) > OUTPUT_MAX)
+                diag_path(d, q, "too long (%zu bytes, at most %d)", strlen(s), OUTPUT_MAX);
+        }
+    }
+    jsonc_int(spec, "exit", path, d, 0, 255, &n64);
+    jsonc_duration(spec, "duration", path, d, &n64);
+    if ((v = get(spec, "hang")))
+        true_value(v, jsonc_path_key(p, sizeof p, path, "hang"), d);
+    jsonc_duration(spec, "deleteLog", path, d, &n64);
+    int steps = parse_script_steps(spec, path, d, 1) != 0;
+    for (size_t k = 0; shorthand[k]; k++)
+        nshort += get(spec, shorthand[k]) != NULL;
+    if (steps && nshort)
+        diag_path(d, path,
+                  "give \"steps\" or the shorthand \"output\", \"exit\", \"duration\" and "
+                  "\"hang\", not both");
+    if (get(spec, "exit") && get(spec, "hang"))
+        diag_path(d, path,
+                  "impossible combination: \"hang\" never ends the stage, so it takes no "
+                  "\"exit\"");
+    if (!steps && !nshort && !get(spec, "deleteLog"))
+        diag_path(d, path,
+                  "say what the stage does: give \"output\", \"exit\", \"duration\", \"hang\", "
+                  "\"steps\" or \"deleteLog\"");
+    if (!failed(c) && !(ss->spec = cJSON_Duplicate(spec, 1)))
+        diag_path(d, path, "out of memory");
+}
+
+static void parse_stages(struct ctx *c, const cJSON *root)
+{
+    const cJSON *arr;
+    size_t n = 0, i = 0;
+
+    if (array(root, "stages", "", c->d, LIST_MAX, &arr, &n) != 1 || n == 0)
+        return;
+    if (!(c->s->stages = calloc(n, sizeof *c->s->stages))) {
+        diag_path(c->d, "stages", "out of memory");
+        return;
+    }
+    c->s->nstages = n;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        char p[PATH_LEN];
+        parse_stage(c, e, jsonc_path_index(p, sizeof p, "stages", i), &c->s->stages[i]);
+    }
+}
+
 /* ---- expectations ---- */
 
 static const char *const EXPECT_KEYS[] = {
@@ -1531,6 +1871,8 @@ struct scenario *scenario_parse(const char *file, const char *text_, size_t len,
     parse_timeline(&c, root);
     parse_pods(&c, root);
     parse_admission(&c, root);
+    parse_commands(&c, root);
+    parse_stages(&c, root);
     parse_expect(&c, root);
     cross_checks(&c);
     if (failed(&c))
@@ -1647,6 +1989,12 @@ void scenario_free(struct scenario *s)
     for (size_t i = 0; i < s->nadmission; i++)
         cJSON_Delete(s->admission[i].spec);
     free(s->admission);
+    for (size_t i = 0; i < s->ncommands; i++)
+        cJSON_Delete(s->commands[i].spec);
+    free(s->commands);
+    for (size_t i = 0; i < s->nstages; i++)
+        cJSON_Delete(s->stages[i].spec);
+    free(s->stages);
     cJSON_Delete(s->expect);
     free(s);
 }

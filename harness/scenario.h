@@ -1,6 +1,7 @@
 /* scenario.h -- a scenario file in memory: metadata, seed, cluster settings, rules (match + trigger
- * + fault), timeline, pod-lifecycle scripts, admission policies and expectations. The format's
- * reference is scenarios/README.md; scenario.c parses and validates it. */
+ * + fault), timeline, pod-lifecycle scripts, admission policies, scripted commands, build stages
+ * and expectations. The format's reference is scenarios/README.md; scenario.c parses and validates
+ * it. */
 #ifndef KF_SCENARIO_H
 #define KF_SCENARIO_H
 
@@ -70,9 +71,12 @@ struct match {
 /** A named moment the engine records, for time windows ("from 2s after pod-running"). */
 struct trigger_event {
     char name[SCENARIO_NAME_MAX]; /**< "start", "pod-created", "pod-scheduled", "pod-running",
-                                       "pod-deleted", "rule-fired:<rule>" */
-    char *name_glob;              /**< pod events: which pod (NULL: any) */
+                                       "pod-deleted", "rule-fired:<rule>", "stage-started" (any
+                                       stage) or "stage-started:<stage pattern>" */
+    char *name_glob;              /**< pod and stage events: which pod (NULL: any) */
 };
+
+#define SCENARIO_STAGE_STARTED "stage-started" /**< the event, and its prefix with ':' */
 
 struct trigger {
     uint64_t nth;   /**< fire on the nth match only (1-based); 0: unset */
@@ -127,6 +131,17 @@ struct admission_policy {
     cJSON *spec; /**< the whole validated entry */
 };
 
+/* ---- scripted commands and build stages: kept as validated JSON for harness/stages.c ---- */
+
+struct command_script {
+    char name[SCENARIO_NAME_MAX]; /**< "commands[N]" when the file gives none */
+    cJSON *spec;                  /**< the whole validated entry */
+};
+
+struct stage_script {
+    cJSON *spec; /**< the whole validated entry */
+};
+
 struct scenario_cluster {
     char version[8];   /**< "1.32" */
     char **namespaces; /**< created at start, beside the defaults */
@@ -154,6 +169,10 @@ struct scenario {
     size_t npods;
     struct admission_policy *admission;
     size_t nadmission;
+    struct command_script *commands; /**< what execs run (harness/stages.c) */
+    size_t ncommands;
+    struct stage_script *stages; /**< what the runner's build stages do (harness/stages.c) */
+    size_t nstages;
     cJSON *expect; /**< validated; read by `kubefault run` (issue 5) */
 };
 

@@ -14,7 +14,7 @@
 /* Counts are JSON numbers (doubles): above 2^53 they are no longer exact. */
 #define COUNT_MAX 9007199254740991LL
 
-#define POD_EVENTS "pod-created, pod-scheduled, pod-running, pod-deleted"
+#define POD_EVENTS "pod-created, pod-scheduled, pod-running, pod-deleted, stage-started[:<stage>]"
 #define RULE_FIRED "rule-fired:"
 
 static const char *const TRIGGER_KEYS[] = {"nth",         "first",  "after", "every",
@@ -22,9 +22,11 @@ static const char *const TRIGGER_KEYS[] = {"nth",         "first",  "after", "ev
 static const char *const WINDOW_KEYS[] = {"from", "until", "since", NULL};
 static const char *const EVENT_KEYS[] = {"event", "name", NULL};
 
-/* The events by name ("rule-fired:<rule>" aside); the pod events follow "start". */
+/* The events by name ("rule-fired:<rule>" and "stage-started:<stage>" aside); the pod and stage
+ * events follow "start". */
 static const char *const EVENT_NAMES[] = {"start",       "pod-created", "pod-scheduled",
-                                          "pod-running", "pod-deleted", NULL};
+                                          "pod-running", "pod-deleted", SCENARIO_STAGE_STARTED,
+                                          NULL};
 static const char *const *const POD_EVENT_NAMES = EVENT_NAMES + 1;
 
 /* ---- messages ---- */
@@ -68,9 +70,17 @@ static int reported_duplicate(const cJSON *obj, const cJSON *c, const char *path
 
 /* ---- events ---- */
 
+/* "stage-started" (any stage) or "stage-started:<stage pattern>". */
+static int is_stage_event(const char *name)
+{
+    size_t n = strlen(SCENARIO_STAGE_STARTED);
+    return strncmp(name, SCENARIO_STAGE_STARTED, n) == 0 && (name[n] == '\0' || name[n] == ':');
+}
+
+/* Events about one pod: "name" narrows them to pods whose name matches. */
 static int is_pod_event(const char *name)
 {
-    return is_one_of(name, POD_EVENT_NAMES);
+    return is_one_of(name, POD_EVENT_NAMES) || is_stage_event(name);
 }
 
 /* Check an event name and copy it into ev->name. */
@@ -86,6 +96,20 @@ static int event_name(const char *name, const char *path, struct diag *d, struct
         if (strlen(name) >= sizeof ev->name) {
             diag_path(d, path, "event \"%s\" is too long (rule names here: at most %zu characters)",
                       jsonc_show(shown, sizeof shown, name), sizeof ev->name - 1 - plen);
+            return -1;
+        }
+    } else if (is_stage_event(name)) {
+        size_t n = strlen(SCENARIO_STAGE_STARTED) + 1;
+        if (name[n - 1] == ':' && !name[n]) {
+            diag_path(d, path,
+                      "\"stage-started:\" needs a stage name or pattern, e.g. "
+                      "\"stage-started:step_script\" (or \"stage-started\" for any stage)");
+            return -1;
+        }
+        if (strlen(name) >= sizeof ev->name) {
+            diag_path(d, path,
+                      "event \"%s\" is too long (stage patterns here: at most %zu characters)",
+                      jsonc_show(shown, sizeof shown, name), sizeof ev->name - 1 - n);
             return -1;
         }
     } else if (!is_one_of(name, EVENT_NAMES)) {
@@ -143,8 +167,8 @@ int trigger_parse_event(const cJSON *spec, const char *path, struct diag *d,
             jsonc_type_error(d, sub, "a pod name pattern", name);
             rc = -1;
         } else if (rc == 0 && !is_pod_event(ev->name)) {
-            diag_path(d, sub, "\"name\" applies only to pod events (%s), not \"%s\"", POD_EVENTS,
-                      jsonc_show(shown, sizeof shown, ev->name));
+            diag_path(d, sub, "\"name\" applies only to pod and stage events (%s), not \"%s\"",
+                      POD_EVENTS, jsonc_show(shown, sizeof shown, ev->name));
             rc = -1;
         } else if (rc == 0 && !(ev->name_glob = strdup(name->valuestring))) {
             diag_path(d, sub, "out of memory");

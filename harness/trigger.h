@@ -14,7 +14,8 @@ struct rng;
 
 /** The events a window or timeline entry can start from. */
 #define TRIGGER_EVENTS                                                                             \
-    "start, pod-created, pod-scheduled, pod-running, pod-deleted, rule-fired:<rule>"
+    "start, pod-created, pod-scheduled, pod-running, pod-deleted, stage-started, "                 \
+    "stage-started:<stage>, rule-fired:<rule>"
 
 /** Parse a rule's "trigger" object (NULL: fire on every match) into t. 0, or -1 with errors in d.
  */

@@ -24,7 +24,7 @@
 
 static int list_faults(void)
 {
-    static const char *const layers[] = {"listener", "http", "watch", "cluster"};
+    static const char *const layers[] = {"listener", "http", "watch", "cluster", "stream"};
     for (size_t i = 0; i < fault_types_count; i++)
         printf("%-20s %-9s %s\n", fault_types[i]->name, layers[fault_types[i]->layer],
                fault_types[i]->summary);
@@ -232,10 +232,14 @@ static int serve(int argc, char **argv)
     }
 
     /* timerfd-backed timers: injected delays and timeline switches land within a millisecond
-     * instead of epoll's rounding */
+     * instead of epoll's rounding; and no cached time: a timer armed late in a busy turn of the
+     * loop would otherwise count from the turn's start and fire early (scripted times count from
+     * events measured on the real clock) */
     struct event_config *cfg = event_config_new();
-    if (cfg)
+    if (cfg) {
         event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
+    }
     struct event_base *base = cfg ? event_base_new_with_config(cfg) : NULL;
     if (cfg)
         event_config_free(cfg);

@@ -9,6 +9,7 @@
 #include "harness/faults/faults_http.def"
 #include "harness/faults/faults_net.def"
 #include "harness/faults/faults_watch.def"
+#include "harness/faults/faults_stream.def"
 #undef FAULT
 
 const struct fault_type *const fault_types[] = {
@@ -16,6 +17,7 @@ const struct fault_type *const fault_types[] = {
 #include "harness/faults/faults_http.def"
 #include "harness/faults/faults_net.def"
 #include "harness/faults/faults_watch.def"
+#include "harness/faults/faults_stream.def"
 #undef FAULT
     NULL,
 };

@@ -727,8 +727,8 @@ static void attach_output(void *arg, const char *data, size_t len, int64_t stamp
     rcs_enter(a->s);
     if (!data)
         rcs_exit(a->s, 0); /* the container went */
-    else if (rcs_write(a->s, RCS_STDOUT, data, len) < 0 && rcs_options(a->s)->want[RCS_STDERR])
-        (void)0;
+    else
+        rcs_write(a->s, RCS_STDOUT, data, len); /* a failure ends the session: nothing to do */
     rcs_leave(a->s);
 }
 

@@ -20,7 +20,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 POD_YAML=$HERE/pod.yaml
 KTIMEOUT=60            # bound on every kubectl call, in seconds
 START_DELAY=100        # ms scheduled -> Running/Ready: small, but not 0, so `wait` really waits
-TERMINATE_DELAY=400    # ms graceful delete -> gone, so `wait --for=delete` and `delete` really wait
+TERMINATE_DELAY=1500   # ms graceful delete -> gone, so `wait --for=delete` and `delete` really wait
+                       # (kubectl 1.28 prints nothing when the pod is gone before it looks)
 
 kubefault_arg "$@"
 KUBEFAULT=$(cd "$(dirname "$KUBEFAULT")" && pwd)/$(basename "$KUBEFAULT")

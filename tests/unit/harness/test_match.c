@@ -383,10 +383,18 @@ static void test_body_path_errors(void **state)
         {"a.", "empty key at character 3"},
         {".a", "empty key at character 1"},
         {"a.[0]", "empty key at character 3"},
-        {"a[", "expected a number, '*' or a quoted key after '[' at character 2"},
-        {"a[x]", "expected a number, '*' or a quoted key after '[' at character 2"},
-        {"a[-1]", "expected a number, '*' or a quoted key after '[' at character 2"},
-        {"a[*", "expected a number, '*' or a quoted key after '[' at character 2"},
+        {"a[",
+         "expected a number, '*', a quoted key or a selector such as name=helper after '[' at "
+         "character 2"},
+        {"a[x]",
+         "expected a number, '*', a quoted key or a selector such as name=helper after '[' at "
+         "character 2"},
+        {"a[-1]",
+         "expected a number, '*', a quoted key or a selector such as name=helper after '[' at "
+         "character 2"},
+        {"a[*",
+         "expected a number, '*', a quoted key or a selector such as name=helper after '[' at "
+         "character 2"},
         {"a[1", "expected ']' at character 4"},
         {"a[1x]", "expected ']' at character 4"},
         {"a['b", "unterminated quoted key at character 3"},
@@ -397,6 +405,15 @@ static void test_body_path_errors(void **state)
         {"a[0]b", "expected '.' or '[' at character 5"},
         {"a[0]]", "expected '.' or '[' at character 5"},
         {"a[1000000000]", "index at character 12 is larger than 999999999"},
+        {"a[name=x", "expected ']' at character 9"},
+        {"a[name='x", "unterminated quoted value at character 8"},
+        {"a[name='x'y]", "expected ']' at character 11"},
+        {"a[name]", "expected a number, '*', a quoted key or a selector such as name=helper "
+                    "after '[' at character 2"},
+        {"a[=x]", "expected a number, '*', a quoted key or a selector such as name=helper "
+                  "after '[' at character 2"},
+        {"a[n.m=x]", "expected a number, '*', a quoted key or a selector such as name=helper "
+                     "after '[' at character 2"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *path = dq(cases[i].path), want[512], shown[256];
@@ -833,6 +850,23 @@ static void test_body_path_language(void **state)
     assert_string_equal(reach(b, "['']['']", &c), "\"empty keys\"");
     assert_string_equal(reach(b, "a..b", &c), "ERR");
 
+    /* [key=value]: the elements of an array whose member key is that string. */
+    assert_string_equal(reach(b, "spec.containers[name=helper].ports[0].containerPort", &c), "80");
+    assert_string_equal(reach(b, "spec.containers[name=build].image", &c), "\"alpine\"");
+    assert_string_equal(reach(b, "spec.containers[name='svc'].image", &c), "\"postgres\"");
+    assert_string_equal(reach(b, "spec.containers[name=nope].image", &c), "");
+    assert_string_equal(reach(b, "spec.containers[image=alpine].name", &c), "\"build\"");
+    assert_string_equal(reach(b, "spec.containers[name=].name", &c), "");
+    assert_string_equal(reach(b, "metadata[name=p]", &c), ""); /* an object is not an array */
+    assert_string_equal(reach(b, "spec.containers[*].ports[containerPort=80]", &c),
+                        ""); /* numbers are not selected: strings only */
+    cJSON *dup = json("{'l': [{'name': 'a', 'v': 1}, {'name': 'b', 'v': 2}, {'name': 'a', 'v': 3},"
+                      " {'name': 'a]b', 'v': 4}, 'a', {'name': 1}]}");
+    assert_string_equal(reach(dup, "l[name=a].v", &c), "1,3"); /* every element that has it */
+    assert_string_equal(reach(dup, "l[name='a]b'].v", &c), "4");
+    assert_string_equal(reach(dup, "l[name=1]", &c), "");
+    cJSON_Delete(dup);
+
     /* A top-level array: "[0]". */
     cJSON *arr = json("[{'op': 'add'}, {'op': 'remove'}]");
     assert_string_equal(reach(arr, "[0].op", &c), "\"add\"");
@@ -916,6 +950,55 @@ static void test_body_predicates(void **state)
     assert_int_equal(match_request(&m, NULL, NULL, b), 0);
     match_release(&m);
     cJSON_Delete(b);
+}
+
+/* The "when" predicates of pods, admission and stages: match_predicate() on validated entries,
+ * "matches" and selectors included. */
+static void test_when_predicates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pred;
+        int want;
+    } cases[] = {
+        {"{'path': 'spec.containers[name=helper].image', 'matches': '*alpine*'}", 1},
+        {"{'path': 'spec.containers[name=helper].image', 'matches': '*ubuntu*'}", 0},
+        {"{'path': 'spec.containers[name=build].image', 'matches': '*alpine*'}", 0},
+        {"{'path': 'spec.containers[*].image', 'matches': 'docker:*-dind'}", 1},
+        {"{'path': 'spec.containers[*].image', 'matches': 'docker:1*'}", 0},
+        {"{'path': 'spec.containers[*].command[0]', 'matches': '*dumb-init'}", 1},
+        {"{'path': 'spec.containers[*].stdin', 'matches': '*'}", 0}, /* not a string */
+        {"{'path': 'spec.nope', 'matches': '*'}", 0},
+        {"{'path': 'metadata.name', 'matches': 'runner-[a-z]*'}", 1},
+        {"{'path': 'spec.containers[name=helper]', 'exists': true}", 1},
+        {"{'path': 'spec.containers[name=svc-0]', 'absent': true}", 1},
+        {"{'path': 'spec.containers[name=build].stdin', 'equals': true}", 1},
+        {"{'path': 'spec.containers[name=build].stdin', 'notEquals': true}", 0},
+        {"{'path': 'spec.containers[name=helper].image', 'notEquals': 'x'}", 1},
+        {"{'path': 'spec.containers[name=helper].image'}", 0}, /* no operator: never */
+        {"{'matches': '*'}", 0},                               /* no path: never */
+    };
+    cJSON *pod =
+        json("{'metadata': {'name': 'runner-abc'},"
+             " 'spec': {'containers': ["
+             "   {'name': 'build', 'image': 'ruby:3', 'stdin': true,"
+             "    'command': ['/scripts-1-2/dumb-init', '--', 'sh']},"
+             "   {'name': 'helper', 'image': 'gitlab/gitlab-runner-helper:alpine3.19-x86_64-v17'},"
+             "   {'name': 'svc-1', 'image': 'docker:27-dind'}]}}");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *p = json(cases[i].pred);
+        if (match_predicate(p, pod) != cases[i].want)
+            fail_msg("%s: want %d", cases[i].pred, cases[i].want);
+        cJSON_Delete(p);
+    }
+    cJSON *p = json("{'path': 'metadata.name', 'exists': true}");
+    assert_int_equal(match_predicate(p, NULL), 0);
+    assert_int_equal(match_predicate(NULL, pod), 0);
+    cJSON_Delete(p);
+    assert_int_equal(match_path_matches(pod, "spec.containers[*].name", "svc-*"), 1);
+    assert_int_equal(match_path_matches(pod, "spec.containers[*].name", NULL), 0);
+    assert_int_equal(match_path_matches(pod, "spec[", "*"), 0);
+    cJSON_Delete(pod);
 }
 
 /* The same pod as a protobuf body (decoded by kproto_decode) and as JSON: every predicate gives
@@ -1041,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_body_path_language),
         cmocka_unit_test(test_body_predicates),
+        cmocka_unit_test(test_when_predicates),
         cmocka_unit_test(test_body_json_and_protobuf_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -347,6 +347,16 @@ static void round_trip(const char *path)
     i = 0;
     for (cJSON *e = arr ? arr->child : NULL; e; e = e->next, i++)
         assert_true(cJSON_Compare(s->admission[i].spec, e, 1));
+    arr = cJSON_GetObjectItemCaseSensitive(root, "commands");
+    assert_int_equal(s->ncommands, (size_t)cJSON_GetArraySize(arr));
+    i = 0;
+    for (cJSON *e = arr ? arr->child : NULL; e; e = e->next, i++)
+        assert_true(cJSON_Compare(s->commands[i].spec, e, 1));
+    arr = cJSON_GetObjectItemCaseSensitive(root, "stages");
+    assert_int_equal(s->nstages, (size_t)cJSON_GetArraySize(arr));
+    i = 0;
+    for (cJSON *e = arr ? arr->child : NULL; e; e = e->next, i++)
+        assert_true(cJSON_Compare(s->stages[i].spec, e, 1));
     arr = cJSON_GetObjectItemCaseSensitive(root, "expect");
     assert_true(arr ? cJSON_Compare(s->expect, arr, 1) : s->expect == NULL);
     assert_string_equal(s->name, cJSON_GetObjectItemCaseSensitive(root, "name")->valuestring);

@@ -24,8 +24,9 @@
 #define N 20 /* matches in a count pattern */
 #define ON "timeline[0].on"
 #define KNOWN_EVENTS                                                                               \
-    "start, pod-created, pod-scheduled, pod-running, pod-deleted, rule-fired:<rule>"
-#define POD_EVENTS "pod-created, pod-scheduled, pod-running, pod-deleted"
+    "start, pod-created, pod-scheduled, pod-running, pod-deleted, stage-started, "                 \
+    "stage-started:<stage>, rule-fired:<rule>"
+#define POD_EVENTS "pod-created, pod-scheduled, pod-running, pod-deleted, stage-started[:<stage>]"
 
 /* ---- helpers ---- */
 
@@ -599,6 +600,12 @@ static void test_events(void **state)
     event_ok("{'event': 'pod-running', 'name': 'runner-*'}", "pod-running", "runner-*");
     event_ok("{'name': 'runner-*', 'event': 'pod-deleted'}", "pod-deleted", "runner-*");
     event_ok("{'event': 'rule-fired:a'}", "rule-fired:a", NULL);
+    /* a stage start: any stage, or stages whose name matches a pattern, narrowed by pod */
+    event_ok("'stage-started'", "stage-started", NULL);
+    event_ok("'stage-started:step_script'", "stage-started:step_script", NULL);
+    event_ok("{'event': 'stage-started:archive_cache*', 'name': 'runner-*'}",
+             "stage-started:archive_cache*", "runner-*");
+    event_ok("{'event': 'stage-started', 'name': 'runner-*'}", "stage-started", "runner-*");
 
     /* A rule name fills what ev.name leaves after "rule-fired:". */
     char spec[160], want[400], rule[64];
@@ -629,6 +636,16 @@ static void test_event_errors(void **state)
                 ON ": 'rule-fired:' needs a rule name, e.g. 'rule-fired:etcd-flap'");
     event_fails("'rule-fired'",
                 ON ": 'rule-fired:' needs a rule name, e.g. 'rule-fired:etcd-flap'");
+    event_fails("'stage-started:'",
+                ON ": 'stage-started:' needs a stage name or pattern, e.g. "
+                   "'stage-started:step_script' (or 'stage-started' for any stage)");
+    event_fails("'stage-start'", ON ": unknown event 'stage-start' (known: " KNOWN_EVENTS
+                                    "); did you mean 'stage-started'?");
+    event_fails("'stage-started-x'", ON ": unknown event 'stage-started-x' (known: " KNOWN_EVENTS
+                                        "); did you mean 'stage-started'?");
+    event_fails("'stage-started:0123456789012345678901234567890123456789012345678901234'", ON
+                ": event 'stage-started:0123456789012345678901234567890123456789012345678901234' "
+                "is too long (stage patterns here: at most 49 characters)");
     event_fails("3", ON ": expected an event name or {'event': ..., 'name': ...}, got number");
     event_fails("['start']",
                 ON ": expected an event name or {'event': ..., 'name': ...}, got array");
@@ -637,10 +654,11 @@ static void test_event_errors(void **state)
                 ON ".event: expected an event name (known: " KNOWN_EVENTS "), got number");
     event_fails("{'event': 'pod-up'}",
                 ON ".event: unknown event 'pod-up' (known: " KNOWN_EVENTS ")");
-    event_fails("{'event': 'start', 'name': 'x'}",
-                ON ".name: 'name' applies only to pod events (" POD_EVENTS "), not 'start'");
+    event_fails("{'event': 'start', 'name': 'x'}", ON
+                ".name: 'name' applies only to pod and stage events (" POD_EVENTS "), not 'start'");
     event_fails("{'event': 'rule-fired:a', 'name': 'x'}",
-                ON ".name: 'name' applies only to pod events (" POD_EVENTS "), not 'rule-fired:a'");
+                ON ".name: 'name' applies only to pod and stage events (" POD_EVENTS
+                   "), not 'rule-fired:a'");
     event_fails("{'event': 'pod-running', 'name': 3}",
                 ON ".name: expected a pod name pattern, got number");
     event_fails("{'event': 'pod-running', 'pod': 'x'}",
@@ -716,10 +734,10 @@ static void test_trigger_errors(void **state)
          P ".window: 'until' (0s) must be later than 'from' (0s when not given)"},
         {"{'window': {'since': 'pod-ready'}}",
          P ".window.since: unknown event 'pod-ready' (known: start, pod-created, pod-scheduled, "
-           "pod-running, pod-deleted, rule-fired:<rule>)"},
+           "pod-running, pod-deleted, stage-started, stage-started:<stage>, rule-fired:<rule>)"},
         {"{'window': {'since': {'event': 'start', 'name': 'x'}}}",
-         P ".window.since.name: 'name' applies only to pod events (pod-created, pod-scheduled, "
-           "pod-running, pod-deleted), not 'start'"},
+         P ".window.since.name: 'name' applies only to pod and stage events (pod-created, "
+           "pod-scheduled, pod-running, pod-deleted, stage-started[:<stage>]), not 'start'"},
         /* Every error at once: unknown keys first (jsonc_check_keys(), as scenario.c checks every
          * object), then each value in order; the combination check waits for clean counts. */
         {"{'nth': 0, 'first': 2, 'probability': 2, 'colour': 'red', 'window': {'from': 5}}",
