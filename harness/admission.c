@@ -36,7 +36,14 @@
 #define ELEMENT_MAX 254 /* an {element}: a container name is a DNS label, a name at most 253 */
 #define MEDIA_MAX 128   /* a Content-Type's media type, lowercased */
 
-enum pred_op { PRED_EXISTS, PRED_ABSENT, PRED_EQUALS, PRED_NOT_EQUALS, PRED_MATCHES };
+enum pred_op {
+    PRED_EXISTS,
+    PRED_ABSENT,
+    PRED_EQUALS,
+    PRED_NOT_EQUALS,
+    PRED_MATCHES,
+    PRED_NOT_MATCHES
+};
 
 struct pred {
     const char *path; /* borrowed from the scenario's JSON */
@@ -80,11 +87,9 @@ static int build_preds(struct policy *p, const cJSON *arr)
     static const struct {
         const char *key;
         enum pred_op op;
-    } ops[] = {{"exists", PRED_EXISTS},
-               {"absent", PRED_ABSENT},
-               {"equals", PRED_EQUALS},
-               {"notEquals", PRED_NOT_EQUALS},
-               {"matches", PRED_MATCHES}};
+    } ops[] = {{"exists", PRED_EXISTS},   {"absent", PRED_ABSENT},
+               {"equals", PRED_EQUALS},   {"notEquals", PRED_NOT_EQUALS},
+               {"matches", PRED_MATCHES}, {"notMatches", PRED_NOT_MATCHES}};
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (!n)
         return 0;
@@ -306,6 +311,9 @@ static int pred_holds(const struct pred *pr, const cJSON *obj)
     case PRED_MATCHES:
         return cJSON_IsString(pr->value) &&
                match_path_matches(obj, pr->path, pr->value->valuestring);
+    case PRED_NOT_MATCHES:
+        return cJSON_IsString(pr->value) &&
+               !match_path_matches(obj, pr->path, pr->value->valuestring);
     }
     return 0;
 }

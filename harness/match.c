@@ -845,6 +845,8 @@ int match_predicate(const cJSON *pred, const cJSON *obj)
         return match_body_path(obj, path, on_equal, (void *)v) != 1;
     if ((v = cJSON_GetObjectItemCaseSensitive(pred, "matches")))
         return cJSON_IsString(v) && match_path_matches(obj, path, v->valuestring);
+    if ((v = cJSON_GetObjectItemCaseSensitive(pred, "notMatches")))
+        return cJSON_IsString(v) && !match_path_matches(obj, path, v->valuestring);
     return 0;
 }
 

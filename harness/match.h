@@ -50,9 +50,9 @@ int match_path_matches(const cJSON *obj, const char *path, const char *glob);
 
 /** Whether one "when" predicate holds on obj (NULL: every path is absent). pred is a validated
  *  entry (scenario.c checks it): {"path": P} with one of "exists": true, "absent": true,
- *  "equals": V, "notEquals": V, "matches": pattern. With [*] (or a [name=x] selector) "exists",
- *  "equals" and "matches" hold when some value reached holds them; "absent" and "notEquals" are
- *  their opposites. The pods, admission and stages sections share it. */
+ *  "equals": V, "notEquals": V, "matches": pattern, "notMatches": pattern. With [*] (or a
+ *  [name=x] selector) "exists", "equals" and "matches" hold when some value reached holds them;
+ *  "absent", "notEquals" and "notMatches" are their opposites (no value reached holds it). The pods, admission and stages sections share it. */
 int match_predicate(const cJSON *pred, const cJSON *obj);
 
 #endif

@@ -783,8 +783,8 @@ static void parse_timeline(struct ctx *c, const cJSON *root)
 
 /* ---- body predicates ("when") shared by pods and admission ---- */
 
-static const char *const PREDICATE_KEYS[] = {"path",      "exists",  "absent", "equals",
-                                             "notEquals", "matches", NULL};
+static const char *const PREDICATE_KEYS[] = {"path",      "exists",  "absent",     "equals",
+                                             "notEquals", "matches", "notMatches", NULL};
 
 static int path_value(const cJSON *v, const char *path, struct diag *d, int need_wildcard)
 {
@@ -839,13 +839,14 @@ static void parse_predicates(struct ctx *c, const cJSON *obj, const char *path)
             if (k <= 2 && !cJSON_IsTrue(v))
                 diag_path(d, q, "expected true (for the opposite, write \"%s\": true)",
                           k == 1 ? "absent" : "exists");
-            if (strcmp(PREDICATE_KEYS[k], "matches") == 0)
+            if (strcmp(PREDICATE_KEYS[k], "matches") == 0 ||
+                strcmp(PREDICATE_KEYS[k], "notMatches") == 0)
                 glob_value(v, q, d);
         }
         if (nops != 1)
             diag_path(d, p,
-                      "give exactly one of \"exists\", \"absent\", \"equals\", \"notEquals\" "
-                      "or \"matches\"");
+                      "give exactly one of \"exists\", \"absent\", \"equals\", \"notEquals\", "
+                      "\"matches\" or \"notMatches\"");
     }
 }
 

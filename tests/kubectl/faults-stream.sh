@@ -99,6 +99,15 @@ for ws in true false; do
     finish no-pong
   fi
 
+  # the upgrade refused with a Status: a StatusError, before any stream (WebSocket falls back to
+  # SPDY on a non-101 and meets the same answer)
+  if selected "dial-backend-$tr" && up dial-backend; then
+    exec_is "dial-backend-$tr" $ws 1 '' \
+      'Error from server (InternalError): error dialing backend: dial tcp 10.0.0.5:10250: connect: connection refused' \
+      0 $FAST -- r1 -- echo hi
+    finish dial-backend
+  fi
+
   if selected "commands-$tr" && up commands; then
     exec_is "commands-$tr" $ws 3 "deploying${NL}done" "careful${NL}command terminated with exit code 3" \
       200 $((200 + FAST)) -- r1 -- deploy prod

@@ -975,6 +975,12 @@ static void test_when_predicates(void **state)
         {"{'path': 'spec.containers[name=build].stdin', 'equals': true}", 1},
         {"{'path': 'spec.containers[name=build].stdin', 'notEquals': true}", 0},
         {"{'path': 'spec.containers[name=helper].image', 'notEquals': 'x'}", 1},
+        /* notMatches: no value reached matches (the dind MTU example: no --mtu=1450 anywhere) */
+        {"{'path': 'spec.containers[*].image', 'notMatches': 'docker:*-dind'}", 0},
+        {"{'path': 'spec.containers[*].image', 'notMatches': 'docker:1*'}", 1},
+        {"{'path': 'spec.containers[*].args[*]', 'notMatches': '--mtu=1450'}", 0},
+        {"{'path': 'spec.containers[*].args[*]', 'notMatches': '--mtu=14[0-4][0-9]'}", 1},
+        {"{'path': 'spec.nope', 'notMatches': '*'}", 1},
         {"{'path': 'spec.containers[name=helper].image'}", 0}, /* no operator: never */
         {"{'matches': '*'}", 0},                               /* no path: never */
     };
@@ -984,7 +990,8 @@ static void test_when_predicates(void **state)
              "   {'name': 'build', 'image': 'ruby:3', 'stdin': true,"
              "    'command': ['/scripts-1-2/dumb-init', '--', 'sh']},"
              "   {'name': 'helper', 'image': 'gitlab/gitlab-runner-helper:alpine3.19-x86_64-v17'},"
-             "   {'name': 'svc-1', 'image': 'docker:27-dind'}]}}");
+             "   {'name': 'svc-1', 'image': 'docker:27-dind', 'args': ['--tls=false', "
+             "'--mtu=1450']}]}}");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cJSON *p = json(cases[i].pred);
         if (match_predicate(p, pod) != cases[i].want)
