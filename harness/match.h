@@ -52,7 +52,8 @@ int match_path_matches(const cJSON *obj, const char *path, const char *glob);
  *  entry (scenario.c checks it): {"path": P} with one of "exists": true, "absent": true,
  *  "equals": V, "notEquals": V, "matches": pattern, "notMatches": pattern. With [*] (or a
  *  [name=x] selector) "exists", "equals" and "matches" hold when some value reached holds them;
- *  "absent", "notEquals" and "notMatches" are their opposites (no value reached holds it). The pods, admission and stages sections share it. */
+ *  "absent", "notEquals" and "notMatches" are their opposites (no value reached holds it). The
+ * pods, admission and stages sections share it. */
 int match_predicate(const cJSON *pred, const cJSON *obj);
 
 #endif

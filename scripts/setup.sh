@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libevent-dev libssl-dev zlib1g-dev libhttp-parser-dev libcjson-dev
   libcurl4-openssl-dev libcmocka-dev
+  libxml2-dev         # the JUnit report's test reads it back with libxml2 (tests only)
   protobuf-compiler   # makes the protobuf test vectors (scripts/gen-proto-vectors.sh)
   curl ca-certificates
   clang-format        # the house format, checked by scripts/test.sh

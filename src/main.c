@@ -19,6 +19,7 @@
 #include "mockapi/base/log.h"
 #include "mockapi/kube/kubeconfig.h"
 #include "mockapi/server.h"
+#include "src/run.h"
 
 #define EXIT_USAGE 2
 
@@ -38,6 +39,10 @@ static void usage(FILE *out)
         "usage: kubefault serve [SCENARIO.json] [options]\n"
         "       kubefault check FILE...        validate scenario files without running them\n"
         "       kubefault faults              list the fault types scenarios can use\n"
+        "       kubefault run SCENARIO... [-- COMMAND...]\n"
+        "                                     run scenarios against a command, check their\n"
+        "                                     expectations (kubefault run --help)\n"
+        "       kubefault list [DIR...]       the scenario catalogue\n"
         "       kubefault --help | --version\n"
         "\n"
         "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
@@ -383,6 +388,11 @@ int main(int argc, char **argv)
         return list_faults();
     if (strcmp(argv[1], "check") == 0)
         return check_files(argc - 2, argv + 2, stdout, stderr);
-    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve, check, faults)\n", argv[1]);
+    if (strcmp(argv[1], "run") == 0)
+        return run_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "list") == 0)
+        return list_main(argc - 2, argv + 2);
+    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve, check, faults, run, list)\n",
+            argv[1]);
     return EXIT_USAGE;
 }
