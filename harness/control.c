@@ -41,6 +41,7 @@
 #include "mockapi/http/http.h"
 #include "mockapi/http/tls.h"
 #include "mockapi/kube/cluster.h"
+#include "mockapi/kube/containers.h"
 #include "mockapi/kube/kinds.h"
 #include "mockapi/kube/store.h"
 #include "mockapi/server.h"
@@ -1072,8 +1073,98 @@ static const struct pod_action pod_actions[] = {
     {"ready", pod_ready, no_keys, "none"},
 };
 
+/* ---- what ran inside a pod: its files and its build stages ---- */
+
+static void add_file(void *arg, const char *path, size_t len)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !json_push(arg, o))
+        return;
+    json_add(o, "path", cJSON_CreateString(path));
+    json_add(o, "bytes", cJSON_CreateNumber((double)len));
+}
+
+static void add_stage(void *arg, const char *container, const char *stage, const char *script,
+                      int exit_code)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !json_push(arg, o))
+        return;
+    json_add(o, "container", cJSON_CreateString(container));
+    json_add(o, "stage", cJSON_CreateString(stage));
+    json_add(o, "script", cJSON_CreateString(script));
+    json_add(o, "exitCode", exit_code < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(exit_code));
+}
+
+/* GET .../stages; GET .../files (the list), GET .../files?path=P (the bytes, text/plain),
+ * DELETE .../files?path=P (read-logs streams of it end with exit code 100). */
+static void on_pod_inside(struct call *k, struct mockapi_server *srv)
+{
+    static const char *const path_key[] = {"path", NULL};
+    static const char *const none[] = {NULL};
+    struct ctr_runtime *rt = mockapi_server_containers(srv);
+    const char *ns = k->seg[2], *name = k->seg[3];
+    if (strcmp(k->seg[4], "stages") == 0) {
+        if (!method_is(k, "GET") || check_params(k, none, "none") < 0)
+            return;
+        cJSON *arr = cJSON_CreateArray();
+        if (arr && ctr_stage_list(rt, ns, name, add_stage, arr) < 0) {
+            cJSON_Delete(arr);
+            send_error(k, HTTP_NOTFOUND, NULL, "pod \"%s/%s\" not found", ns, name);
+            return;
+        }
+        send_json(k, HTTP_OK, arr, NULL);
+        return;
+    }
+    if (!method_is(k, "GET, DELETE") || check_params(k, path_key, "path") < 0)
+        return;
+    const char *path = http_request_param(k->req, "path");
+    if (strcmp(k->req->method, "DELETE") == 0 || path) {
+        if (!path) {
+            send_error(k, HTTP_BADREQUEST, NULL, "which file? (?path=/logs-.../output.log)");
+            return;
+        }
+        if (strcmp(k->req->method, "DELETE") == 0) {
+            if (ctr_file_delete(rt, ns, name, path) < 0) {
+                send_error(k, HTTP_NOTFOUND, NULL, "no file \"%s\" in pod \"%s/%s\"", path, ns,
+                           name);
+                return;
+            }
+            log_info("control: pod %s/%s: %s deleted", ns, name, path);
+            cJSON *o = cJSON_CreateObject();
+            json_add(o, "deleted", cJSON_CreateString(path));
+            send_json(k, HTTP_OK, o, NULL);
+            return;
+        }
+        char *data = NULL;
+        size_t len = 0;
+        if (ctr_file_read(rt, ns, name, path, &data, &len) < 0) {
+            send_error(k, HTTP_NOTFOUND, NULL, "no file \"%s\" in pod \"%s/%s\"", path, ns, name);
+            return;
+        }
+        conn_respond(k->c, HTTP_OK, HTTP_CT_TEXT, NULL, data, len);
+        free(data);
+        return;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    if (arr && ctr_file_list(rt, ns, name, add_file, arr) < 0) {
+        cJSON_Delete(arr);
+        send_error(k, HTTP_NOTFOUND, NULL, "pod \"%s/%s\" not found", ns, name);
+        return;
+    }
+    send_json(k, HTTP_OK, arr, NULL);
+}
+
 static void on_pod(struct call *k)
 {
+    if (strcmp(k->seg[4], "files") == 0 || strcmp(k->seg[4], "stages") == 0) {
+        struct mockapi_server *srv = engine_server(k->ctl->e);
+        if (!srv)
+            send_error(k, HTTP_SERVUNAVAIL, NULL, "the scenario has not started");
+        else
+            on_pod_inside(k, srv);
+        return;
+    }
     static const char *const none[] = {NULL};
     const struct pod_action *a = NULL;
     for (size_t i = 0; i < sizeof pod_actions / sizeof pod_actions[0]; i++)
@@ -1081,7 +1172,8 @@ static void on_pod(struct call *k)
             a = &pod_actions[i];
     if (!a) {
         send_error(k, HTTP_NOTFOUND, NULL,
-                   "unknown pod action \"%s\" (known: advance, delete, evict, fail, ready)",
+                   "unknown pod action \"%s\" (known: advance, delete, evict, fail, ready, "
+                   "files, stages)",
                    k->seg[4]);
         return;
     }
@@ -1108,7 +1200,7 @@ static void on_pod(struct call *k)
 #define ENDPOINTS                                                                                  \
     "/v1/status, /v1/rules (GET, POST), /v1/rules/{name} (GET, DELETE)[/enable|/disable], "        \
     "/v1/timeline (GET, POST), /v1/timeline/{index} (DELETE), /v1/state, /v1/reset, "              \
-    "/v1/journal, /v1/pods/{namespace}/{name}/{advance|delete|evict|fail|ready}"
+    "/v1/journal, /v1/pods/{namespace}/{name}/{advance|delete|evict|fail|ready|files|stages}"
 
 /* Compare the bearer token without leaking its length or prefix through timing. */
 static int token_ok(const struct control *ctl, const struct http_request *req)

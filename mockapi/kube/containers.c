@@ -1119,24 +1119,34 @@ static int file_delete(struct ctr_pod *p, const char *path)
     return -1;
 }
 
-int ctr_stages(struct ctr_runtime *rt, const char *ns, const char *name, char *buf, size_t len)
+int ctr_file_list(struct ctr_runtime *rt, const char *ns, const char *name,
+                  void (*cb)(void *arg, const char *path, size_t len), void *arg)
 {
     struct ctr_pod *p = pod_by_name(rt, ns, name);
-    if (!p || len == 0)
+    if (!p)
         return -1;
-    buf[0] = '\0';
-    size_t n = 0;
-    /* the list is newest first: walk it into an array to print in start order */
-    const struct ctr_stage *v[256];
+    const struct ctr_file *v[256]; /* the list is newest first */
+    size_t k = 0;
+    for (const struct ctr_file *f = p->files; f && k < 256; f = f->next)
+        v[k++] = f;
+    while (k-- > 0)
+        cb(arg, v[k]->path, v[k]->len);
+    return 0;
+}
+
+int ctr_stage_list(struct ctr_runtime *rt, const char *ns, const char *name,
+                   void (*cb)(void *arg, const char *container, const char *stage,
+                              const char *script, int exit_code),
+                   void *arg)
+{
+    struct ctr_pod *p = pod_by_name(rt, ns, name);
+    if (!p)
+        return -1;
+    const struct ctr_stage *v[256]; /* the list is newest first */
     size_t k = 0;
     for (const struct ctr_stage *st = p->stages; st && k < 256; st = st->next)
         v[k++] = st;
-    while (k-- > 0) {
-        int w = snprintf(buf + n, len - n, "%s%s/%s=%d", n ? " " : "", v[k]->container, v[k]->stage,
-                         v[k]->exit_code);
-        if (w < 0 || (size_t)w >= len - n)
-            break;
-        n += (size_t)w;
-    }
+    while (k-- > 0)
+        cb(arg, v[k]->container, v[k]->stage, v[k]->script, v[k]->exit_code);
     return 0;
 }

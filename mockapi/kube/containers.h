@@ -60,9 +60,16 @@ int ctr_file_read(struct ctr_runtime *rt, const char *ns, const char *name, cons
 /** Delete a file: read-logs streams of it end with exit code 100. 0, or -1 when there is none. */
 int ctr_file_delete(struct ctr_runtime *rt, const char *ns, const char *name, const char *path);
 
-/** The stages run so far in the pod, as "container/stage=exit" words separated by spaces
- *  ("build/step_script=0 helper/archive_cache=-1": -1 still running or hanging), into buf. -1 for
- *  an unknown pod. */
-int ctr_stages(struct ctr_runtime *rt, const char *ns, const char *name, char *buf, size_t len);
+/** The pod's files, in the order they were made: cb(arg, path, bytes). 0, or -1 for an unknown
+ *  pod. */
+int ctr_file_list(struct ctr_runtime *rt, const char *ns, const char *name,
+                  void (*cb)(void *arg, const char *path, size_t len), void *arg);
+
+/** The stages started in the pod so far, oldest first: cb(arg, container, stage, script path,
+ *  exit code or -1 while it runs or hangs). 0, or -1 for an unknown pod. */
+int ctr_stage_list(struct ctr_runtime *rt, const char *ns, const char *name,
+                   void (*cb)(void *arg, const char *container, const char *stage,
+                              const char *script, int exit_code),
+                   void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "harness/control.h"
 #include "itest.h"
+#include "rcclient.h"
 
 #define PODS "/api/v1/namespaces/default/pods"
 #define CMS "/api/v1/namespaces/default/configmaps"
@@ -709,9 +710,58 @@ static void test_pod_advance_and_ready(void **state)
 
     ctl_err("POST", "/v1/pods/default/nope/advance", NULL, 404, "pod \"default/nope\" not found");
     ctl_err("POST", "/v1/pods/default/p1/explode", NULL, 404,
-            "unknown pod action \"explode\" (known: advance, delete, evict, fail, ready)");
+            "unknown pod action \"explode\" (known: advance, delete, evict, fail, ready, "
+            "files, stages)");
     ctl_err("GET", "/v1/pods/default/p1/ready", NULL, 405, "allowed: POST");
     ctl_err("POST", "/v1/pods/default/p1/ready", "{\"now\":1}", 400, "unknown key \"now\"");
+}
+
+/* What ran inside a pod: the stage a runner-style attach started, the output log it wrote. */
+static void test_pod_files_and_stages(void **state)
+{
+    struct itest *t = start(state, 0, 0);
+    create_pod(t, "p1");
+    cJSON_Delete(itest_wait_field(t, PODS "/p1", "status.phase", "Running", 5000));
+    struct rcc_opts o = {.transport = RCC_SPDY, .stdin_ = 1};
+    char path[512], err[RCC_ERR_MAX];
+    o.path_and_query = rcc_path(path, sizeof path, "default", "p1", "c", NULL, &o);
+    struct rcc *c = rcc_open(itest_port(t), &o, 5000, err, sizeof err, NULL, NULL, 0);
+    if (!c)
+        fail_msg("attach: %s", err);
+    static const char line[] =
+        "gitlab-runner-build <<< /scripts-1-2/get_sources 2>&1 | tee -a /logs-1-2/output.log\n";
+    assert_int_equal(rcc_write_stdin(c, line, sizeof line - 1), 0);
+    assert_int_equal(rcc_close_stdin(c), 0);
+    assert_int_equal(rcc_wait_end(c, 5000), 0);
+    rcc_free(c);
+
+    cJSON *r = ctl_ok("GET", "/v1/pods/default/p1/stages", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(r), 1);
+    assert_string_equal(itest_jstr(r, "0.container"), "c");
+    assert_string_equal(itest_jstr(r, "0.stage"), "get_sources");
+    assert_string_equal(itest_jstr(r, "0.script"), "/scripts-1-2/get_sources");
+    assert_int_equal(jnum(itest_jget(r, "0"), "exitCode"), 0);
+    cJSON_Delete(r);
+    r = ctl_ok("GET", "/v1/pods/default/p1/files", NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(r), 1);
+    assert_string_equal(itest_jstr(r, "0.path"), "/logs-1-2/output.log");
+    cJSON_Delete(r);
+    struct cresp raw;
+    ctl_raw("GET", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 0, NULL, &raw);
+    assert_int_equal(raw.code, 200);
+    assert_string_equal(raw.body, "{\"script\": \"/scripts-1-2/get_sources\"}\n\n"
+                                  "{\"command_exit_code\": 0, \"script\": "
+                                  "\"/scripts-1-2/get_sources\"}\n");
+    cresp_release(&raw);
+    r = ctl_ok("DELETE", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 200);
+    assert_string_equal(itest_jstr(r, "deleted"), "/logs-1-2/output.log");
+    cJSON_Delete(r);
+    ctl_err("GET", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 404,
+            "no file \"/logs-1-2/output.log\" in pod \"default/p1\"");
+    ctl_err("DELETE", "/v1/pods/default/p1/files", NULL, 400, "which file?");
+    ctl_err("GET", "/v1/pods/default/nope/stages", NULL, 404, "pod \"default/nope\" not found");
+    ctl_err("POST", "/v1/pods/default/p1/stages", NULL, 405, "allowed: GET");
+    ctl_err("GET", "/v1/pods/default/p1/files?name=x", NULL, 400, "unknown query parameter");
 }
 
 static void test_pod_fail(void **state)
@@ -927,6 +977,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reset, teardown),
         cmocka_unit_test_teardown(test_journal, teardown),
         cmocka_unit_test_teardown(test_pod_advance_and_ready, teardown),
+        cmocka_unit_test_teardown(test_pod_files_and_stages, teardown),
         cmocka_unit_test_teardown(test_pod_fail, teardown),
         cmocka_unit_test_teardown(test_pod_evict_order, teardown),
         cmocka_unit_test_teardown(test_pod_delete, teardown),
