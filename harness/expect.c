@@ -378,11 +378,14 @@ static const cJSON *get(const cJSON *o, const char *k)
 static void request_label(char *buf, size_t len, const struct journal_entry *e)
 {
     char path[URL_SHOW_MAX + 4];
-    size_t n = strlen(e->path);
-    if (n > URL_SHOW_MAX)
-        snprintf(path, sizeof path, "%.*s...", URL_SHOW_MAX - 3, e->path);
-    else
-        snprintf(path, sizeof path, "%s", e->path);
+    size_t n = strnlen(e->path, sizeof e->path);
+    if (n > URL_SHOW_MAX) { /* memcpy: snprintf's truncation warning fires with -O1 */
+        memcpy(path, e->path, URL_SHOW_MAX - 3);
+        memcpy(path + URL_SHOW_MAX - 3, "...", 4);
+    } else {
+        memcpy(path, e->path, n);
+        path[n] = '\0';
+    }
     snprintf(buf, len, "#%llu %s %s", (unsigned long long)e->seq, e->method, path);
 }
 
