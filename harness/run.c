@@ -317,16 +317,6 @@ static void cloexec_all(void)
     closedir(d);
 }
 
-/* Whether needle occurs in s[0..len). */
-static int contains(const char *s, size_t len, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (size_t i = 0; s && k <= len && i <= len - k; i++)
-        if (s[i] == needle[0] && memcmp(s + i, needle, k) == 0)
-            return 1;
-    return 0;
-}
-
 static char *dupf(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *dupf(const char *f, ...)
 {
@@ -448,30 +438,6 @@ static int fail(struct run_result *r, const char *f, ...)
     return -1;
 }
 
-/* The scenario's "job" section (for the reference job client), or NULL. Caller frees. */
-static cJSON *job_section(const struct scenario *s)
-{
-    char *text = NULL;
-    cJSON *doc = NULL, *job = NULL;
-    struct stat st;
-    FILE *f = s->file ? fopen(s->file, "rb") : NULL;
-    if (!f)
-        return NULL;
-    if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size <= SCENARIO_MAX_BYTES &&
-        (text = malloc((size_t)st.st_size)) &&
-        fread(text, 1, (size_t)st.st_size, f) == (size_t)st.st_size) {
-        struct diag d;
-        diag_init(&d, s->file);
-        doc = jsonc_parse(text, (size_t)st.st_size, &d);
-        diag_release(&d);
-    }
-    fclose(f);
-    free(text);
-    job = doc ? cJSON_DetachItemFromObjectCaseSensitive(doc, "job") : NULL;
-    cJSON_Delete(doc);
-    return job;
-}
-
 static int write_text(const char *path, const char *text, mode_t mode, struct run_result *r)
 {
     char err[512];
@@ -492,7 +458,8 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     size_t env_own = 0;
     char kubeconfig[FILE_PATH_MAX], ca_file[FILE_PATH_MAX], job_file[FILE_PATH_MAX],
         log_file[FILE_PATH_MAX], self[FILE_PATH_MAX], scen_abs[PATH_MAX], err[512];
-    char *ref_argv[8] = {NULL};
+    char *ref_argv[10] = {NULL};
+    char seed_arg[24];
     char *const *argv = o->command;
     int rc = -1;
 
@@ -569,12 +536,8 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         size_t k = 0;
         ref_argv[k++] = self;
         ref_argv[k++] = (char *)"job";
-        ref_argv[k++] = (char *)"--kubeconfig";
-        ref_argv[k++] = kubeconfig;
-        cJSON *job = job_section(s);
-        if (job) {
-            char *text = cJSON_Print(job);
-            cJSON_Delete(job);
+        if (s->job_client) { /* the scenario's "jobClient" section, as the client's file */
+            char *text = cJSON_Print(s->job_client);
             if (!text || write_text(job_file, text, 0600, r) < 0) {
                 free(text);
                 if (!r->error[0])
@@ -582,9 +545,14 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
                 goto out;
             }
             free(text);
-            ref_argv[k++] = (char *)"--config";
             ref_argv[k++] = job_file;
         }
+        ref_argv[k++] = (char *)"--kubeconfig";
+        ref_argv[k++] = kubeconfig;
+        /* the scenario's seed names the pod and secret: the same run every time */
+        snprintf(seed_arg, sizeof seed_arg, "%llu", (unsigned long long)s->seed);
+        ref_argv[k++] = (char *)"--seed";
+        ref_argv[k++] = seed_arg;
         argv = ref_argv;
         rn.what = "the reference job client";
     } else {
@@ -625,8 +593,7 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     int e = spawn(&rn, argv, env);
     if (e != 0) {
         if (!o->command)
-            fail(r, "the reference job client is not built yet (cannot run \"%s\": %s)", self,
-                 strerror(e));
+            fail(r, "cannot run the reference job client \"%s job\": %s", self, strerror(e));
         else
             fail(r, "cannot run \"%s\": %s", argv[0], strerror(e));
         goto out;
@@ -654,11 +621,6 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         while (waitpid(rn.pid, NULL, 0) < 0 && errno == EINTR)
             ;
         r->duration_ms = now_ms() - rn.start_ms;
-    }
-    if (!o->command && r->exited && r->exit_code == 2 &&
-        contains(r->output, r->output_len, "unknown command \"job\"")) {
-        fail(r, "the reference job client is not built yet (kubefault job: unknown command)");
-        goto out;
     }
     rc = 0;
 out:

@@ -12,6 +12,7 @@
 
 #include "harness/diag.h"
 #include "harness/fault.h"
+#include "harness/jobconfig.h"
 #include "harness/jsonc.h"
 #include "harness/match.h"
 #include "harness/trigger.h"
@@ -311,9 +312,9 @@ out:
 
 /* ---- metadata and cluster ---- */
 
-static const char *const TOP_KEYS[] = {"name",      "description", "anchor", "class",    "tags",
-                                       "seed",      "cluster",     "rules",  "timeline", "pods",
-                                       "admission", "commands",    "stages", "expect",   NULL};
+static const char *const TOP_KEYS[] = {
+    "name",     "description", "anchor",    "class",    "tags",   "seed",   "cluster",   "rules",
+    "timeline", "pods",        "admission", "commands", "stages", "expect", "jobClient", NULL};
 static const char *const CLASSES[] = {"wire", "cluster", "client-side", NULL};
 static const char *const CLUSTER_KEYS[] = {"version", "namespaces", "pods", NULL};
 static const char *const CLUSTER_POD_KEYS[] = {"scheduleDelay", "startDelay", "terminateDelay",
@@ -1764,6 +1765,32 @@ static void parse_journal_expect(struct ctx *c, const cJSON *e, const char *p, c
     }
 }
 
+/* "jobClient": the reference job client's configuration (harness/JOBCLIENT.md), validated by its
+ * own parser; its messages get the "jobClient." path prefix. */
+static void parse_job_client(struct ctx *c, const cJSON *root)
+{
+    const cJSON *spec;
+    if (jsonc_object(root, "jobClient", "", c->d, &spec) != 1)
+        return;
+    struct diag tmp;
+    struct jobconfig jc;
+    diag_init(&tmp, "");
+    int rc = jobconfig_from_json(spec, &jc, &tmp);
+    for (size_t i = 0; i < tmp.n; i++) {
+        const char *m = tmp.msgs[i];
+        if (strncmp(m, ": ", 2) == 0) /* "" file: ": path: message" */
+            m += 2;
+        diag_path(c->d, "", "jobClient.%s", m);
+    }
+    if (tmp.dropped)
+        diag_path(c->d, "jobClient", "%zu more errors", tmp.dropped);
+    diag_release(&tmp);
+    if (rc == 0)
+        jobconfig_release(&jc);
+    if (!failed(c) && !(c->s->job_client = cJSON_Duplicate(spec, 1)))
+        diag_path(c->d, "jobClient", "out of memory");
+}
+
 static void parse_expect(struct ctx *c, const cJSON *root)
 {
     struct diag *d = c->d;
@@ -1875,6 +1902,7 @@ struct scenario *scenario_parse(const char *file, const char *text_, size_t len,
     parse_commands(&c, root);
     parse_stages(&c, root);
     parse_expect(&c, root);
+    parse_job_client(&c, root);
     cross_checks(&c);
     if (failed(&c))
         goto fail;
@@ -1997,6 +2025,7 @@ void scenario_free(struct scenario *s)
         cJSON_Delete(s->stages[i].spec);
     free(s->stages);
     cJSON_Delete(s->expect);
+    cJSON_Delete(s->job_client);
     free(s);
 }
 

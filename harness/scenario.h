@@ -173,7 +173,9 @@ struct scenario {
     size_t ncommands;
     struct stage_script *stages; /**< what the runner's build stages do (harness/stages.c) */
     size_t nstages;
-    cJSON *expect; /**< validated; read by `kubefault run` (issue 5) */
+    cJSON *expect;     /**< validated; read by `kubefault run` */
+    cJSON *job_client; /**< "jobClient": the reference job client's configuration (validated by
+                            harness/jobconfig.c), or NULL */
 };
 
 /** Read and validate a scenario file. NULL with every error in d (file:line:col for syntax,

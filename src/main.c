@@ -19,6 +19,7 @@
 #include "mockapi/base/log.h"
 #include "mockapi/kube/kubeconfig.h"
 #include "mockapi/server.h"
+#include "src/job.h"
 #include "src/run.h"
 
 #define EXIT_USAGE 2
@@ -43,6 +44,10 @@ static void usage(FILE *out)
         "                                     run scenarios against a command, check their\n"
         "                                     expectations (kubefault run --help)\n"
         "       kubefault list [DIR...]       the scenario catalogue\n"
+        "       kubefault job [CONFIG.json]   run one CI job as GitLab Runner's Kubernetes "
+        "executor\n"
+        "                                     does (the reference job client; kubefault job "
+        "--help)\n"
         "       kubefault --help | --version\n"
         "\n"
         "serve: run a fake kube-apiserver (a one-node cluster that runs pods at once) until\n"
@@ -388,11 +393,14 @@ int main(int argc, char **argv)
         return list_faults();
     if (strcmp(argv[1], "check") == 0)
         return check_files(argc - 2, argv + 2, stdout, stderr);
+    if (strcmp(argv[1], "job") == 0)
+        return job_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "run") == 0)
         return run_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "list") == 0)
         return list_main(argc - 2, argv + 2);
-    fprintf(stderr, "kubefault: unknown command \"%s\" (known: serve, check, faults, run, list)\n",
+    fprintf(stderr,
+            "kubefault: unknown command \"%s\" (known: serve, check, faults, run, list, job)\n",
             argv[1]);
     return EXIT_USAGE;
 }

@@ -252,13 +252,26 @@ left=$(pgrep -f 'sleep 31[3]') # the brackets keep pgrep from finding this very 
 check "what the command leaves running is stopped" bash -c "[ $rc = 0 ] && [ -z '$left' ]"
 
 # ---- the reference job client ----
-if "$bin" job --help 2>&1 | grep -q 'unknown command "job"'; then
-  kf ref run "$s/true.json"
-  check "without a command and without kubefault job: an error, not a result" \
-    bash -c "[ $rc = 1 ] && grep -q 'the reference job client is not built yet' '$work/ref.out' && grep -Eq '^true .* ERROR$' '$work/ref.out'"
-else
-  skipped "the reference job client missing (kubefault job exists)"
-fi
+# without a command, kubefault job runs the scenario's jobClient: a job that succeeds, and one whose
+# pod never schedules within a scaled-down poll_timeout
+cat >"$s/job-ok.json" <<'EOF'
+{"name": "job-ok", "jobClient": {"job": {"image": "alpine:3.19", "script": ["make test"]}},
+ "expect": {"exitCode": 0, "outputContains": ["Job succeeded"],
+            "journal": [{"match": {"verb": "delete", "resource": "pods"}, "count": 1}]}}
+EOF
+cat >"$s/job-timeout.json" <<'EOF'
+{"name": "job-timeout",
+ "pods": [{"match": {"name": "runner-*"},
+           "schedule": {"unschedulable": {"message": "0/3 nodes are available: 3 Insufficient cpu."}}}],
+ "jobClient": {"kubernetes": {"poll_timeout": 2, "poll_interval": 1},
+               "job": {"image": "alpine:3.19", "script": ["true"]}},
+ "expect": {"exitCode": 1,
+            "outputContains": ["timed out waiting for pod to start (last phase: Pending)",
+                               "Unschedulable: \"0/3 nodes are available: 3 Insufficient cpu.\""]}}
+EOF
+kf ref run "$s/job-ok.json" "$s/job-timeout.json"
+check "without a command: the reference job client runs each scenario's jobClient" \
+  bash -c "[ $rc = 0 ] && grep -Eq '^job-ok .* PASS$' '$work/ref.out' && grep -Eq '^job-timeout .* PASS$' '$work/ref.out'"
 
 # ---- list ----
 kf list list "$s"

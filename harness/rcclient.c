@@ -1,8 +1,9 @@
-/* rcclient.c -- the exec/attach test client (rcclient.h): HTTP/1.1 upgrade by hand on a
- * non-blocking socket, SPDY/3.1 through the server's own frame codec (mockapi/stream/spdy.h: its
- * parser and writers are direction-agnostic), WebSocket with a small parser for server frames
- * (unmasked) here and masked client frames built on ws_frame_head() (ws.h's writers are
- * server-side, unmasked). Every wait polls with the time left to the caller's deadline.
+/* rcclient.c -- the exec/attach client (rcclient.h): HTTP/1.1 upgrade by hand on a non-blocking
+ * socket (TLS through OpenSSL when asked), SPDY/3.1 through the server's own frame codec
+ * (mockapi/stream/spdy.h: its parser and writers are direction-agnostic), WebSocket with a small
+ * parser for server frames (unmasked) here and masked client frames built on ws_frame_head()
+ * (ws.h's writers are server-side, unmasked). Every wait polls with the time left to the caller's
+ * deadline.
  *
  * What client-go does and this client copies (streaming.md §1.3, §2): the SPDY request is a POST
  * with one X-Stream-Protocol-Version line per version; streams are created in the order error,
@@ -10,11 +11,12 @@
  * an empty DATA with FIN; teardown is RST_STREAM per stream, then GOAWAY. The WebSocket request is
  * a GET; stdin EOF under v5 is [255, 0]; the status is read until the close frame; the exit code
  * comes from the Status as client-go's errorDecoderV4 derives it. */
-#include "rcclient.h"
+#include "harness/rcclient.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -29,8 +31,12 @@
 
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "mockapi/stream/spdy.h"
 #include "mockapi/stream/ws.h"
@@ -55,6 +61,8 @@ struct gbuf {
 
 struct rcc {
     int fd;
+    SSL_CTX *ssl_ctx; /* TLS only */
+    SSL *ssl;
     enum rcc_transport tr;
     int want[S_N]; /* streams this client opens (SPDY) / expects */
     int ping_ms;
@@ -70,6 +78,7 @@ struct rcc {
     int status_done;      /* the error stream closed */
     int broken;           /* a protocol or socket error: stop reading */
     int conn_closed, conn_reset;
+    int sys_errno; /* errno of the read that found the connection closed (0: EOF) */
     int pongs, stray, after_close;
     int stdin_closed, stdin_eof_sent;
 
@@ -165,6 +174,32 @@ static int take_output(struct rcc *c, int s, const void *data, size_t len)
 
 /* ---- socket ---- */
 
+/* Write some bytes: >0 written, 0 would block (wait for *ev), -1 failed (errno set). */
+static ssize_t io_write(struct rcc *c, const void *data, size_t len, short *ev)
+{
+    *ev = POLLOUT;
+    if (!c->ssl) {
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return 0;
+        return n == 0 ? 0 : n;
+    }
+    ERR_clear_error();
+    int n = SSL_write(c->ssl, data, len > INT32_MAX ? INT32_MAX : (int)len);
+    if (n > 0)
+        return n;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_WRITE)
+        return 0;
+    if (e == SSL_ERROR_WANT_READ) {
+        *ev = POLLIN;
+        return 0;
+    }
+    if (e != SSL_ERROR_SYSCALL || errno == 0)
+        errno = EPIPE;
+    return -1;
+}
+
 static int send_all(struct rcc *c, const void *data, size_t len)
 {
     if (c->fd < 0 || c->broken || c->conn_closed) {
@@ -176,43 +211,63 @@ static int send_all(struct rcc *c, const void *data, size_t len)
     int64_t until = now_ms() + RCC_SEND_MS;
     size_t off = 0;
     while (off < len) {
-        ssize_t n = send(c->fd, p + off, len - off, MSG_NOSIGNAL);
+        short ev;
+        ssize_t n = io_write(c, p + off, len - off, &ev);
         if (n > 0) {
             off += (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (n == 0) {
             int w = left_ms(until);
             if (w == 0) {
                 set_err(c, "rcc: send blocked for %d ms", RCC_SEND_MS);
                 return -1;
             }
-            struct pollfd pf = {.fd = c->fd, .events = POLLOUT};
+            struct pollfd pf = {.fd = c->fd, .events = ev};
             poll(&pf, 1, w);
             continue;
         }
-        if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) {
+        if (errno == ECONNRESET || errno == EPIPE) {
             c->conn_closed = 1;
             c->conn_reset = errno == ECONNRESET;
         }
-        set_err(c, "rcc: send: %s", n < 0 ? strerror(errno) : "0 bytes");
+        set_err(c, "rcc: send: %s", strerror(errno));
         return -1;
     }
     return 0;
 }
 
 /* One recv after waiting up to wait_ms for input: >0 bytes, 0 nothing yet, -1 closed or failed
- * (conn_closed / conn_reset set). */
+ * (conn_closed / conn_reset set). Bytes OpenSSL already decrypted are taken without waiting. */
 static ssize_t recv_some(struct rcc *c, void *buf, size_t cap, int wait_ms)
 {
-    struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-    int r = poll(&pf, 1, wait_ms);
-    if (r < 0)
-        return errno == EINTR ? 0 : -1;
-    if (r == 0)
-        return 0;
+    if (!c->ssl || SSL_pending(c->ssl) == 0) {
+        struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+        int r = poll(&pf, 1, wait_ms);
+        if (r < 0)
+            return errno == EINTR ? 0 : -1;
+        if (r == 0)
+            return 0;
+    }
+    if (c->ssl) {
+        ERR_clear_error();
+        errno = 0;
+        int n = SSL_read(c->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
+        if (n > 0)
+            return n;
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        c->conn_closed = 1;
+        if (e == SSL_ERROR_SYSCALL && errno != 0) {
+            c->conn_reset = errno == ECONNRESET;
+            c->sys_errno = errno;
+            set_err(c, "rcc: recv: %s", strerror(errno));
+        } else if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL) {
+            set_err(c, "rcc: recv: TLS error");
+        }
+        return -1;
+    }
     ssize_t n = recv(c->fd, buf, cap, 0);
     if (n > 0)
         return n;
@@ -221,39 +276,195 @@ static ssize_t recv_some(struct rcc *c, void *buf, size_t cap, int wait_ms)
     c->conn_closed = 1;
     if (n < 0) {
         c->conn_reset = errno == ECONNRESET;
+        c->sys_errno = errno;
         set_err(c, "rcc: recv: %s", strerror(errno));
     }
     return -1;
 }
 
-static int connect_local(int port, int timeout_ms, char *err, size_t errlen)
+/* "ip:port" of a socket address (IPv6 in brackets, as Go prints them). */
+static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "rcc: socket: %s", strerror(errno));
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+        snprintf(buf, len, "%s:%d", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+        snprintf(buf, len, "[%s]:%d", ip, port);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+/* Connect to host:port within timeout_ms (the first address that answers). The socket, or -1
+ * with r->fail RCC_FAIL_DIAL (sys_errno ETIMEDOUT when the time ran out) and r->err set. */
+static int connect_host(const char *host, int port, int timeout_ms, struct rcc_result *r)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int gr = getaddrinfo(host, ps, &hints, &res);
+    if (gr != 0) {
+        r->fail = RCC_FAIL_DIAL;
+        r->sys_errno = 0;
+        snprintf(r->err, sizeof r->err, "rcc: lookup %s: %s", host, gai_strerror(gr));
         return -1;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        if (errno != EINPROGRESS) {
-            snprintf(err, errlen, "rcc: connect: %s", strerror(errno));
-            close(fd);
-            return -1;
+    int fd = -1, last = ECONNREFUSED;
+    int64_t until = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            last = errno;
+            continue;
         }
-        struct pollfd pf = {.fd = fd, .events = POLLOUT};
-        int soerr = 0;
-        socklen_t sl = sizeof soerr;
-        if (poll(&pf, 1, timeout_ms) != 1 ||
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
-            snprintf(err, errlen, "rcc: connect: %s", soerr ? strerror(soerr) : "timed out");
-            close(fd);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        addr_text(ai->ai_addr, r->remote, sizeof r->remote);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+            if (errno != EINPROGRESS) {
+                last = errno;
+                close(fd);
+                fd = -1;
+                continue;
+            }
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            int pr = poll(&pf, 1, left_ms(until));
+            if (pr != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+                last = pr == 0 ? ETIMEDOUT : soerr ? soerr : errno;
+                close(fd);
+                fd = -1;
+                if (last == ETIMEDOUT)
+                    break;
+                continue;
+            }
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        r->fail = RCC_FAIL_DIAL;
+        r->sys_errno = last;
+        snprintf(r->err, sizeof r->err, "rcc: connect: %s",
+                 last == ETIMEDOUT ? "timed out" : strerror(last));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        addr_text((struct sockaddr *)&ss, r->local, sizeof r->local);
+    return fd;
+}
+
+/* Trust the CA certificates in pem (len bytes) for ctx. 0, or -1 when none could be read. */
+static int add_ca_pem(SSL_CTX *ctx, const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (!b)
+        return -1;
+    X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+    int n = 0;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        if (X509_STORE_add_cert(st, x) == 1)
+            n++;
+        X509_free(x);
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return n > 0 ? 0 : -1;
+}
+
+/* The TLS handshake on c->fd within timeout_ms, verifying the server as Go's crypto/tls does: the
+ * chain against the given CA (or the system's when none), the name against host. */
+static int tls_start(struct rcc *c, const struct rcc_opts *o, const char *host, int timeout_ms,
+                     struct rcc_result *r)
+{
+    r->fail = RCC_FAIL_TLS;
+    c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ssl_ctx) {
+        snprintf(r->err, sizeof r->err, "rcc: SSL_CTX_new failed");
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(c->ssl_ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (!o->insecure) {
+        SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+        int ok = 1;
+        if (o->ca_pem && o->ca_pem[0])
+            ok = add_ca_pem(c->ssl_ctx, o->ca_pem, strlen(o->ca_pem)) == 0;
+        else if (o->ca_file && o->ca_file[0])
+            ok = SSL_CTX_load_verify_locations(c->ssl_ctx, o->ca_file, NULL) == 1;
+        else
+            ok = SSL_CTX_set_default_verify_paths(c->ssl_ctx) == 1;
+        if (!ok) {
+            snprintf(r->err, sizeof r->err, "rcc: cannot load the CA certificate%s%s",
+                     o->ca_file ? " " : "", o->ca_file ? o->ca_file : "");
             return -1;
         }
     }
-    return fd;
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL_CTX_set_alpn_protos(c->ssl_ctx, alpn, sizeof alpn - 1);
+    c->ssl = SSL_new(c->ssl_ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+        snprintf(r->err, sizeof r->err, "rcc: SSL_new failed");
+        return -1;
+    }
+    unsigned char ipbuf[16];
+    int is_ip = inet_pton(AF_INET, host, ipbuf) == 1 || inet_pton(AF_INET6, host, ipbuf) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(c->ssl, host);
+    if (!o->insecure) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        if (is_ip)
+            X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+        else
+            X509_VERIFY_PARAM_set1_host(vp, host, 0);
+    }
+    int64_t until = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        int n = SSL_connect(c->ssl);
+        if (n == 1)
+            break;
+        int e = SSL_get_error(c->ssl, n);
+        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (!ev) {
+            long v = SSL_get_verify_result(c->ssl);
+            if (v != X509_V_OK)
+                snprintf(r->err, sizeof r->err, "rcc: TLS: certificate verify failed: %s",
+                         X509_verify_cert_error_string(v));
+            else if (e == SSL_ERROR_SYSCALL && errno)
+                snprintf(r->err, sizeof r->err, "rcc: TLS handshake: %s", strerror(errno));
+            else
+                snprintf(r->err, sizeof r->err, "rcc: TLS handshake failed");
+            r->sys_errno = e == SSL_ERROR_SYSCALL ? errno : 0;
+            r->tls_verify = v != X509_V_OK ? (int)v : 0;
+            return -1;
+        }
+        int w = left_ms(until);
+        if (w == 0) {
+            r->sys_errno = ETIMEDOUT;
+            snprintf(r->err, sizeof r->err, "rcc: TLS handshake timeout");
+            return -1;
+        }
+        struct pollfd pf = {.fd = c->fd, .events = ev};
+        poll(&pf, 1, w);
+    }
+    r->fail = RCC_OK;
+    return 0;
 }
 
 /* ---- WebSocket frames ---- */
@@ -643,7 +854,7 @@ static void read_body(struct rcc *c, const char *head, size_t head_len, int64_t 
 }
 
 /* Build and send the upgrade request. */
-static int send_request(struct rcc *c, int port, const struct rcc_opts *o,
+static int send_request(struct rcc *c, const char *host, int port, const struct rcc_opts *o,
                         const char *const *protocols, const char *key)
 {
     struct gbuf r = {0};
@@ -652,8 +863,9 @@ static int send_request(struct rcc *c, int port, const struct rcc_opts *o,
 #define ADD(s) ok = ok && gbuf_add(&r, (s), strlen(s), SIZE_MAX / 2) == 0
     ADD(c->tr == RCC_SPDY ? "POST " : "GET ");
     ADD(o->path_and_query);
-    snprintf(line, sizeof line,
-             " HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: kubefault-rcclient\r\n", port);
+    int v6 = strchr(host, ':') != NULL;
+    snprintf(line, sizeof line, " HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: %s\r\n", v6 ? "[" : "",
+             host, v6 ? "]" : "", port, o->user_agent ? o->user_agent : "kubefault-rcclient");
     ADD(line);
     if (o->token) {
         ADD("Authorization: Bearer ");
@@ -782,23 +994,14 @@ const char *rcc_path(char *buf, size_t len, const char *ns, const char *pod, con
     return ret;
 }
 
-struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *err, size_t errlen,
-                     int *http_code, char *body, size_t bodylen)
+struct rcc *rcc_open_ex(int port, const struct rcc_opts *o, int timeout_ms, struct rcc_result *res)
 {
     static const char *const spdy_default[] = {"v5.channel.k8s.io", "v4.channel.k8s.io",
                                                "v3.channel.k8s.io", "v2.channel.k8s.io",
                                                "channel.k8s.io",    NULL};
     static const char *const ws_default[] = {WS_PROTO_K8S_V5, WS_PROTO_K8S_V4, NULL};
-    char dummy[8];
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    err[0] = '\0';
-    if (http_code)
-        *http_code = 0;
-    if (body && bodylen)
-        body[0] = '\0';
+    memset(res, 0, sizeof *res);
+    const char *host = o->host && o->host[0] ? o->host : "127.0.0.1";
     int64_t until = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     const char *const *protocols = o->protocols               ? o->protocols
                                    : o->transport == RCC_SPDY ? spdy_default
@@ -806,7 +1009,8 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
 
     struct rcc *c = calloc(1, sizeof *c);
     if (!c) {
-        snprintf(err, errlen, "rcc: out of memory");
+        res->fail = RCC_FAIL_PROTOCOL;
+        snprintf(res->err, sizeof res->err, "rcc: out of memory");
         return NULL;
     }
     c->tr = o->transport;
@@ -819,24 +1023,36 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
     c->want[S_STDOUT] = o->stdout_;
     c->want[S_STDERR] = o->stderr_ && !o->tty;
     c->want[S_RESIZE] = o->tty;
-    c->fd = connect_local(port, left_ms(until), err, errlen);
+    int dial_ms = left_ms(until);
+    if (o->dial_timeout_ms > 0 && o->dial_timeout_ms < dial_ms)
+        dial_ms = o->dial_timeout_ms;
+    c->fd = connect_host(host, port, dial_ms, res);
     if (c->fd < 0) {
         rcc_free(c);
         return NULL;
     }
+    if (o->tls) {
+        int tls_ms = left_ms(until);
+        if (o->tls_timeout_ms > 0 && o->tls_timeout_ms < tls_ms)
+            tls_ms = o->tls_timeout_ms;
+        if (tls_start(c, o, host, tls_ms, res) < 0) {
+            rcc_free(c);
+            return NULL;
+        }
+    }
+    res->fail = RCC_FAIL_IO; /* until the answer is in */
 
     /* the request */
     char key[32] = "";
     if (c->tr == RCC_WS) {
         unsigned char raw[16];
         if (RAND_bytes(raw, sizeof raw) != 1) {
-            snprintf(err, errlen, "rcc: RAND_bytes failed");
-            rcc_free(c);
-            return NULL;
+            set_err(c, "rcc: RAND_bytes failed");
+            goto fail;
         }
         EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
     }
-    if (send_request(c, port, o, protocols, key) < 0)
+    if (send_request(c, host, port, o, protocols, key) < 0)
         goto fail;
 
     /* the answer's head */
@@ -844,11 +1060,13 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
     char *end = NULL;
     while (!end) {
         if (left_ms(until) == 0) {
+            res->fail = RCC_FAIL_TIMEOUT;
             set_err(c, "rcc: no complete HTTP answer within %d ms", timeout_ms);
             goto fail;
         }
         ssize_t n = recv_some(c, buf, sizeof buf, left_ms(until));
         if (n < 0) {
+            res->sys_errno = c->sys_errno;
             set_err(c, "rcc: connection %s before the HTTP answer was complete",
                     c->conn_reset ? "reset" : "closed");
             goto fail;
@@ -863,13 +1081,13 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
         }
     }
     size_t head_len = (size_t)(end - c->in.d) + 4;
+    res->fail = RCC_FAIL_PROTOCOL;
     int code = 0;
     if (sscanf(c->in.d, "HTTP/1.%*d %d", &code) != 1) {
         set_err(c, "rcc: not an HTTP answer: %.40s", c->in.d);
         goto fail;
     }
-    if (http_code)
-        *http_code = code;
+    res->http_code = code;
     char *head = malloc(head_len + 1);
     if (!head)
         goto fail;
@@ -880,11 +1098,12 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
         read_body(c, head, head_len, until);
         const char *b = c->in.d + head_len;
         size_t bl = c->in.len - head_len;
-        if (body && bodylen) {
-            size_t n = bl < bodylen - 1 ? bl : bodylen - 1;
-            memcpy(body, b, n);
-            body[n] = '\0';
-        }
+        size_t n = bl < sizeof res->body - 1 ? bl : sizeof res->body - 1;
+        memcpy(res->body, b, n);
+        res->body[n] = '\0';
+        res->body_len = n;
+        head_value(head, "Content-Type", res->content_type, sizeof res->content_type);
+        res->fail = RCC_FAIL_HTTP;
         set_err(c, "HTTP %d: %.*s", code, (int)(bl > 400 ? 400 : bl), b);
         free(head);
         goto fail;
@@ -933,6 +1152,7 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
         c->v5 = strcmp(c->protocol, WS_PROTO_K8S_V5) == 0;
         c->b64 = strstr(c->protocol, "base64") != NULL;
         c->in_pending = rest > 0;
+        res->fail = RCC_OK;
         return c;
     }
     c->sp = spdy_parser_new(spdy_on_frame, c);
@@ -949,12 +1169,38 @@ struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *e
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (c->want[order[i]] && spdy_open_stream(c, order[i], until) < 0)
             goto fail;
+    res->fail = RCC_OK;
     return c;
 
 fail:
-    snprintf(err, errlen, "%s", c->err[0] ? c->err : "rcc: failed");
+    if (res->fail == RCC_OK)
+        res->fail = RCC_FAIL_PROTOCOL;
+    snprintf(res->err, sizeof res->err, "%s", c->err[0] ? c->err : "rcc: failed");
     rcc_free(c);
     return NULL;
+}
+
+struct rcc *rcc_open(int port, const struct rcc_opts *o, int timeout_ms, char *err, size_t errlen,
+                     int *http_code, char *body, size_t bodylen)
+{
+    struct rcc_result *r = calloc(1, sizeof *r);
+    if (!r) {
+        if (err && errlen)
+            snprintf(err, errlen, "rcc: out of memory");
+        return NULL;
+    }
+    struct rcc *c = rcc_open_ex(port, o, timeout_ms, r);
+    if (err && errlen)
+        snprintf(err, errlen, "%s", c ? "" : r->err);
+    if (http_code)
+        *http_code = r->http_code;
+    if (body && bodylen) {
+        size_t n = r->body_len < bodylen - 1 ? r->body_len : bodylen - 1;
+        memcpy(body, r->body, n);
+        body[n] = '\0';
+    }
+    free(r);
+    return c;
 }
 
 const char *rcc_protocol(const struct rcc *c)
@@ -1228,6 +1474,42 @@ const char *rcc_error(const struct rcc *c)
     return c->err;
 }
 
+void rcc_drain_stdout(struct rcc *c, size_t n)
+{
+    struct gbuf *b = &c->out[S_STDOUT];
+    if (n >= b->len) {
+        b->len = 0;
+    } else {
+        memmove(b->d, b->d + n, b->len - n);
+        b->len -= n;
+    }
+    if (b->d)
+        b->d[b->len] = '\0';
+}
+
+void rcc_drain_stderr(struct rcc *c, size_t n)
+{
+    struct gbuf *b = &c->out[S_STDERR];
+    if (n >= b->len) {
+        b->len = 0;
+    } else {
+        memmove(b->d, b->d + n, b->len - n);
+        b->len -= n;
+    }
+    if (b->d)
+        b->d[b->len] = '\0';
+}
+
+int rcc_sys_errno(const struct rcc *c)
+{
+    return c->sys_errno;
+}
+
+int rcc_status_done(const struct rcc *c)
+{
+    return c->status_done;
+}
+
 void rcc_free(struct rcc *c)
 {
     if (!c)
@@ -1251,9 +1533,18 @@ void rcc_free(struct rcc *c)
                 frame[n + i] = p[i] ^ mask[i];
             n += 2;
         }
-        if (n)
+        if (n && c->ssl) {
+            ERR_clear_error();
+            (void)SSL_write(c->ssl, frame, (int)n);
+        } else if (n) {
             (void)!send(c->fd, frame, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
     }
+    if (c->ssl)
+        SSL_free(c->ssl);
+    if (c->ssl_ctx)
+        SSL_CTX_free(c->ssl_ctx);
+    ERR_clear_error();
     if (c->fd >= 0)
         close(c->fd);
     spdy_parser_free(c->sp);

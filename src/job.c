@@ -1,0 +1,185 @@
+/* job.c -- `kubefault job`: argument parsing and wiring for the reference job client */
+#include "src/job.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness/diag.h"
+#include "harness/jobclient.h"
+#include "harness/jobconfig.h"
+
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t canceled;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    canceled = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kubefault job [CONFIG.json] [options]\n"
+            "\n"
+            "Run one CI job the way GitLab Runner 19.x's Kubernetes executor does, against the\n"
+            "kube-apiserver the configuration names (a kubefault server, or any cluster), and\n"
+            "print its job log. This is the reference job client: a model of the runner for\n"
+            "demos, self-tests and poll_timeout tuning, not the runner (harness/JOBCLIENT.md).\n"
+            "\n"
+            "CONFIG.json holds the runner's [runners.kubernetes] settings under their config.toml\n"
+            "names, feature flags and the job (JSON with comments; harness/JOBCLIENT.md). Without\n"
+            "kubernetes.host the kubeconfig is used: --kubeconfig, else $KUBECONFIG, else\n"
+            "~/.kube/config.\n"
+            "\n"
+            "options:\n"
+            "  --set KEY=VALUE     override one setting; KEY is a [runners.kubernetes] name\n"
+            "                      (poll_timeout), job.NAME, runner.NAME, FF_NAME, or MAP.KEY for\n"
+            "                      node_selector, pod_labels, pod_annotations, retry_limits and\n"
+            "                      job.variables; VALUE is JSON when it parses (2, true,\n"
+            "                      [\"a\",\"b\"]), else a string. Repeatable; applied in order\n"
+            "  --kubeconfig FILE   the kubeconfig to use when kubernetes.host is not set\n"
+            "  --color             keep the runner's ANSI colours and section markers\n"
+            "  --seed N            seed for the pod and secret name suffixes (default: random;\n"
+            "                      the same seed gives the same names)\n"
+            "  --check             validate the configuration and exit\n"
+            "  --help              this text\n"
+            "\n"
+            "exit status: 0 the job succeeded, 1 it failed (the failure reason goes to stderr),\n"
+            "2 bad usage or configuration\n");
+}
+
+int job_main(int argc, char **argv)
+{
+    const char *config = NULL, *kubeconfig = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    size_t nsets = 0;
+    int color = 0, check_only = 0, rc = EXIT_USAGE;
+    /* random names by default, as the runner's; --seed makes them repeatable */
+    unsigned long long seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 20);
+    cJSON *doc = NULL;
+    struct jobconfig cfg;
+    int have_cfg = 0;
+    struct diag d;
+    diag_init(&d, "--set");
+    if (!sets) {
+        fprintf(stderr, "kubefault job: out of memory\n");
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        } else if (strcmp(a, "--color") == 0) {
+            color = 1;
+        } else if (strcmp(a, "--check") == 0) {
+            check_only = 1;
+        } else if (strcmp(a, "--set") == 0 || strcmp(a, "--kubeconfig") == 0 ||
+                   strcmp(a, "--seed") == 0 || strcmp(a, "--config") == 0) {
+            if (!v) {
+                fprintf(stderr, "kubefault job: %s needs a value\n", a);
+                goto out;
+            }
+            i++;
+            if (strcmp(a, "--set") == 0) {
+                sets[nsets++] = v;
+            } else if (strcmp(a, "--kubeconfig") == 0) {
+                kubeconfig = v;
+            } else if (strcmp(a, "--config") == 0) {
+                config = v;
+            } else {
+                char *end;
+                errno = 0;
+                seed = strtoull(v, &end, 10);
+                if (errno || end == v || *end) {
+                    fprintf(stderr, "kubefault job: --seed needs a number (got \"%s\")\n", v);
+                    goto out;
+                }
+            }
+        } else if (strncmp(a, "--", 2) == 0 || config) {
+            fprintf(stderr, "kubefault job: unknown argument \"%s\" (see kubefault job --help)\n",
+                    a);
+            goto out;
+        } else {
+            config = a;
+        }
+    }
+    if (config) {
+        struct diag fd;
+        diag_init(&fd, config);
+        doc = jobconfig_read(config, &fd);
+        if (!doc) {
+            diag_print(&fd, stderr);
+            diag_release(&fd);
+            goto out;
+        }
+        diag_release(&fd);
+    } else {
+        doc = cJSON_CreateObject();
+    }
+    for (size_t i = 0; doc && i < nsets; i++)
+        if (jobconfig_set(doc, sets[i], &d) < 0) {
+            diag_print(&d, stderr);
+            goto out;
+        }
+    struct diag vd;
+    diag_init(&vd, config ? config : "--set");
+    if (!doc || jobconfig_from_json(doc, &cfg, &vd) < 0) {
+        diag_print(&vd, stderr);
+        diag_release(&vd);
+        goto out;
+    }
+    diag_release(&vd);
+    have_cfg = 1;
+    if (check_only) {
+        rc = 0;
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct jobclient_opts o = {.cfg = &cfg,
+                               .kubeconfig = kubeconfig,
+                               .log = stdout,
+                               .color = color,
+                               .seed = seed,
+                               .cancel = &canceled};
+    struct jobclient_result *res = calloc(1, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "kubefault job: out of memory\n");
+        goto out;
+    }
+    rc = jobclient_run(&o, res);
+    fflush(stdout);
+    if (rc != 0) {
+        if (res->exit_code)
+            fprintf(stderr, "kubefault job: job failed: %s (exit code %d)\n", res->failure_reason,
+                    res->exit_code);
+        else
+            fprintf(stderr, "kubefault job: job failed: %s\n", res->failure_reason);
+    }
+    free(res);
+out:
+    if (have_cfg)
+        jobconfig_release(&cfg);
+    cJSON_Delete(doc);
+    diag_release(&d);
+    free(sets);
+    return rc;
+}
