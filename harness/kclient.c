@@ -453,7 +453,7 @@ static void generic_error(const char *method, const char *path, int code, const 
                           char *out, size_t len)
 {
     /* the resource and name from the path: /api/v1/namespaces/NS/RES/NAME[/SUB] or /api/v1/RES */
-    char res[128] = "", name[256] = "";
+    char res[256] = "", name[256] = "";
     const char *p = path;
     char seg[8][256];
     int ns = 0;
