@@ -48,6 +48,7 @@ struct xfer {
     int64_t tcp_ms;   /* when the TCP connection was seen up (0: not yet) */
     int tls_timeout;
     int tls;
+    int new_conn; /* this transfer opened a connection (0: it reused a kept-alive one) */
     struct kclient *k;
 };
 
@@ -172,6 +173,16 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
         x->retry_after = d > 0 && e == n ? v : -1;
     }
     return n;
+}
+
+/* A new socket for this transfer: a deadline before it connected is a dial timeout; on a reused
+ * connection (curl reports no connect time for it) it is a plain context deadline. */
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)fd;
+    if (purpose == CURLSOCKTYPE_IPCXN)
+        ((struct xfer *)arg)->new_conn = 1;
+    return CURL_SOCKOPT_OK;
 }
 
 /* Go's http.Transport gives the TLS handshake 10 s of its own: cut it off then. */
@@ -584,10 +595,10 @@ static enum kc_errkind transfer_error(struct kclient *k, CURLcode rc, const stru
     case CURLE_ABORTED_BY_CALLBACK:
         if (x->tls_timeout) {
             errf(cause, len, "net/http: TLS handshake timeout");
-        } else if (conn == 0 && !deadline) {
+        } else if (conn == 0 && x->new_conn && !deadline) {
             *eno = ETIMEDOUT;
             errf(cause, len, "dial tcp %s: i/o timeout", addr);
-        } else if (conn == 0) {
+        } else if (conn == 0 && x->new_conn) {
             /* Go maps a context deadline during the dial to the dialer's timeout error */
             *eno = ETIMEDOUT;
             errf(cause, len, "dial tcp %s: i/o timeout", addr);
@@ -699,6 +710,8 @@ static struct curl_slist *setup_easy(struct kclient *k, CURL *c, const char *url
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, x);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(KC_DIAL_TIMEOUT_MS + KC_TLS_TIMEOUT_MS));
     if (k->tls) {
         if (k->insecure) {
