@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tour.sh -- the README's "main job" until the failure catalogue exists: build kubefault, start the
+# kubectl-tour.sh -- a walk through the fake with kubectl: build kubefault, start the
 # fake API server, and walk a short kubectl session against it (curl when no kubectl is installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ for _ in $(seq 1 100); do          # at most 10 s
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
   sleep 0.1
 done
-grep -q "listening on" "$work/out" || { echo "tour: kubefault did not start" >&2; exit 1; }
+grep -q "listening on" "$work/out" || { echo "kubectl-tour: kubefault did not start" >&2; exit 1; }
 cat "$work/out"
 url=$(sed -n 's/.* listening on \(.*\)$/\1/p' "$work/out")
 
@@ -53,7 +53,7 @@ if [ -n "$kubectl_bin" ]; then
   step k get pods
 else
   echo
-  echo "tour: no kubectl on this machine; showing the same API with curl"
+  echo "kubectl-tour: no kubectl on this machine; showing the same API with curl"
   token=$(sed -n 's/^ *token: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$work/kubeconfig")
   sed -n 's/^ *certificate-authority-data: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$work/kubeconfig" | base64 -d >"$work/ca.crt"
   c() { printf '\n$ curl %s\n' "$*"; curl -sS --cacert "$work/ca.crt" -H "Authorization: Bearer $token" "$@"; echo; }
@@ -67,4 +67,4 @@ else
   c -X DELETE "$url/api/v1/namespaces/default/pods/hello?gracePeriodSeconds=0"
 fi
 echo
-echo "tour: done"
+echo "kubectl-tour: done"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# catalogue.sh -- runs the whole failure catalogue (scenarios/*.json, the README's main job) with
+# the reference job client, and fails when any scenario is not PASS. Prints kubefault run's table
+# (and the failing scenarios' result lines and evidence folders), writes a JUnit report, and says
+# how long the run took. Every scenario scales its timeouts down (poll_timeout 6 s, ...), so the
+# whole run takes a couple of minutes; each scenario is bounded by --timeout.
+set -u
+bin=${1:?usage: catalogue.sh /path/to/kubefault [SCENARIO...]}
+shift
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+scenarios=$(cd "$here/../../scenarios" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [ $# -eq 0 ]; then
+  set -- "$scenarios"
+fi
+if ! compgen -G "$scenarios/*.json" >/dev/null && [ "$1" = "$scenarios" ]; then
+  echo "SKIP no catalogue scenarios in $scenarios"
+  exit 77
+fi
+
+start=$(date +%s)
+NO_COLOR=1 COLUMNS=160 "$bin" run --timeout 3m --junit "$work/catalogue.xml" "$@" \
+  </dev/null >"$work/table.txt" 2>"$work/progress.txt"
+rc=$?
+end=$(date +%s)
+
+cat "$work/table.txt"
+echo "catalogue run: exit status $rc in $((end - start)) s"
+
+fail=0
+if [ $rc -ne 0 ]; then
+  echo "FAIL kubefault run exited $rc (0: every scenario passed)"
+  sed -n '/FAIL\|ERROR/p' "$work/progress.txt"
+  fail=1
+fi
+# every row of the table must say PASS (belt and braces: the exit status says the same)
+if grep -Eq '[[:space:]](FAIL|ERROR)$' "$work/table.txt"; then
+  echo "FAIL some scenarios are not PASS:"
+  grep -E '[[:space:]](FAIL|ERROR)$' "$work/table.txt"
+  fail=1
+fi
+if ! grep -Eq '^[0-9]+ scenarios? in .*: [0-9]+ passed, 0 failed, 0 errors$' "$work/table.txt"; then
+  echo "FAIL the summary line does not report every scenario passed"
+  fail=1
+fi
+# the JUnit report exists and counts no failures or errors
+if [ ! -s "$work/catalogue.xml" ]; then
+  echo "FAIL no JUnit report written"
+  fail=1
+elif ! grep -q '<testsuite [^>]*failures="0"[^>]*errors="0"' "$work/catalogue.xml" &&
+  ! grep -q '<testsuite [^>]*errors="0"[^>]*failures="0"' "$work/catalogue.xml"; then
+  echo "FAIL the JUnit report counts failures or errors:"
+  grep -o '<testsuite [^>]*>' "$work/catalogue.xml"
+  fail=1
+fi
+[ $fail -eq 0 ] && echo "ok   every catalogue scenario passed"
+exit $fail
