@@ -4,29 +4,9 @@
  * ({"verb": "exec", "query": {"command": "read-logs"}}) it is the "read-logs stream cut". The
  * session engine does it (rcs_faults.abort_ms). */
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "harness/diag.h"
 #include "harness/fault.h"
 #include "harness/faults/param.h"
-
-static const char *const keys[] = {"after", NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    int64_t after = 0;
-    if (param_check_keys(spec, path, keys, d) < 0 ||
-        param_duration(spec, path, "after", 0, &after, d) < 0)
-        return -1;
-    int64_t *a = malloc(sizeof *a);
-    if (!a) {
-        diag_path(d, path, "out of memory");
-        return -1;
-    }
-    *a = after;
-    *ctx = a;
-    return 0;
-}
 
 static enum hook_verdict on_remotecmd(struct fault_stream *fs)
 {
@@ -54,8 +34,8 @@ const struct fault_type fault_type_exec_abort = {
                    "closure): unexpected EOF), then error: error reading from error stream: next "
                    "reader: websocket: close 1006 (abnormal closure): unexpected EOF, exit status "
                    "1",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_after_keys,
+    .parse = param_parse_after,
     .free = NULL,
     .on_remotecmd = on_remotecmd,
 };

@@ -3,29 +3,9 @@
  * connection stays open: the client waits until it gives up. The session engine does it
  * (rcs_faults.stall_ms). */
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "harness/diag.h"
 #include "harness/fault.h"
 #include "harness/faults/param.h"
-
-static const char *const keys[] = {"after", NULL};
-
-static int parse(const cJSON *spec, const char *path, struct diag *d, void **ctx)
-{
-    int64_t after = 0;
-    if (param_check_keys(spec, path, keys, d) < 0 ||
-        param_duration(spec, path, "after", 0, &after, d) < 0)
-        return -1;
-    int64_t *a = malloc(sizeof *a);
-    if (!a) {
-        diag_path(d, path, "out of memory");
-        return -1;
-    }
-    *a = after;
-    *ctx = a;
-    return 0;
-}
 
 static enum hook_verdict on_remotecmd(struct fault_stream *fs)
 {
@@ -46,8 +26,8 @@ const struct fault_type fault_type_exec_stall = {
                    "killed, over SPDY and WebSocket alike (kubectl 1.27-1.33; --request-timeout "
                    "does not bound an exec stream, and WebSocket pings are still answered, so no "
                    "read deadline passes)",
-    .keys = keys,
-    .parse = parse,
+    .keys = param_after_keys,
+    .parse = param_parse_after,
     .free = NULL,
     .on_remotecmd = on_remotecmd,
 };

@@ -3,6 +3,7 @@
 #include "harness/faults/param.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness/diag.h"
@@ -145,4 +146,22 @@ int param_parse_none(const cJSON *spec, const char *path, struct diag *d, void *
 {
     *ctx = NULL;
     return param_check_keys(spec, path, param_no_keys, d);
+}
+
+const char *const param_after_keys[] = {"after", NULL};
+
+int param_parse_after(const cJSON *spec, const char *path, struct diag *d, void **ctx)
+{
+    int64_t after = 0;
+    if (param_check_keys(spec, path, param_after_keys, d) < 0 ||
+        param_duration(spec, path, "after", 0, &after, d) < 0)
+        return -1;
+    int64_t *a = malloc(sizeof *a);
+    if (!a) {
+        diag_path(d, path, "out of memory");
+        return -1;
+    }
+    *a = after;
+    *ctx = a;
+    return 0;
 }

@@ -30,6 +30,12 @@ extern const char *const param_no_keys[];
 /** The parse hook of such a type: any key besides "type" is an error; *ctx = NULL. */
 int param_parse_none(const cJSON *spec, const char *path, struct diag *d, void **ctx);
 
+/** The keys of a type whose one parameter is "after" (a duration, default 0s). */
+extern const char *const param_after_keys[];
+
+/** The parse hook of such a type: *ctx is a malloc'd int64_t of milliseconds (free(3)). */
+int param_parse_after(const cJSON *spec, const char *path, struct diag *d, void **ctx);
+
 /* The getters below return 1 when the key is present and valid (the value is stored), 0 when it is
  * absent and not required (nothing stored), -1 when it is wrong, or missing though required
  * (`missing key "code"`); errors go to d. path names the fault object. */

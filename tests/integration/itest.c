@@ -30,6 +30,7 @@
 
 #include "harness/diag.h"
 #include "harness/engine.h"
+#include "harness/rcclient.h"
 #include "harness/scenario.h"
 #include "mockapi/base/log.h"
 #include "mockapi/hooks.h"
@@ -410,8 +411,36 @@ void itest_stop(struct itest *t)
     free(t);
 }
 
+static struct rcc *kept_rcc[ITEST_MAX_RCC];
+
+void itest_rcc_keep(struct rcc *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < ITEST_MAX_RCC; i++) {
+        if (!kept_rcc[i]) {
+            kept_rcc[i] = c;
+            return;
+        }
+    }
+    rcc_free(c);
+    fail_msg("more than %d exec/attach sessions open at once", ITEST_MAX_RCC);
+}
+
+void itest_rcc_free(struct rcc *c)
+{
+    for (size_t i = 0; i < ITEST_MAX_RCC; i++)
+        if (kept_rcc[i] == c)
+            kept_rcc[i] = NULL;
+    rcc_free(c);
+}
+
 int itest_teardown(void **state)
 {
+    for (size_t i = 0; i < ITEST_MAX_RCC; i++) {
+        rcc_free(kept_rcc[i]);
+        kept_rcc[i] = NULL;
+    }
     itest_stop(*state);
     *state = NULL;
     return 0;

@@ -57,8 +57,21 @@ struct engine *itest_engine(const struct itest *t);
  *  NULL is a no-op. Aborts when the server thread does not stop within ITEST_WAIT_MS. */
 void itest_stop(struct itest *t);
 
-/** cmocka teardown: itest_stop(*state). */
+/** cmocka teardown: frees the sessions itest_rcc_keep() holds, then itest_stop(*state). */
 int itest_teardown(void **state);
+
+/* ---- exec/attach sessions (harness/rcclient.h) that must not outlive a failed test ---- */
+
+#define ITEST_MAX_RCC 8 /**< sessions kept at once */
+
+struct rcc;
+
+/** Keep c (may be NULL: nothing) so that itest_teardown frees it when an assertion jumps out of
+ *  the test first. Fails the test (freeing c) when ITEST_MAX_RCC are kept already. */
+void itest_rcc_keep(struct rcc *c);
+
+/** Free c and forget it. NULL is a no-op. */
+void itest_rcc_free(struct rcc *c);
 
 const char *itest_url(const struct itest *t); /**< "https://127.0.0.1:PORT" or "http://..." */
 int itest_port(const struct itest *t);

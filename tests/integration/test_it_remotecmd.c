@@ -32,40 +32,6 @@
     "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit "    \
     "code 3"
 
-/* Sessions still open when an assertion jumps out of a test: the teardown frees them, so the
- * sanitizer build reports no leak for a failing case. */
-#define MAX_OPEN 8
-static struct rcc *open_sessions[MAX_OPEN];
-
-static void track(struct rcc *c)
-{
-    for (size_t i = 0; i < MAX_OPEN; i++) {
-        if (!open_sessions[i]) {
-            open_sessions[i] = c;
-            return;
-        }
-    }
-    rcc_free(c);
-    fail_msg("more than %d sessions open at once", MAX_OPEN);
-}
-
-static void done(struct rcc *c)
-{
-    for (size_t i = 0; i < MAX_OPEN; i++)
-        if (open_sessions[i] == c)
-            open_sessions[i] = NULL;
-    rcc_free(c);
-}
-
-static int teardown(void **state)
-{
-    for (size_t i = 0; i < MAX_OPEN; i++) {
-        rcc_free(open_sessions[i]);
-        open_sessions[i] = NULL;
-    }
-    return itest_teardown(state);
-}
-
 static const char *tname(enum rcc_transport tr)
 {
     return tr == RCC_SPDY ? "spdy" : "ws";
@@ -113,7 +79,7 @@ static struct rcc *must_open(struct itest *t, struct rcc_opts *o, const char *co
     o->path_and_query = NULL;
     if (!c)
         fail_msg("%s %s: %s (HTTP %d)", tname(o->transport), path, err, code);
-    track(c);
+    itest_rcc_keep(c);
     return c;
 }
 
@@ -185,7 +151,7 @@ static void exec_echo(void **state, enum rcc_transport tr)
     assert_string_equal(rcc_status(c), SUCCESS);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
 }
 
 static void exec_exit_code(void **state, enum rcc_transport tr)
@@ -213,7 +179,7 @@ static void exec_exit_code(void **state, enum rcc_transport tr)
         itest_fail_json(j, "not a NonZeroExitCode Failure with ExitCode cause 3");
     cJSON_Delete(j);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
     /* exit 0 from sh -c, and any other command: Success, no output */
     static const char *const zero[] = {"sh", "-c", "exit 0", NULL};
     static const char *const other[] = {"ls", "-l", "/", NULL};
@@ -225,7 +191,7 @@ static void exec_exit_code(void **state, enum rcc_transport tr)
         assert_int_equal(rcc_exit_code(c), 0);
         assert_string_equal(rcc_stdout(c, NULL), "");
         must_close_cleanly(c, tr);
-        done(c);
+        itest_rcc_free(c);
     }
 }
 
@@ -247,7 +213,7 @@ static void exec_stdin(void **state, enum rcc_transport tr)
     assert_string_equal(rcc_status(c), SUCCESS);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
     /* stdin only, more than one piece (32 KiB each) before the EOF */
     o = opts(tr, 1, 0, 0);
     c = must_open(t, &o, argv);
@@ -262,7 +228,7 @@ static void exec_stdin(void **state, enum rcc_transport tr)
     must_end(c);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
 }
 
 /* ---- attach ---- */
@@ -284,7 +250,7 @@ static void attach(void **state, enum rcc_transport tr)
     assert_string_equal(rcc_status(c), SUCCESS);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
     /* GitLab Runner's attach: stdin only; attached until stdin closes */
     o = opts(tr, 1, 0, 0);
     c = must_open(t, &o, NULL);
@@ -296,7 +262,7 @@ static void attach(void **state, enum rcc_transport tr)
     assert_string_equal(rcc_status(c), SUCCESS);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
 }
 
 /* ---- tty and resize ---- */
@@ -315,7 +281,7 @@ static void exec_tty_resize(void **state, enum rcc_transport tr)
     assert_string_equal(rcc_stdout(c, NULL), "tty\n");
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
 }
 
 /* ---- pings ---- */
@@ -337,7 +303,7 @@ static void ping(void **state, enum rcc_transport tr)
     assert_int_equal(rcc_exit_code(c), 0);
     assert_int_equal(rcc_after_close(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
     /* a ping every 20 ms while waiting, as client-go pings every 5 s */
     o.ping_ms = 20;
     c = must_open(t, &o, argv);
@@ -351,7 +317,7 @@ static void ping(void **state, enum rcc_transport tr)
     must_end(c);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
 }
 
 /* ---- refused before the upgrade ---- */
@@ -376,7 +342,7 @@ static void bad_requests(void **state, enum rcc_transport tr)
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "ok\n");
     must_close_cleanly(c, tr);
-    done(c);
+    itest_rcc_free(c);
 }
 
 /* ---- SPDY versions ---- */
@@ -403,7 +369,7 @@ static void test_spdy_version_negotiation(void **state)
         assert_string_equal(rcc_stdout(c, NULL), "v\n");
         assert_string_equal(rcc_status(c), SUCCESS);
         must_close_cleanly(c, RCC_SPDY);
-        done(c);
+        itest_rcc_free(c);
     }
     struct rcc_opts o = opts(RCC_SPDY, 0, 1, 1);
     o.protocols = old;
@@ -434,7 +400,7 @@ static void test_ws_subprotocol_v4(void **state)
         fail_msg("ws v4: the server did not close after the client's close: %s", rcc_error(c));
     assert_int_equal(rcc_close_code(c), 1000); /* the server answers the client's close */
     assert_int_equal(rcc_conn_reset(c), 0);
-    done(c);
+    itest_rcc_free(c);
     /* the v4 status carries the exit code the same way */
     static const char *const exit3[] = {"sh", "-c", "exit 3", NULL};
     o = opts(RCC_WS, 0, 1, 1);
@@ -444,7 +410,7 @@ static void test_ws_subprotocol_v4(void **state)
     assert_int_equal(rcc_exit_code(c), 3);
     assert_non_null(strstr(rcc_status(c), EXIT3_MESSAGE));
     must_close_cleanly(c, RCC_WS);
-    done(c);
+    itest_rcc_free(c);
     /* v5 and v4 offered: v5; no subprotocol: refused before the upgrade */
     static const char *const both[] = {"v4.channel.k8s.io", "v5.channel.k8s.io", NULL};
     static const char *const legacy[] = {"channel.k8s.io", NULL};
@@ -457,7 +423,7 @@ static void test_ws_subprotocol_v4(void **state)
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "x\n");
     must_close_cleanly(c, RCC_WS);
-    done(c);
+    itest_rcc_free(c);
     /* channel.k8s.io (the runner's web terminal, through gitlab-terminal): the error channel
      * carries a Failure's message as text, and nothing for Success (kubelet v1WriteStatusFunc) */
     o.protocols = legacy;
@@ -466,13 +432,13 @@ static void test_ws_subprotocol_v4(void **state)
     must_end(c);
     assert_string_equal(rcc_status(c), EXIT3_MESSAGE);
     must_close_cleanly(c, RCC_WS);
-    done(c);
+    itest_rcc_free(c);
     c = must_open(t, &o, echo);
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "x\n");
     assert_string_equal(rcc_status(c), "");
     must_close_cleanly(c, RCC_WS);
-    done(c);
+    itest_rcc_free(c);
     /* the base64 variants (browser clients): text messages, an ASCII channel digit, base64 */
     static const char *const v4b64[] = {"v4.base64.channel.k8s.io", NULL};
     static const char *const cat[] = {"cat", NULL};
@@ -483,14 +449,14 @@ static void test_ws_subprotocol_v4(void **state)
     assert_int_equal(rcc_write_stdin(c, "any bytes\x01\xff", 11), 0);
     assert_int_equal(rcc_wait_output(c, "any bytes\x01\xff", WAIT_MS), 0);
     assert_int_equal(rcc_stray(c), 0);
-    done(c);
+    itest_rcc_free(c);
     o = opts(RCC_WS, 0, 1, 1);
     o.protocols = v4b64;
     c = must_open(t, &o, exit3);
     must_end(c);
     assert_int_equal(rcc_exit_code(c), 3);
     assert_int_equal(rcc_stray(c), 0);
-    done(c);
+    itest_rcc_free(c);
     o.protocols = none;
     must_refuse(t, &o, PODS "/p/exec?command=echo&container=c&stdout=true", 400, NULL);
 }
@@ -510,7 +476,7 @@ static void test_spdy_tty_with_stderr(void **state)
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "tty\n");
     must_close_cleanly(c, RCC_SPDY);
-    done(c);
+    itest_rcc_free(c);
 }
 
 /* After its close frame a WebSocket endpoint sends nothing more (RFC 6455 §5.5.1; gorilla's
@@ -526,7 +492,7 @@ static void test_ws_nothing_after_close(void **state)
     must_end(c);
     assert_int_equal(rcc_finish(c, WAIT_MS), 0);
     assert_int_equal(rcc_after_close(c), 0);
-    done(c);
+    itest_rcc_free(c);
 }
 
 #define BOTH(fn)                                                                                   \
@@ -547,7 +513,7 @@ BOTH(exec_tty_resize)
 BOTH(ping)
 BOTH(bad_requests)
 
-#define T(fn) cmocka_unit_test_teardown(fn, teardown)
+#define T(fn) cmocka_unit_test_teardown(fn, itest_teardown)
 
 int main(void)
 {

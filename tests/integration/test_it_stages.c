@@ -50,38 +50,6 @@ static const char SCENARIO[] =
     " 'pods': [{'match': {'name': 'p'},"
     "   'disrupt': {'on': 'stage:step_*', 'at': '300ms', 'steps': [{'delete': true}]}}]}";
 
-/* Sessions still open when an assertion jumps out: the teardown frees them. */
-#define MAX_OPEN 4
-static struct rcc *open_sessions[MAX_OPEN];
-
-static void track(struct rcc *c)
-{
-    for (size_t i = 0; i < MAX_OPEN; i++)
-        if (!open_sessions[i]) {
-            open_sessions[i] = c;
-            return;
-        }
-    rcc_free(c);
-    fail_msg("more than %d sessions open at once", MAX_OPEN);
-}
-
-static void done(struct rcc *c)
-{
-    for (size_t i = 0; i < MAX_OPEN; i++)
-        if (open_sessions[i] == c)
-            open_sessions[i] = NULL;
-    rcc_free(c);
-}
-
-static int teardown(void **state)
-{
-    for (size_t i = 0; i < MAX_OPEN; i++) {
-        rcc_free(open_sessions[i]);
-        open_sessions[i] = NULL;
-    }
-    return itest_teardown(state);
-}
-
 static const char *tname(enum rcc_transport tr)
 {
     return tr == RCC_SPDY ? "spdy" : "ws";
@@ -118,7 +86,7 @@ static struct rcc *must_open(struct itest *t, enum rcc_transport tr, int in,
     struct rcc *c = rcc_open(itest_port(t), &o, WAIT_MS, err, sizeof err, &code, NULL, 0);
     if (!c)
         fail_msg("%s %s: %s (HTTP %d)", tname(tr), path, err, code);
-    track(c);
+    itest_rcc_keep(c);
     return c;
 }
 
@@ -188,7 +156,7 @@ static void command(void **state, enum rcc_transport tr)
     assert_string_equal(rcc_stdout(c, NULL), "deploying\ndone\n");
     assert_string_equal(rcc_stderr(c, NULL), "careful\n");
     assert_int_equal(rcc_exit_code(c), 3);
-    done(c);
+    itest_rcc_free(c);
     struct seen w = look(t, 1);
     assert_string_equal(w.note, "command deploy");
     assert_string_equal(w.rule, "");
@@ -202,7 +170,7 @@ static void command(void **state, enum rcc_transport tr)
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "abc\nbye\n");
     assert_int_equal(rcc_exit_code(c), 0);
-    done(c);
+    itest_rcc_free(c);
 
     /* no entry matches (a word too many for the array): the built-in commands */
     static const char *const other[] = {"deploy", "prod", "now", NULL};
@@ -210,12 +178,12 @@ static void command(void **state, enum rcc_transport tr)
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "");
     assert_int_equal(rcc_exit_code(c), 0);
-    done(c);
+    itest_rcc_free(c);
     static const char *const echo[] = {"echo", "plain", NULL};
     c = must_open(t, tr, 0, echo);
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "plain\n");
-    done(c);
+    itest_rcc_free(c);
     assert_string_equal(look(t, 3).note, "");
 }
 
@@ -240,11 +208,11 @@ static void stream_faults(void **state, enum rcc_transport tr)
     must_end(c);
     assert_string_equal(rcc_status(c), "");
     assert_int_equal(rcc_exit_code(c), 0);
-    done(c);
+    itest_rcc_free(c);
     c = must_open(t, tr, 0, exit3);
     must_end(c);
     assert_int_equal(rcc_exit_code(c), 3);
-    done(c);
+    itest_rcc_free(c);
     struct seen w = look(t, 1);
     assert_string_equal(w.rule, "no-status");
     assert_string_equal(w.fault, "exec-no-status");
@@ -263,7 +231,7 @@ static void stream_faults(void **state, enum rcc_transport tr)
     must_end(c);
     assert_string_equal(rcc_stdout(c, NULL), "exit-9\n");
     assert_int_equal(rcc_exit_code(c), 9);
-    done(c);
+    itest_rcc_free(c);
     assert_string_equal(look(t, 3).note, "exit code 9");
 
     /* exec-abort: the connection ends with no Status, no close frame, no GOAWAY */
@@ -273,7 +241,7 @@ static void stream_faults(void **state, enum rcc_transport tr)
     assert_int_equal(rcc_conn_closed(c), 1);
     assert_null(rcc_status(c));
     assert_int_equal(rcc_close_code(c), 0);
-    done(c);
+    itest_rcc_free(c);
     w = look(t, 4);
     assert_string_equal(w.fault, "exec-abort");
     assert_string_equal(w.note, "connection aborted after 0ms");
@@ -305,7 +273,7 @@ static void test_spdy_legacy_stage(void **state)
     assert_true(itest_now_ms() - t0 >= 100); /* "duration" */
     assert_string_equal(rcc_stdout(c, NULL), "scripted 1\nscripted 2\n");
     assert_int_equal(rcc_exit_code(c), 4);
-    done(c);
+    itest_rcc_free(c);
     /* the stage-started event moved the timeline; the disruption waiting for it deletes p */
     assert_string_equal(look(t, 0).state, "staged");
     if (!itest_wait_code(t, PODS "/p", 404, WAIT_MS))
@@ -315,11 +283,11 @@ static void test_spdy_legacy_stage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_spdy_command, teardown),
-        cmocka_unit_test_teardown(test_ws_command, teardown),
-        cmocka_unit_test_teardown(test_spdy_stream_faults, teardown),
-        cmocka_unit_test_teardown(test_ws_stream_faults, teardown),
-        cmocka_unit_test_teardown(test_spdy_legacy_stage, teardown),
+        cmocka_unit_test_teardown(test_spdy_command, itest_teardown),
+        cmocka_unit_test_teardown(test_ws_command, itest_teardown),
+        cmocka_unit_test_teardown(test_spdy_stream_faults, itest_teardown),
+        cmocka_unit_test_teardown(test_ws_stream_faults, itest_teardown),
+        cmocka_unit_test_teardown(test_spdy_legacy_stage, itest_teardown),
     };
     itest_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
