@@ -1518,6 +1518,7 @@ static int connect_config(struct job *j, struct jerr *e)
         jerr_setf(e, "connecting to Kubernetes: %s", err);
         return -1;
     }
+    kclient_set_time_scale(j->kc, j->o->time_scale);
     return 0;
 }
 
@@ -1832,12 +1833,22 @@ static void events_path(struct job *j, struct qb *q, const char *limit, const ch
         qb_add(q, "limit", limit);
 }
 
-/* waitForPodRunning */
+/* poll_interval in ms of wall time: divided by the time scale (`kubefault tune`) */
+static int64_t poll_ms(const struct job *j)
+{
+    int64_t ms = (int64_t)j->c->poll_interval * 1000;
+    return j->o->time_scale > 1 ? ms / j->o->time_scale : ms;
+}
+
+/* waitForPodRunning. The runner sleeps poll_interval after each GET, so its polls drift by the
+ * requests' time; under a time scale the polls keep an absolute schedule instead, as if requests
+ * took no time, since a request's milliseconds would count N times over. */
 static int wait_for_pod(struct job *j, struct jerr *e)
 {
     const struct jobconfig *c = j->c;
     int attempts = c->poll_timeout / c->poll_interval;
     char last_phase[64] = "";
+    int64_t t0 = now_ms();
     for (int i = 0; i <= attempts; i++) {
         if (ctx_done(j)) {
             jerr_setf(e, "%s", j->canceled ? "context canceled" : "context deadline exceeded");
@@ -1904,7 +1915,10 @@ static int wait_for_pod(struct job *j, struct jerr *e)
             }
         }
         cJSON_Delete(g.pod);
-        idle(j, (int64_t)c->poll_interval * 1000);
+        if (j->o->time_scale > 1)
+            idle(j, t0 + (int64_t)(i + 1) * poll_ms(j) - now_ms());
+        else
+            idle(j, poll_ms(j));
     }
     if (ctx_done(j)) {
         jerr_setf(e, "%s", j->canceled ? "context canceled" : "context deadline exceeded");
@@ -1933,7 +1947,7 @@ static int wait_reachable(struct job *j, struct jerr *e)
         kc_resp_release(&r);
         if (ctx_done(j))
             break;
-        idle(j, (int64_t)j->c->poll_interval * 1000);
+        idle(j, poll_ms(j));
     }
     jerr_wrap(e, "pod failed to become attachable");
     /* fmt.Errorf("pod failed to become attachable %w", err): no colon */
@@ -2147,7 +2161,7 @@ static int stage_attach(struct job *j, const char *stage, int *configured, struc
     free(script);
     if (rc < 0)
         return -1;
-    int64_t next_poll = now_ms() + (int64_t)j->c->poll_interval * 1000;
+    int64_t next_poll = now_ms() + poll_ms(j);
     j->exit_pending = 0;
     char *line = js_attach_line(&j->paths, stage, strcmp(container, "helper") == 0);
     struct exec_op x = {.container = container,
@@ -2185,7 +2199,7 @@ static int stage_attach(struct job *j, const char *stage, int *configured, struc
             }
         }
         if (now_ms() >= next_poll) {
-            next_poll += (int64_t)j->c->poll_interval * 1000;
+            next_poll += poll_ms(j);
             if (check_pod_status(j, e) < 0)
                 return -1;
         }

@@ -30,6 +30,9 @@ struct jobclient_opts {
     uint64_t seed;                       /**< the random name suffixes (same seed, same names) */
     const volatile sig_atomic_t *cancel; /**< may be NULL; set: the job is canceled */
     int prepare_retry_ms;                /**< 0: JOBCLIENT_PREPARE_RETRY_MS (tests shorten it) */
+    int time_scale; /**< 0 or 1: real time. N > 1: every poll_interval wait lasts poll_interval/N
+                         and the pod-wait polls keep an absolute schedule (request time is not
+                         counted), so a run models N times its wall time (`kubefault tune`) */
 };
 
 /** How a run ended. */

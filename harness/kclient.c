@@ -35,6 +35,7 @@ struct kclient {
     char *auth_header;
     double tokens; /* the rate limiter's bucket */
     int64_t refill_ms;
+    double qps; /* its refill rate: QPS, times the time scale */
 };
 
 struct xfer {
@@ -298,6 +299,7 @@ struct kclient *kclient_new(const struct kc_config *cfg, const char *user_agent,
     k->insecure = cfg->insecure;
     k->tokens = BURST;
     k->refill_ms = kclient_now_ms();
+    k->qps = QPS;
     if (!k->curl || !k->ua || (cfg->token && cfg->token[0] && (!k->token || !k->auth_header)) ||
         (cfg->ca_file && !k->ca_file) || (cfg->ca_pem && !k->ca_pem)) {
         errf(err, errlen, "out of memory");
@@ -309,6 +311,11 @@ fail:
         errf(err, errlen, "out of memory");
     kclient_free(k);
     return NULL;
+}
+
+void kclient_set_time_scale(struct kclient *k, int scale)
+{
+    k->qps = QPS * (double)(scale > 1 ? scale : 1);
 }
 
 void kclient_free(struct kclient *k)
@@ -363,15 +370,15 @@ int kc_is_pod_not_found(const struct kc_resp *r)
 static void rate_limit(struct kclient *k, int64_t deadline_ms)
 {
     int64_t now = kclient_now_ms();
-    k->tokens += (double)(now - k->refill_ms) * QPS / 1000.0;
+    k->tokens += (double)(now - k->refill_ms) * k->qps / 1000.0;
     if (k->tokens > BURST)
         k->tokens = BURST;
     k->refill_ms = now;
     if (k->tokens < 1.0) {
-        int64_t wait = (int64_t)((1.0 - k->tokens) * 1000.0 / QPS) + 1;
+        int64_t wait = (int64_t)((1.0 - k->tokens) * 1000.0 / k->qps) + 1;
         kclient_sleep_ms(wait, deadline_ms);
         now = kclient_now_ms();
-        k->tokens += (double)(now - k->refill_ms) * QPS / 1000.0;
+        k->tokens += (double)(now - k->refill_ms) * k->qps / 1000.0;
         k->refill_ms = now;
     }
     k->tokens -= 1.0;

@@ -458,7 +458,7 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     size_t env_own = 0;
     char kubeconfig[FILE_PATH_MAX], ca_file[FILE_PATH_MAX], job_file[FILE_PATH_MAX],
         log_file[FILE_PATH_MAX], self[FILE_PATH_MAX], scen_abs[PATH_MAX], err[512];
-    char *ref_argv[10] = {NULL};
+    char *ref_argv[10 + RUN_JOB_ARGS_MAX] = {NULL};
     char seed_arg[24];
     char *const *argv = o->command;
     int rc = -1;
@@ -553,6 +553,13 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         snprintf(seed_arg, sizeof seed_arg, "%llu", (unsigned long long)s->seed);
         ref_argv[k++] = (char *)"--seed";
         ref_argv[k++] = seed_arg;
+        for (size_t a = 0; o->job_args && o->job_args[a]; a++) {
+            if (a == RUN_JOB_ARGS_MAX) {
+                fail(r, "more than %d arguments for the reference job client", RUN_JOB_ARGS_MAX);
+                goto out;
+            }
+            ref_argv[k++] = o->job_args[a];
+        }
         argv = ref_argv;
         rn.what = "the reference job client";
     } else {

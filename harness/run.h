@@ -18,6 +18,7 @@ struct scenario;
 #define RUN_DRAIN_MS 1000   /**< after the command exits, how long its output pipe may stay open */
 #define RUN_PROGRESS_MS 250 /**< how often the progress line is redrawn */
 #define RUN_DEFAULT_TIMEOUT_MS (10 * 60 * 1000)
+#define RUN_JOB_ARGS_MAX 8 /**< run_opts.job_args beyond this are an error */
 
 struct run_opts {
     char *const *command;  /**< argv (NULL-ended) to run, searched in PATH; NULL: the reference
@@ -29,10 +30,13 @@ struct run_opts {
     FILE *echo;            /**< copy the command's output here as it comes (--verbose), or NULL */
     FILE *progress;    /**< a terminal to keep one progress line on (rewritten in place), or NULL */
     const char *label; /**< the scenario as the progress line names it ("[2/5] x") */
-    const char *work_dir; /**< an existing private directory for this scenario's kubeconfig, CA,
-                               job config and server log; removed by the caller */
-    const char *keep_dir; /**< where evidence folders go (created when needed) */
-    int keep_all;         /**< keep every scenario's evidence, not only failures' */
+    const char *work_dir;  /**< an existing private directory for this scenario's kubeconfig, CA,
+                                job config and server log; removed by the caller */
+    const char *keep_dir;  /**< where evidence folders go (created when needed) */
+    int keep_all;          /**< keep every scenario's evidence, not only failures' */
+    char *const *job_args; /**< more arguments for the reference job client (NULL-ended, at most
+                                RUN_JOB_ARGS_MAX), e.g. `kubefault tune`'s --time-scale; NULL:
+                                none */
 };
 
 /** What running the command showed (run_scenario()). */

@@ -16,6 +16,7 @@
 #include "harness/jobconfig.h"
 
 #define EXIT_USAGE 2
+#define JOB_TIME_SCALE_MAX 1000 /* a 3 s poll_interval still lasts 3 ms */
 
 static volatile sig_atomic_t canceled;
 
@@ -50,6 +51,8 @@ static void usage(FILE *out)
             "  --color             keep the runner's ANSI colours and section markers\n"
             "  --seed N            seed for the pod and secret name suffixes (default: random;\n"
             "                      the same seed gives the same names)\n"
+            "  --time-scale N      model N times the wall time: each poll_interval wait lasts\n"
+            "                      poll_interval/N (for kubefault tune; default 1)\n"
             "  --check             validate the configuration and exit\n"
             "  --help              this text\n"
             "\n"
@@ -62,7 +65,7 @@ int job_main(int argc, char **argv)
     const char *config = NULL, *kubeconfig = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nsets = 0;
-    int color = 0, check_only = 0, rc = EXIT_USAGE;
+    int color = 0, check_only = 0, time_scale = 1, rc = EXIT_USAGE;
     /* random names by default, as the runner's; --seed makes them repeatable */
     unsigned long long seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 20);
     cJSON *doc = NULL;
@@ -86,7 +89,8 @@ int job_main(int argc, char **argv)
         } else if (strcmp(a, "--check") == 0) {
             check_only = 1;
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--kubeconfig") == 0 ||
-                   strcmp(a, "--seed") == 0 || strcmp(a, "--config") == 0) {
+                   strcmp(a, "--seed") == 0 || strcmp(a, "--config") == 0 ||
+                   strcmp(a, "--time-scale") == 0) {
             if (!v) {
                 fprintf(stderr, "kubefault job: %s needs a value\n", a);
                 goto out;
@@ -98,6 +102,18 @@ int job_main(int argc, char **argv)
                 kubeconfig = v;
             } else if (strcmp(a, "--config") == 0) {
                 config = v;
+            } else if (strcmp(a, "--time-scale") == 0) {
+                char *end;
+                errno = 0;
+                long n = strtol(v, &end, 10);
+                if (errno || end == v || *end || n < 1 || n > JOB_TIME_SCALE_MAX) {
+                    fprintf(stderr,
+                            "kubefault job: --time-scale needs a whole number from 1 to %d (got "
+                            "\"%s\")\n",
+                            JOB_TIME_SCALE_MAX, v);
+                    goto out;
+                }
+                time_scale = (int)n;
             } else {
                 char *end;
                 errno = 0;
@@ -159,7 +175,8 @@ int job_main(int argc, char **argv)
                                .log = stdout,
                                .color = color,
                                .seed = seed,
-                               .cancel = &canceled};
+                               .cancel = &canceled,
+                               .time_scale = time_scale};
     struct jobclient_result *res = calloc(1, sizeof *res);
     if (!res) {
         fprintf(stderr, "kubefault job: out of memory\n");

@@ -21,6 +21,7 @@
 #include "mockapi/server.h"
 #include "src/job.h"
 #include "src/run.h"
+#include "src/tune.h"
 
 #define EXIT_USAGE 2
 
@@ -44,6 +45,9 @@ static void usage(FILE *out)
         "                                     run scenarios against a command, check their\n"
         "                                     expectations (kubefault run --help)\n"
         "       kubefault list [DIR...]       the scenario catalogue\n"
+        "       kubefault tune SCENARIO --poll-timeout 30,60,120,180\n"
+        "                                     which poll_timeout a distribution of scheduling\n"
+        "                                     delays needs (kubefault tune --help)\n"
         "       kubefault job [CONFIG.json]   run one CI job as GitLab Runner's Kubernetes "
         "executor\n"
         "                                     does (the reference job client; kubefault job "
@@ -399,8 +403,11 @@ int main(int argc, char **argv)
         return run_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "list") == 0)
         return list_main(argc - 2, argv + 2);
-    fprintf(stderr,
-            "kubefault: unknown command \"%s\" (known: serve, check, faults, run, list, job)\n",
-            argv[1]);
+    if (strcmp(argv[1], "tune") == 0)
+        return tune_main(argc - 2, argv + 2);
+    fprintf(
+        stderr,
+        "kubefault: unknown command \"%s\" (known: serve, check, faults, run, list, job, tune)\n",
+        argv[1]);
     return EXIT_USAGE;
 }
