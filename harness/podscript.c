@@ -10,13 +10,13 @@
 #include "harness/podscript.h"
 
 #include <fnmatch.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
+#include "harness/dist.h"
 #include "harness/jsonc.h"
 #include "harness/match.h"
 #include "harness/scenario.h"
@@ -136,37 +136,18 @@ char *podscript_expand(const char *tmpl, const struct podscript_vars *v, char *b
     return buf;
 }
 
-/* One standard normal draw (Box-Muller); 1 - u keeps log() away from 0. */
-static double normal(struct rng *r)
-{
-    double u1 = 1.0 - rng_double(r), u2 = rng_double(r);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
 int64_t podscript_schedule_delay(const cJSON *script, struct rng *rng)
 {
     const cJSON *sched = cJSON_GetObjectItemCaseSensitive(script, "schedule");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(sched, "delay");
-    if (!d)
+    struct dist x;
+
+    /* validated by the scenario parser; parsed again per draw, which keeps nothing to free */
+    if (!d || dist_parse(d, "", JSONC_DURATION_MAX_MS, NULL, &x) < 0)
         return -1;
-    if (cJSON_IsString(d))
-        return duration_ms(sched, "delay", 0);
-    int64_t cap = duration_ms(d, "max", JSONC_DURATION_MAX_MS);
-    int64_t ms = duration_ms(d, "fixed", -1);
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(d, "uniform");
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(d, "lognormal");
-    if (u) {
-        int64_t a = duration_ms(u, "min", 0), b = duration_ms(u, "max", a);
-        ms = a + (int64_t)rng_below(rng, (uint64_t)(b - a) + 1);
-    } else if (l) {
-        const cJSON *sigma = cJSON_GetObjectItemCaseSensitive(l, "sigma");
-        double x = (double)duration_ms(l, "median", 0) *
-                   exp((cJSON_IsNumber(sigma) ? sigma->valuedouble : 0) * normal(rng));
-        ms = x >= (double)cap ? cap : (int64_t)llround(x);
-    }
-    if (ms < 0)
-        ms = 0;
-    return ms > cap ? cap : ms;
+    int64_t ms = dist_draw(&x, rng);
+    dist_release(&x);
+    return ms;
 }
 
 int64_t podscript_retry_ms(int64_t last_ms)

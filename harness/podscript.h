@@ -67,7 +67,8 @@ struct podscript_vars {
 char *podscript_expand(const char *tmpl, const struct podscript_vars *v, char *buf, size_t len);
 
 /** The scheduling delay a script's "schedule.delay" asks for, in ms (a duration, or a draw from
- *  its fixed / uniform / lognormal distribution, capped by "max"), or -1 when it has none. */
+ *  its fixed / uniform / lognormal / empirical distribution, capped by "max": harness/dist.h), or
+ *  -1 when it has none (or, the script being validated, when memory ran out reading it). */
 int64_t podscript_schedule_delay(const cJSON *script, struct rng *rng);
 
 /** When kube-scheduler tries an unschedulable pod again after a failure at last_ms (both ms since

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "harness/diag.h"
+#include "harness/dist.h"
 #include "harness/fault.h"
 #include "harness/jobconfig.h"
 #include "harness/jsonc.h"
@@ -860,9 +861,6 @@ static const char *const NODE_KEYS[] = {"name", "os", NULL};
 static const char *const OSES[] = {"linux", "windows", NULL};
 static const char *const SCHEDULE_KEYS[] = {"delay", "unschedulable", "for", NULL};
 static const char *const UNSCHEDULABLE_KEYS[] = {"message", NULL};
-static const char *const DELAY_KEYS[] = {"fixed", "uniform", "lognormal", "max", NULL};
-static const char *const UNIFORM_KEYS[] = {"min", "max", NULL};
-static const char *const LOGNORMAL_KEYS[] = {"median", "sigma", NULL};
 static const char *const CONTAINER_KEYS[] = {"waiting", "readyAfter", "exitCode", "exitAfter",
                                              NULL};
 static const char *const INIT_CONTAINER_KEYS[] = {"waiting", "exitCode", "exitAfter", NULL};
@@ -889,55 +887,16 @@ static const char *const TERMINATE_KEYS[] = {"exitCode", "reason", NULL};
 static const char *const POD_VARS[] = {"name", "namespace", "uid", "node", NULL};
 static const char *const CONTAINER_VARS[] = {"name", "namespace", "uid", "node", "container", NULL};
 
-/* A delay, as the delay fault writes one: "30s" for short, or {"fixed": D}, {"uniform": {"min",
- * "max"}} or {"lognormal": {"median", "sigma"}}, each with an optional cap "max"; drawn from the
- * scenario's seeded generator. */
+/* A delay, as the delay fault writes one (harness/dist.h): "30s" for short, or {"fixed": D},
+ * {"uniform": {"min", "max"}}, {"lognormal": {"median", "sigma"}} or {"empirical": [D, ...]}, each
+ * with an optional cap "max"; drawn from the scenario's seeded generator. Checked here, parsed
+ * again where it is drawn (podscript.c). */
 static void parse_delay(const cJSON *v, const char *path, struct diag *d)
 {
-    const cJSON *dist;
-    int64_t a = 0, b = 0, cap = 0;
-    double sigma;
-    char p[PATH_LEN];
+    struct dist x;
 
-    if (cJSON_IsString(v) || cJSON_IsNumber(v)) {
-        jsonc_as_duration(v, path, d, &a);
-        return;
-    }
-    if (!cJSON_IsObject(v)) {
-        jsonc_type_error(d, path, "a duration or an object with fixed, uniform or lognormal", v);
-        return;
-    }
-    if (jsonc_check_keys(v, path, DELAY_KEYS, d) < 0)
-        return;
-    int given = !!get(v, "fixed") + !!get(v, "uniform") + !!get(v, "lognormal");
-    if (given != 1) {
-        diag_path(d, path, "%s (fixed, uniform or lognormal)",
-                  given ? "give one distribution only" : "missing the distribution");
-        return;
-    }
-    int hcap = jsonc_duration(v, "max", path, d, &cap);
-    if (jsonc_duration(v, "fixed", path, d, &a) == 1) {
-        if (hcap == 1 && a > cap)
-            diag_path(d, path, "\"fixed\" is above \"max\"");
-    } else if (jsonc_object(v, "uniform", path, d, &dist) == 1) {
-        jsonc_path_key(p, sizeof p, path, "uniform");
-        jsonc_check_keys(dist, p, UNIFORM_KEYS, d);
-        int ha = jsonc_duration(dist, "min", p, d, &a);
-        int hb = jsonc_duration(dist, "max", p, d, &b);
-        if (ha == 0 || hb == 0)
-            diag_path(d, p, "a uniform delay takes \"min\" and \"max\"");
-        else if (ha == 1 && hb == 1 && b < a)
-            diag_path(d, p, "\"max\" is below \"min\"");
-    } else if (jsonc_object(v, "lognormal", path, d, &dist) == 1) {
-        jsonc_path_key(p, sizeof p, path, "lognormal");
-        jsonc_check_keys(dist, p, LOGNORMAL_KEYS, d);
-        int hm = jsonc_duration(dist, "median", p, d, &a);
-        int hs = jsonc_number(dist, "sigma", p, d, 0, 10, &sigma);
-        if (hm == 0 || hs == 0)
-            diag_path(d, p, "a lognormal delay takes \"median\" and \"sigma\"");
-        else if (hm == 1 && hcap == 1 && cap < a)
-            diag_path(d, path, "\"max\" is below the median");
-    }
+    if (dist_parse(v, path, JSONC_DURATION_MAX_MS, d, &x) == 0)
+        dist_release(&x);
 }
 
 static void parse_node(const cJSON *v, const char *path, struct diag *d)

@@ -35,10 +35,10 @@
 #include <event2/event.h>
 
 #include "harness/diag.h"
+#include "harness/dist.h"
 #include "harness/expect.h"
 #include "harness/jobconfig.h"
 #include "harness/jsonc.h"
-#include "harness/podscript.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
 #include "mockapi/base/clock.h"
@@ -373,7 +373,8 @@ int tune_run(const struct tune_opts *o, struct tune_result *r, char *err, size_t
     cJSON *doc = NULL;
     struct scenario *s = NULL;
     struct child *kids = NULL;
-    int rc = -1, pod_index = -1;
+    struct dist dist;
+    int rc = -1, pod_index = -1, have_dist = 0;
 
     memset(r, 0, sizeof *r);
     if (o->ntimeouts == 0 || o->ntimeouts > TUNE_VALUES_MAX)
@@ -431,10 +432,14 @@ int tune_run(const struct tune_opts *o, struct tune_result *r, char *err, size_t
     }
 
     snprintf(r->scenario, sizeof r->scenario, "%s", s->name);
-    char *dist = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(script, "schedule"), "delay"));
-    snprintf(r->distribution, sizeof r->distribution, "%s", dist ? dist : "?");
-    free(dist);
+    const cJSON *delay = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(script, "schedule"), "delay");
+    if (dist_parse(delay, "", JSONC_DURATION_MAX_MS, NULL, &dist) < 0) { /* validated: cannot be */
+        failf(err, errlen, "%s: pods[%d].schedule.delay cannot be read", o->file, pod_index);
+        goto out;
+    }
+    have_dist = 1;
+    dist_describe(&dist, r->distribution, sizeof r->distribution);
     r->seed = o->seed_given ? o->seed : s->seed;
     r->trials = o->trials;
     r->target = o->target;
@@ -451,7 +456,10 @@ int tune_run(const struct tune_opts *o, struct tune_result *r, char *err, size_t
             ? o->time_scale
             : (int)(interval / TUNE_POLL_REAL_MS > 1 ? interval / TUNE_POLL_REAL_MS : 1);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    r->jobs = o->jobs > 0 ? o->jobs : (int)(ncpu > 0 ? (2 * ncpu > 8 ? 8 : 2 * ncpu) : 2);
+    r->jobs = o->jobs > 0 ? o->jobs
+                          : (int)(ncpu > 0 && ncpu < TUNE_JOBS_DEFAULT_MAX / TUNE_JOBS_PER_CPU
+                                      ? TUNE_JOBS_PER_CPU * ncpu
+                                      : TUNE_JOBS_DEFAULT_MAX);
 
     /* the draws: trial i gets the i-th, whatever the poll_timeout */
     struct rng rng;
@@ -459,7 +467,7 @@ int tune_run(const struct tune_opts *o, struct tune_result *r, char *err, size_t
     if (!(r->delays_ms = calloc((size_t)o->trials, sizeof *r->delays_ms)))
         goto oom;
     for (int t = 0; t < o->trials; t++)
-        r->delays_ms[t] = podscript_schedule_delay(script, &rng);
+        r->delays_ms[t] = dist_draw(&dist, &rng);
 
     /* every trial's scenario, checked before any runs */
     size_t total = o->ntimeouts * (size_t)o->trials;
@@ -599,6 +607,8 @@ out:
             free(texts[k]);
     free(texts);
     free(kids);
+    if (have_dist)
+        dist_release(&dist);
     cJSON_Delete(doc);
     free(text);
     scenario_free(s);
@@ -659,7 +669,7 @@ void tune_print(FILE *out, const struct tune_result *r)
     fprintf(out, "poll_interval:   %ds (time scale %dx: one poll_interval lasts %s)\n\n",
             r->poll_interval_s, r->time_scale,
             dur(a, sizeof a, (int64_t)r->poll_interval_s * 1000 / r->time_scale));
-    fprintf(out, "%-13s %-10s %7s  %-12s %-12s %-12s\n", "poll_timeout", "timed out", "share",
+    fprintf(out, "%-13s %-10s %7s  %-12s %-12s %s\n", "poll_timeout", "timed out", "share",
             "time lost", "mean wait", "p95 wait");
     for (size_t v = 0; v < r->nrows; v++) {
         const struct tune_row *row = &r->rows[v];
@@ -668,9 +678,10 @@ void tune_print(FILE *out, const struct tune_result *r)
         snprintf(vs, sizeof vs, "%ds", row->poll_timeout_s);
         snprintf(to, sizeof to, "%d/%d", row->timed_out, n);
         snprintf(share, sizeof share, "%.1f%%", n ? 100.0 * row->timed_out / n : 0.0);
-        fprintf(out, "%-13s %-10s %7s  %-12s %-12s %-12s\n", vs, to, share,
+        fprintf(out, "%-13s %-10s %7s  %-12s %-12s %s\n", vs, to, share,
                 dur(a, sizeof a, row->lost_ms),
-                row->started ? dur(b, sizeof b, row->waited_ms / row->started) : "-",
+                row->started ? dur(b, sizeof b, (row->waited_ms / row->started + 50) / 100 * 100)
+                             : "-",
                 row->started ? dur(c, sizeof c, row->wait_p95_ms) : "-");
     }
     fputc('\n', out);
@@ -710,7 +721,7 @@ char *tune_json(const struct tune_result *r)
     if (!j)
         return NULL;
     cJSON_AddStringToObject(j, "scenario", r->scenario);
-    cJSON_AddRawToObject(j, "scheduleDelay", r->distribution);
+    cJSON_AddStringToObject(j, "scheduleDelay", r->distribution);
     cJSON_AddNumberToObject(j, "seed", (double)r->seed);
     cJSON_AddNumberToObject(j, "trials", r->trials);
     cJSON_AddNumberToObject(j, "pollIntervalSeconds", r->poll_interval_s);

@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TUNE_VALUES_MAX 32         /**< poll_timeout values in one run */
-#define TUNE_TRIALS_MAX 10000      /**< trials per value */
-#define TUNE_JOBS_MAX 32           /**< trials run at once */
+#define TUNE_VALUES_MAX 32    /**< poll_timeout values in one run */
+#define TUNE_TRIALS_MAX 10000 /**< trials per value */
+#define TUNE_JOBS_MAX 32      /**< trials run at once */
+#define TUNE_JOBS_PER_CPU 8   /**< by default: a trial is mostly asleep */
+#define TUNE_JOBS_DEFAULT_MAX 16
 #define TUNE_POLL_REAL_MS 200      /**< the default time scale makes one poll_interval this long */
 #define TUNE_TARGET_DEFAULT 0.01   /**< failure share the recommendation must meet */
 #define TUNE_DETAIL_MAX 240        /**< characters kept of a trial's unexpected last line */

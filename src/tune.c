@@ -37,7 +37,7 @@ static void usage(FILE *out)
         "  --seed N             draw the delays with this seed (default: the scenario's)\n"
         "  --time-scale N       run N times faster than the model (default: one\n"
         "                       poll_interval lasts %d ms)\n"
-        "  --jobs N             trials at once (default: 2 per CPU, at most 8)\n"
+        "  --jobs N             trials at once (default: 8 per CPU, at most 16)\n"
         "  --json FILE          write the table and every trial as JSON\n"
         "  --keep DIR           keep the output of trials that neither started nor timed out\n"
         "  --verbose            list every trial after the run (to stderr)\n"

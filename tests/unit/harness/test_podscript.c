@@ -152,6 +152,19 @@ static void test_schedule_delay(void **state)
     for (int i = 0; i < 20; i++)
         assert_int_equal(podscript_schedule_delay(s->pods[2].spec, &r), first[i]);
     scenario_free(s);
+
+    /* empirical: one of the measured delays, cut at max */
+    s = scenario("[{'schedule': {'delay': {'empirical': ['12s', '31s', '2m5s'], 'max': '1m'}}}]");
+    int seen12 = 0, seen31 = 0, seen60 = 0;
+    for (int i = 0; i < 60; i++) {
+        int64_t ms = podscript_schedule_delay(s->pods[0].spec, &r);
+        assert_true(ms == 12000 || ms == 31000 || ms == 60000);
+        seen12 |= ms == 12000;
+        seen31 |= ms == 31000;
+        seen60 |= ms == 60000;
+    }
+    assert_true(seen12 && seen31 && seen60);
+    scenario_free(s);
 }
 
 static void test_retry_clock(void **state)

@@ -301,8 +301,9 @@ static void full_model(void **state)
     assert_string_equal(s->timeline[3].on.name_glob, "runner-*");
     assert_string_equal(s->timeline[4].on.name, "rule-fired:etcd-flap");
 
-    assert_int_equal(s->npods, 3);
+    assert_int_equal(s->npods, 4);
     assert_string_equal(s->pods[0].name_glob, "runner-*");
+    assert_string_equal(s->pods[3].name_glob, "measured-*");
     assert_null(s->pods[1].name_glob);
     assert_int_equal(s->nadmission, 2);
     assert_string_equal(s->admission[0].name, "readonly-root");
@@ -594,8 +595,19 @@ static void single_errors(void **state)
         "exits: it needs \"exitCode\"");
     assert_error("{\"name\": \"x\", \"pods\": [{\"schedule\": {\"delay\": {\"fixed\": \"1s\", "
                  "\"uniform\": {}}}}]}",
-                 "t.json: pods[0].schedule.delay: give one distribution only (fixed, uniform or "
-                 "lognormal)");
+                 "t.json: pods[0].schedule.delay: give one distribution only (fixed, uniform, "
+                 "lognormal or empirical)");
+    assert_error("{\"name\": \"x\", \"pods\": [{\"schedule\": {\"delay\": {\"empirical\": "
+                 "[\"1s\", \"2s\", \"3s\", \"4x\"]}}}]}",
+                 "t.json: pods[0].schedule.delay.empirical[3]: unknown unit \"x\" in duration "
+                 "\"4x\" (known: ms, s, m, h)");
+    assert_error("{\"name\": \"x\", \"pods\": [{\"schedule\": {\"delay\": {\"empirical\": "
+                 "[]}}}]}",
+                 "t.json: pods[0].schedule.delay.empirical: an empirical delay needs at least one "
+                 "value, e.g. [\"12s\", \"31s\"]");
+    assert_error("{\"name\": \"x\", \"rules\": [{\"fault\": {\"type\": \"delay\", "
+                 "\"empirical\": [\"1s\", \"20m\"]}}]}",
+                 "t.json: rules[0].fault.empirical[1]: \"20m\" is longer than the limit of 10m");
 }
 
 static void every_error_is_collected(void **state)

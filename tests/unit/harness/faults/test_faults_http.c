@@ -152,12 +152,15 @@ static void test_parse_delay(void **state)
     free_ctx(t, fault_ok(t, "{\"lognormal\":{\"median\":\"2s\",\"sigma\":0.5},\"max\":\"30s\"}"));
     free_ctx(t, fault_ok(t, "{\"fixed\":\"0s\"}"));
     fault_fails(t, "{}",
-                "s.json: rules[0].fault: missing the distribution (fixed, uniform or lognormal)");
+                "s.json: rules[0].fault: missing the distribution (fixed, uniform, lognormal or "
+                "empirical)");
     fault_fails(t, "{\"fixed\":\"1s\",\"uniform\":{\"min\":\"1s\",\"max\":\"2s\"}}",
-                "s.json: rules[0].fault: give one distribution only (fixed, uniform or "
-                "lognormal)");
+                "s.json: rules[0].fault: give one distribution only (fixed, uniform, lognormal or "
+                "empirical)");
     fault_fails_with(t, "{\"fixed\":\"1s\",\"x\":1}",
-                     "unknown key \"x\" (accepted: type, fixed, uniform, lognormal, max)", NULL);
+                     "unknown key \"x\" (accepted: type, fixed, uniform, lognormal, empirical, "
+                     "max)",
+                     NULL);
     fault_fails_with(t, "{\"fixed\":\"2x\"}", "s.json: rules[0].fault.fixed: ", NULL);
     fault_fails_with(t, "{\"fixed\":250}", "s.json: rules[0].fault.fixed: ", NULL);
     fault_fails(t, "{\"fixed\":\"11m\"}",
@@ -165,7 +168,7 @@ static void test_parse_delay(void **state)
     fault_fails(t, "{\"fixed\":\"5s\",\"max\":\"2s\"}",
                 "s.json: rules[0].fault: the delay is longer than \"max\" (2s)");
     fault_fails(t, "{\"uniform\":{\"min\":\"2s\",\"max\":\"1s\"}}",
-                "s.json: rules[0].fault.uniform: min is larger than max");
+                "s.json: rules[0].fault.uniform: \"max\" is below \"min\"");
     fault_fails(t, "{\"uniform\":{\"min\":\"2s\"}}",
                 "s.json: rules[0].fault.uniform: missing key \"max\"");
     fault_fails_with(t, "{\"uniform\":{\"min\":\"1s\",\"max\":\"2s\",\"mean\":\"1s\"}}",
@@ -173,6 +176,20 @@ static void test_parse_delay(void **state)
     fault_fails_with(t, "{\"lognormal\":{\"median\":\"1s\",\"sigma\":11}}",
                      "s.json: rules[0].fault.lognormal.sigma: ", NULL);
     fault_fails_with(t, "{\"lognormal\":\"1s\"}", "s.json: rules[0].fault.lognormal: ", NULL);
+    /* empirical: measured delays, each checked at its own path; the cap cuts them, never refuses */
+    free_ctx(t, fault_ok(t, "{\"empirical\":[\"12s\",\"31s\",\"2m5s\"],\"max\":\"1m\"}"));
+    free_ctx(t, fault_ok(t, "{\"type\":\"delay\",\"empirical\":[\"0s\"]}"));
+    fault_fails(t, "{\"empirical\":[]}",
+                "s.json: rules[0].fault.empirical: an empirical delay needs at least one value, "
+                "e.g. [\"12s\", \"31s\"]");
+    fault_fails(t, "{\"empirical\":[\"1s\",\"11m\"]}",
+                "s.json: rules[0].fault.empirical[1]: \"11m\" is longer than the limit of 10m");
+    fault_fails_with(t, "{\"empirical\":[\"1s\",2]}",
+                     "s.json: rules[0].fault.empirical[1]: ", NULL);
+    fault_fails_with(t, "{\"empirical\":\"1s\"}", "s.json: rules[0].fault.empirical: ", NULL);
+    fault_fails(t, "{\"empirical\":[\"1s\"],\"fixed\":\"1s\"}",
+                "s.json: rules[0].fault: give one distribution only (fixed, uniform, lognormal or "
+                "empirical)");
 }
 
 static void test_parse_others(void **state)
@@ -607,7 +624,7 @@ static void delay_note(struct fixture *f, void *ctx, char *out, size_t len)
     assert_non_null(f->c);
 }
 
-/* Same seed, same draws; within bounds; lognormal cut at max. */
+/* Same seed, same draws; within bounds; lognormal and empirical cut at max. */
 static void test_delay_draws(void **state)
 {
     struct fixture *f = *state;
@@ -645,6 +662,23 @@ static void test_delay_draws(void **state)
     assert_true(capped);
     free_ctx(&fault_type_delay, uni);
     free_ctx(&fault_type_delay, logn);
+
+    /* empirical: only the listed values, the one above max cut to it */
+    void *emp =
+        fault_ok(&fault_type_delay, "{\"empirical\":[\"150ms\",\"2s\",\"5s\"],\"max\":\"3s\"}");
+    static const char *const want[] = {"delay 150ms", "delay 2s", "delay 3s"};
+    int seen[3] = {0};
+    rng_init(&f->rng, 3);
+    for (int i = 0; i < 60; i++) {
+        int k = 0;
+        delay_note(f, emp, note, sizeof note);
+        while (k < 3 && strcmp(note, want[k]) != 0)
+            k++;
+        assert_true(k < 3);
+        seen[k] = 1;
+    }
+    assert_true(seen[0] && seen[1] && seen[2]);
+    free_ctx(&fault_type_delay, emp);
 }
 
 int main(void)
