@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -1097,6 +1098,144 @@ static cJSON *str_array(const char *const *v, size_t n)
     return a;
 }
 
+/* ---- container security contexts (common/config.go GetContainerSecurityContext) ---- */
+
+/* One capability name with its last verdict, in the order first named. */
+struct cap_entry {
+    const char *name;
+    int add;
+};
+
+static size_t cap_set(struct cap_entry *v, size_t n, size_t max, const char *name, int add)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0) {
+            v[i].add = add;
+            return n;
+        }
+    if (n < max)
+        v[n++] = (struct cap_entry){name, add};
+    return n;
+}
+
+/* A capabilities list: names (borrowed) into a new array. */
+static cJSON *cap_list(const struct cap_entry *v, size_t n, int add)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        if (v[i].add == add)
+            cJSON_AddItemToArray(a, cJSON_CreateString(v[i].name));
+    return a;
+}
+
+static cJSON *names_array(char *const *v, size_t n)
+{
+    return str_array((const char *const *)v, n);
+}
+
+/* getProcMount: trimmed and title-cased, only Default and Unmasked are sent. */
+static const char *proc_mount(const char *s)
+{
+    if (!s)
+        return NULL;
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    size_t l = strlen(s);
+    while (l && (s[l - 1] == ' ' || (s[l - 1] >= '\t' && s[l - 1] <= '\r')))
+        l--;
+    if (l == 7 && strncasecmp(s, "default", 7) == 0)
+        return "Default";
+    if (l == 8 && strncasecmp(s, "unmasked", 8) == 0)
+        return "Unmasked";
+    return NULL;
+}
+
+static void add_tristate(cJSON *o, const char *k, int v)
+{
+    if (v >= 0)
+        cJSON_AddItemToObject(o, k, cJSON_CreateBool(v));
+}
+
+/* defaultCapDrop: NET_RAW, or nothing for a Windows job (the helper image's OS comes from the
+ * kubernetes.io/os node selector). */
+static int default_cap_drop(const struct jobconfig *c)
+{
+    for (size_t i = 0; i < c->nnode_selector; i++)
+        if (strcmp(c->node_selector[i].key, "kubernetes.io/os") == 0)
+            return strcmp(c->node_selector[i].value, "windows") != 0;
+    return 1;
+}
+
+cJSON *jobclient_security_context(const struct jobconfig *c, enum jobconfig_container k)
+{
+    const struct jobconfig_secctx *s = &c->secctx[k < JC_CTR_COUNT ? k : JC_CTR_BUILD];
+    cJSON *sc = cJSON_CreateObject();
+    if (!sc)
+        return NULL;
+    /* capabilities: [runners.kubernetes] cap_add/cap_drop over the default drop (a map in the
+     * runner: a name in both lists is dropped, so its order there is Go's map order; here the
+     * order first named), then the table's add and drop, each replacing its whole list */
+    enum { CAPS_MAX = 2 * JOBCONFIG_MAX_LIST + 1 };
+    struct cap_entry *caps = calloc(CAPS_MAX, sizeof *caps);
+    size_t n = 0;
+    if (!caps) {
+        cJSON_Delete(sc);
+        return NULL;
+    }
+    if (default_cap_drop(c))
+        n = cap_set(caps, n, CAPS_MAX, "NET_RAW", 0);
+    for (size_t i = 0; i < c->ncap_add; i++)
+        n = cap_set(caps, n, CAPS_MAX, c->cap_add[i], 1);
+    for (size_t i = 0; i < c->ncap_drop; i++)
+        n = cap_set(caps, n, CAPS_MAX, c->cap_drop[i], 0);
+    size_t nadd = 0, ndrop = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (caps[i].add)
+            nadd++;
+        else
+            ndrop++;
+    }
+    cJSON *add = s->has_cap_add ? names_array(s->cap_add, s->ncap_add)
+                 : nadd         ? cap_list(caps, n, 1)
+                                : NULL;
+    cJSON *drop = s->has_cap_drop ? names_array(s->cap_drop, s->ncap_drop)
+                  : ndrop         ? cap_list(caps, n, 0)
+                                  : NULL;
+    free(caps);
+    if (add || drop) {
+        /* omitempty: an empty list is left out, the object stays */
+        cJSON *co = cJSON_CreateObject();
+        if (add && cJSON_GetArraySize(add))
+            cJSON_AddItemToObject(co, "add", add);
+        else
+            cJSON_Delete(add);
+        if (drop && cJSON_GetArraySize(drop))
+            cJSON_AddItemToObject(co, "drop", drop);
+        else
+            cJSON_Delete(drop);
+        cJSON_AddItemToObject(sc, "capabilities", co);
+    }
+    add_tristate(sc, "privileged", s->privileged >= 0 ? s->privileged : c->privileged);
+    if (s->selinux_type && s->selinux_type[0]) {
+        cJSON *se = cJSON_CreateObject();
+        add_str(se, "type", s->selinux_type);
+        cJSON_AddItemToObject(sc, "seLinuxOptions", se);
+    }
+    if (s->has_run_as_user)
+        cJSON_AddNumberToObject(sc, "runAsUser", (double)s->run_as_user);
+    if (s->has_run_as_group)
+        cJSON_AddNumberToObject(sc, "runAsGroup", (double)s->run_as_group);
+    add_tristate(sc, "runAsNonRoot", s->run_as_non_root);
+    add_tristate(sc, "readOnlyRootFilesystem", s->read_only_root_filesystem);
+    add_tristate(sc, "allowPrivilegeEscalation",
+                 s->allow_privilege_escalation >= 0 ? s->allow_privilege_escalation
+                                                    : c->allow_privilege_escalation);
+    const char *pm = proc_mount(s->proc_mount);
+    if (pm)
+        add_str(sc, "procMount", pm);
+    return sc;
+}
+
 /* buildLabels: every label the pod carries; the informer selects on the same set. */
 static cJSON *build_labels(struct job *j)
 {
@@ -1174,7 +1313,8 @@ static cJSON *mounts(struct job *j, int scripts_and_logs)
     return m;
 }
 
-static cJSON *container(struct job *j, const char *name, const char *image, int shell_cmd)
+static cJSON *container(struct job *j, const char *name, const char *image, int shell_cmd,
+                        enum jobconfig_container kind)
 {
     cJSON *c = cJSON_CreateObject();
     add_str(c, "name", name);
@@ -1197,6 +1337,8 @@ static cJSON *container(struct job *j, const char *name, const char *image, int 
     const char *pp = pull_policy_of(j, name);
     if (pp[0])
         add_str(c, "imagePullPolicy", pp);
+    /* never nil in the runner: at least {} */
+    cJSON_AddItemToObject(c, "securityContext", jobclient_security_context(j->c, kind));
     return c;
 }
 
@@ -1303,7 +1445,7 @@ static cJSON *pod_spec(struct job *j, int host_aliases)
      * mode, or dumb-init) */
     cJSON *inits = cJSON_CreateArray();
     if (c->ff[JC_FF_DISABLE_UMASK]) {
-        cJSON *u = container(j, "init-build-uid-gid-collector", j->image, 0);
+        cJSON *u = container(j, "init-build-uid-gid-collector", j->image, 0, JC_CTR_BUILD);
         char cmd[1024];
         snprintf(cmd, sizeof cmd, "> %s/.gitlab-build-uid-gid", j->paths.build_dir);
         const char *argv[] = {"sh", "-c", cmd};
@@ -1312,7 +1454,7 @@ static cJSON *pod_spec(struct job *j, int host_aliases)
         cJSON_AddItemToArray(inits, u);
     }
     if (!j->legacy || c->ff[JC_FF_DUMB_INIT]) {
-        cJSON *ip = container(j, "init-permissions", c->helper_image, 0);
+        cJSON *ip = container(j, "init-permissions", c->helper_image, 0, JC_CTR_INIT_PERMISSIONS);
         char *cmd = js_init_permissions_command(&j->paths, !j->legacy, c->ff[JC_FF_DUMB_INIT]);
         const char *argv[] = {"sh", "-c", cmd ? cmd : ""};
         cJSON_AddItemToObject(ip, "command", str_array(argv, 3));
@@ -1326,7 +1468,7 @@ static cJSON *pod_spec(struct job *j, int host_aliases)
         cJSON_Delete(inits);
 
     cJSON *cs = cJSON_CreateArray();
-    cJSON *build = container(j, "build", j->image, 1);
+    cJSON *build = container(j, "build", j->image, 1, JC_CTR_BUILD);
     cJSON *env = cJSON_CreateArray();
     for (size_t i = 0; i < c->nvariables; i++) {
         cJSON *e = cJSON_CreateObject();
@@ -1338,14 +1480,14 @@ static cJSON *pod_spec(struct job *j, int host_aliases)
     cJSON_AddItemToObject(build, "stdin", cJSON_CreateTrue());
     cJSON_AddItemToObject(build, "volumeMounts", mounts(j, scripts));
     cJSON_AddItemToArray(cs, build);
-    cJSON *helper = container(j, "helper", c->helper_image, 1);
+    cJSON *helper = container(j, "helper", c->helper_image, 1, JC_CTR_HELPER);
     cJSON_AddItemToObject(helper, "stdin", cJSON_CreateTrue());
     cJSON_AddItemToObject(helper, "volumeMounts", mounts(j, scripts));
     cJSON_AddItemToArray(cs, helper);
     cJSON *hostnames = cJSON_CreateArray();
     for (size_t i = 0; i < j->nsvc; i++) {
         const struct jobconfig_service *sv = service_at(c, i);
-        cJSON *s = container(j, j->svc_names[i], sv->name, 0);
+        cJSON *s = container(j, j->svc_names[i], sv->name, 0, JC_CTR_SERVICE);
         if (sv->nentrypoint)
             cJSON_AddItemToObject(s, "command",
                                   str_array((const char *const *)sv->entrypoint, sv->nentrypoint));

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct jobconfig;
+#include <cjson/cJSON.h>
+
+#include "harness/jobconfig.h"
 
 #define JOBCLIENT_ERR_MAX 4096               /**< bytes of the job's error text kept */
 #define JOBCLIENT_PREPARE_RETRIES 3          /**< common.PreparationRetries */
@@ -69,6 +71,16 @@ char *jobclient_go_duration(char *buf, size_t len, int64_t seconds);
  *  config is not one of the allowed_pull_policies ([IfNotPresent])") in out. */
 int jobclient_pull_policies(char *const *ci, size_t nci, char *const *runner, size_t nrunner,
                             char *const *allowed, size_t nallowed, char *out, size_t len);
+
+/** The securityContext the runner sends for a container of kind k (GetContainerSecurityContext
+ *  in common/config.go, as the executor calls it for build, helper, services and
+ *  init-permissions): capabilities from cap_add/cap_drop over NET_RAW dropped (nothing dropped
+ *  for a kubernetes.io/os=windows node selector), each list replaced by the table's
+ *  capabilities.add/drop when given; privileged and allowPrivilegeEscalation from the table, else
+ *  the top-level settings; runAsUser, runAsGroup, runAsNonRoot, readOnlyRootFilesystem,
+ *  seLinuxOptions.type and procMount (Default or Unmasked only) from the table alone. Never NULL
+ *  but for out of memory: {} when nothing applies. Caller frees with cJSON_Delete(). */
+cJSON *jobclient_security_context(const struct jobconfig *c, enum jobconfig_container k);
 
 /** 1 when the runner's retry (§6) takes err as retryable: a retry_limits key of cfg, or one of
  *  the network error substrings. *limit gets the attempts allowed in total. */

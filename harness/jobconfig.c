@@ -49,7 +49,30 @@ static const char *const k8s_keys[] = {"host",
                                        "pod_labels",
                                        "pod_annotations",
                                        "services",
+                                       "privileged",
+                                       "allow_privilege_escalation",
+                                       "cap_add",
+                                       "cap_drop",
+                                       "build_container_security_context",
+                                       "helper_container_security_context",
+                                       "service_container_security_context",
+                                       "init_permissions_container_security_context",
                                        NULL};
+/* KubernetesContainerSecurityContext's TOML names, and KubernetesContainerCapabilities'. */
+static const char *const secctx_keys[] = {"capabilities",
+                                          "privileged",
+                                          "run_as_user",
+                                          "run_as_group",
+                                          "run_as_non_root",
+                                          "read_only_root_filesystem",
+                                          "allow_privilege_escalation",
+                                          "selinux_type",
+                                          "proc_mount",
+                                          NULL};
+static const char *const capabilities_keys[] = {"add", "drop", NULL};
+static const char *const secctx_sections[JC_CTR_COUNT + 1] = {
+    "build_container_security_context", "helper_container_security_context",
+    "service_container_security_context", "init_permissions_container_security_context", NULL};
 /* [runners.kubernetes] settings the runner has that change the API traffic, but the model does
  * not implement: refused with a clear message rather than silently ignored. */
 static const char *const k8s_unmodelled[] = {"cert_file",
@@ -61,6 +84,7 @@ static const char *const k8s_unmodelled[] = {"cert_file",
                                              "service_account",
                                              "logs_base_dir",
                                              "scripts_base_dir",
+                                             "pod_security_context",
                                              NULL};
 static const char *const job_keys[] = {"id",
                                        "project_id",
@@ -92,6 +116,19 @@ static const char *const pull_policies[] = {"always", "if-not-present", "never",
 const char *jobconfig_ff_name(enum jobconfig_ff f)
 {
     return f < JC_FF_COUNT ? ff_names[f] : "";
+}
+
+const char *jobconfig_container_section(enum jobconfig_container k)
+{
+    return k < JC_CTR_COUNT ? secctx_sections[k] : "";
+}
+
+static int is_secctx_section(const char *name)
+{
+    for (size_t i = 0; secctx_sections[i]; i++)
+        if (strcmp(name, secctx_sections[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* ---- reading ---- */
@@ -156,6 +193,49 @@ static int replace_or_add(cJSON *obj, const char *key, cJSON *v)
     return cJSON_AddItemToObject(obj, key, v) ? 0 : -1;
 }
 
+/* path is "TABLE.KEY" or "TABLE.capabilities.drop": every dot but the last goes one object
+ * down (created when missing), the last names the member set to v. Takes ownership of v only on
+ * success; 0, or -1 with the reason in d. */
+static int set_nested(cJSON *obj, const char *path, cJSON *v, const char *key, struct diag *d)
+{
+    const char *p = path;
+    for (const char *dot; (dot = strchr(p, '.'));) {
+        if (dot == p) {
+            diag_path(d, "", "\"%s\": an empty name between dots", key);
+            return -1;
+        }
+        char *name = strndup(p, (size_t)(dot - p));
+        if (!name)
+            goto oom;
+        cJSON *next = cJSON_GetObjectItemCaseSensitive(obj, name);
+        if (!next) {
+            next = cJSON_CreateObject();
+            if (!next || !cJSON_AddItemToObject(obj, name, next)) {
+                cJSON_Delete(next);
+                free(name);
+                goto oom;
+            }
+        }
+        free(name);
+        if (!cJSON_IsObject(next)) {
+            diag_path(d, "", "\"%s\": %.*s is not a table", key, (int)(dot - path), path);
+            return -1;
+        }
+        obj = next;
+        p = dot + 1;
+    }
+    if (!*p) {
+        diag_path(d, "", "\"%s\": no setting name", key);
+        return -1;
+    }
+    if (replace_or_add(obj, p, v) < 0)
+        goto oom;
+    return 0;
+oom:
+    diag_path(d, "", "out of memory");
+    return -1;
+}
+
 int jobconfig_set(cJSON *doc, const char *assignment, struct diag *d)
 {
     const char *eq = strchr(assignment, '=');
@@ -198,11 +278,20 @@ int jobconfig_set(cJSON *doc, const char *assignment, struct diag *d)
         char *mname = strndup(rest, (size_t)(dot - rest));
         if (!mname)
             goto oom;
+        if (strcmp(section, "kubernetes") == 0 && is_secctx_section(mname)) {
+            free(mname);
+            if (set_nested(sec, rest, v, key, d) < 0)
+                goto out;
+            v = NULL;
+            rc = 0;
+            goto out;
+        }
         int ismap = is_map_key(section, mname);
         if (!ismap) {
             diag_path(d, "",
                       "\"%s\": %s.%s is not a map (only node_selector, pod_labels, "
-                      "pod_annotations, retry_limits and job.variables take MAP.KEY)",
+                      "pod_annotations, retry_limits and job.variables take MAP.KEY, and the "
+                      "*_container_security_context tables TABLE.KEY)",
                       key, section, mname);
             free(mname);
             goto out;
@@ -320,6 +409,77 @@ static int get_list(const cJSON *obj, const char *key, const char *path, struct 
     *out = l;
     *n = cnt;
     return 0;
+}
+
+/* A list of strings that must be an array (TOML []string, not a string-or-array): 1 when given,
+ * 0 when absent, -1 when wrong. */
+static int get_array(const cJSON *obj, const char *key, const char *path, struct diag *d,
+                     char ***out, size_t *n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    if (!cJSON_IsArray(v)) {
+        char p[JSONC_PATH_MAX];
+        jsonc_type_error(d, jsonc_path_key(p, sizeof p, path, key), "an array of strings", v);
+        return -1;
+    }
+    return get_list(obj, key, path, d, out, n) < 0 ? -1 : 1;
+}
+
+static void secctx_release(struct jobconfig_secctx *s)
+{
+    free_list(s->cap_add, s->ncap_add);
+    free_list(s->cap_drop, s->ncap_drop);
+    free(s->selinux_type);
+    free(s->proc_mount);
+    memset(s, 0, sizeof *s);
+}
+
+/* One *_container_security_context table (KubernetesContainerSecurityContext) at path. */
+static int get_secctx(const cJSON *obj, const char *key, const char *parent, struct diag *d,
+                      struct jobconfig_secctx *s)
+{
+    const cJSON *t;
+    char p[JSONC_PATH_MAX];
+    jsonc_path_key(p, sizeof p, parent, key);
+    int r = jsonc_object(obj, key, parent, d, &t);
+    if (r <= 0)
+        return r;
+    if (jsonc_check_keys(t, p, secctx_keys, d) < 0)
+        return -1;
+    int bad = 0;
+    const cJSON *caps;
+    r = jsonc_object(t, "capabilities", p, d, &caps);
+    if (r < 0) {
+        bad = 1;
+    } else if (r == 1) {
+        char cp[JSONC_PATH_MAX];
+        jsonc_path_key(cp, sizeof cp, p, "capabilities");
+        if (jsonc_check_keys(caps, cp, capabilities_keys, d) < 0) {
+            bad = 1;
+        } else {
+            r = get_array(caps, "add", cp, d, &s->cap_add, &s->ncap_add);
+            bad |= r < 0;
+            s->has_cap_add = r == 1;
+            r = get_array(caps, "drop", cp, d, &s->cap_drop, &s->ncap_drop);
+            bad |= r < 0;
+            s->has_cap_drop = r == 1;
+        }
+    }
+    bad |= get_bool(t, "privileged", p, d, &s->privileged) < 0;
+    r = jsonc_int(t, "run_as_user", p, d, 0, INT64_MAX, &s->run_as_user);
+    bad |= r < 0;
+    s->has_run_as_user = r == 1;
+    r = jsonc_int(t, "run_as_group", p, d, 0, INT64_MAX, &s->run_as_group);
+    bad |= r < 0;
+    s->has_run_as_group = r == 1;
+    bad |= get_bool(t, "run_as_non_root", p, d, &s->run_as_non_root) < 0;
+    bad |= get_bool(t, "read_only_root_filesystem", p, d, &s->read_only_root_filesystem) < 0;
+    bad |= get_bool(t, "allow_privilege_escalation", p, d, &s->allow_privilege_escalation) < 0;
+    bad |= get_str(t, "selinux_type", p, d, &s->selinux_type) < 0;
+    bad |= get_str(t, "proc_mount", p, d, &s->proc_mount) < 0;
+    return bad ? -1 : 1;
 }
 
 static void free_kv(struct jobconfig_kv *v, size_t n)
@@ -581,6 +741,12 @@ static int load_kubernetes(const cJSON *k, struct jobconfig *c, struct diag *d)
     bad |= get_map(k, "pod_labels", P, d, &c->pod_labels, &c->npod_labels) < 0;
     bad |= get_map(k, "pod_annotations", P, d, &c->pod_annotations, &c->npod_annotations) < 0;
     bad |= get_services(k, "services", P, d, &c->services, &c->nservices) < 0;
+    bad |= get_bool(k, "privileged", P, d, &c->privileged) < 0;
+    bad |= get_bool(k, "allow_privilege_escalation", P, d, &c->allow_privilege_escalation) < 0;
+    bad |= get_array(k, "cap_add", P, d, &c->cap_add, &c->ncap_add) < 0;
+    bad |= get_array(k, "cap_drop", P, d, &c->cap_drop, &c->ncap_drop) < 0;
+    for (int i = 0; i < JC_CTR_COUNT; i++)
+        bad |= get_secctx(k, secctx_sections[i], P, d, &c->secctx[i]) < 0;
     const cJSON *rl;
     int r = jsonc_object(k, "retry_limits", P, d, &rl);
     if (r < 0) {
@@ -732,6 +898,13 @@ int jobconfig_from_json(const cJSON *doc, struct jobconfig *c, struct diag *d)
     c->project_id = 1;
     c->job_timeout = JOBCONFIG_JOB_TIMEOUT;
     c->retry_backoff_max_ms = JOBCONFIG_RETRY_BACKOFF_MAX;
+    c->privileged = -1;
+    c->allow_privilege_escalation = -1;
+    for (int i = 0; i < JC_CTR_COUNT; i++) {
+        struct jobconfig_secctx *s = &c->secctx[i];
+        s->privileged = s->run_as_non_root = s->read_only_root_filesystem = -1;
+        s->allow_privilege_escalation = -1;
+    }
     for (int i = 0; i < JC_FF_COUNT; i++)
         c->ff[i] = ff_defaults[i];
     int bad = 0;
@@ -836,6 +1009,10 @@ void jobconfig_release(struct jobconfig *c)
     free_kv(c->pod_labels, c->npod_labels);
     free_kv(c->pod_annotations, c->npod_annotations);
     free_services(c->services, c->nservices);
+    free_list(c->cap_add, c->ncap_add);
+    free_list(c->cap_drop, c->ncap_drop);
+    for (int i = 0; i < JC_CTR_COUNT; i++)
+        secctx_release(&c->secctx[i]);
     free(c->job_name);
     free(c->job_stage);
     free(c->job_ref);

@@ -58,6 +58,34 @@ struct jobconfig_credential {
     char *password;
 };
 
+/** The containers that take a [runners.kubernetes.*_container_security_context] table. */
+enum jobconfig_container {
+    JC_CTR_BUILD = 0,        /**< build_container_security_context (also the uid/gid collector) */
+    JC_CTR_HELPER,           /**< helper_container_security_context */
+    JC_CTR_SERVICE,          /**< service_container_security_context: every service container */
+    JC_CTR_INIT_PERMISSIONS, /**< init_permissions_container_security_context */
+    JC_CTR_COUNT
+};
+
+/** One *_container_security_context table (the runner's KubernetesContainerSecurityContext).
+ *  Every field may be absent: booleans are -1 then, the has_ flags 0, the strings NULL. */
+struct jobconfig_secctx {
+    int has_cap_add, has_cap_drop; /**< capabilities.add / .drop given (even as []) */
+    char **cap_add, **cap_drop;    /**< capability names as written ("NET_ADMIN") */
+    size_t ncap_add, ncap_drop;
+    int privileged; /**< -1, 0 or 1 */
+    int has_run_as_user, has_run_as_group;
+    int64_t run_as_user, run_as_group;
+    int run_as_non_root;            /**< -1, 0 or 1 */
+    int read_only_root_filesystem;  /**< -1, 0 or 1 */
+    int allow_privilege_escalation; /**< -1, 0 or 1 */
+    char *selinux_type;             /**< seLinuxOptions.type; NULL or "" means none */
+    char *proc_mount;               /**< as written ("unmasked"); NULL: none */
+};
+
+/** The section's config.toml name ("build_container_security_context"). */
+const char *jobconfig_container_section(enum jobconfig_container k);
+
 /** The feature flags the model knows (§5 table); value 0/1. */
 enum jobconfig_ff {
     JC_FF_LEGACY_EXECUTION = 0, /**< FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY */
@@ -101,6 +129,12 @@ struct jobconfig {
     size_t nnode_selector, npod_labels, npod_annotations;
     struct jobconfig_service *services;
     size_t nservices;
+    /* the containers' security contexts: the top-level defaults, then one table per container */
+    int privileged;                 /**< -1 unset, 0 or 1 (every container's fallback) */
+    int allow_privilege_escalation; /**< -1 unset, 0 or 1 (every container's fallback) */
+    char **cap_add, **cap_drop;     /**< capabilities added / dropped on top of NET_RAW dropped */
+    size_t ncap_add, ncap_drop;
+    struct jobconfig_secctx secctx[JC_CTR_COUNT];
 
     /* [runners.feature_flags]; a job variable of the same name wins */
     int ff[JC_FF_COUNT];
@@ -133,8 +167,10 @@ cJSON *jobconfig_read(const char *path, struct diag *d);
  * "runner.K", "kubernetes.K", "feature_flags.K", "FF_..." (a feature flag) or a bare
  * [runners.kubernetes] name ("poll_timeout"); for the maps (kubernetes.node_selector, pod_labels,
  * pod_annotations, retry_limits, job.variables) "MAP.KEY=value" sets one entry (KEY is everything
- * after the map's name and a dot). value is JSON when it parses as JSON (2, true, ["a","b"],
- * {"k":"v"}, "quoted"), else the text itself as a string. 0, or -1 with the reason in d.
+ * after the map's name and a dot); for the *_container_security_context tables each dot goes one
+ * level down (build_container_security_context.capabilities.drop=["ALL"]). value is JSON when it
+ * parses as JSON (2, true, ["a","b"], {"k":"v"}, "quoted"), else the text itself as a string. 0,
+ * or -1 with the reason in d.
  */
 int jobconfig_set(cJSON *doc, const char *assignment, struct diag *d);
 

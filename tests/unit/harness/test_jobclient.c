@@ -1,8 +1,9 @@
 /* test_jobclient.c -- tests the pure parts of harness/jobclient.c against
  * runner-k8s-executor.md: the §6 retry decision (the network error substrings verbatim,
  * "etcdserver: leader changed" and friends not retried, retry_limits winning with its own count),
- * the backoff (500 ms doubling to retry_backoff_max), the §7.8 pull-policy texts, and Go's
- * duration format used in the timeout texts. (The job itself is tested over sockets in
+ * the backoff (500 ms doubling to retry_backoff_max), the §7.8 pull-policy texts, Go's duration
+ * format used in the timeout texts, and each container's securityContext as common/config.go
+ * builds it. (The job itself is tested over sockets in
  * tests/integration/test_it_jobclient*.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,12 +157,157 @@ static void test_query_escape(void **state)
     assert_int_equal(kc_query_escape(buf, 8, &used, "0123456789"), -1);
 }
 
+/* ---- container security contexts ----
+ * What the runner sends, worked out from common/config.go (GetContainerSecurityContext,
+ * getCapabilities, mergeCapabilitiesAddDrop, getContainerSecurityContextEffectiveFlagValue,
+ * getProcMount) and executors/kubernetes/kubernetes.go (defaultCapDrop: NET_RAW, none for
+ * Windows; which table each container gets), in the JSON names of k8s.io/api SecurityContext. */
+
+static int cmp_json_str(const void *a, const void *b)
+{
+    return strcmp((*(cJSON *const *)a)->valuestring, (*(cJSON *const *)b)->valuestring);
+}
+
+/* Sort capabilities.add and .drop: the runner builds them from a Go map, so their order is not
+ * part of what it sends. */
+static void sort_caps(cJSON *sc)
+{
+    cJSON *caps = cJSON_GetObjectItemCaseSensitive(sc, "capabilities");
+    static const char *const lists[] = {"add", "drop"};
+    for (size_t l = 0; caps && l < 2; l++) {
+        cJSON *a = cJSON_GetObjectItemCaseSensitive(caps, lists[l]);
+        int n = cJSON_GetArraySize(a);
+        if (n < 2)
+            continue;
+        cJSON *items[16];
+        assert_true(n <= 16);
+        for (int i = 0; i < n; i++)
+            items[i] = cJSON_DetachItemFromArray(a, 0);
+        qsort(items, (size_t)n, sizeof items[0], cmp_json_str);
+        for (int i = 0; i < n; i++)
+            cJSON_AddItemToArray(a, items[i]);
+    }
+}
+
+/* The securityContext of container kind k under configuration text equals want (both JSON, the
+ * capability lists compared as sets). */
+static void assert_secctx(const char *text, enum jobconfig_container k, const char *want)
+{
+    struct jobconfig c;
+    config(&c, text);
+    cJSON *got = jobclient_security_context(&c, k);
+    cJSON *w = cJSON_Parse(want);
+    assert_non_null(got);
+    assert_non_null(w);
+    sort_caps(got);
+    sort_caps(w);
+    if (!cJSON_Compare(got, w, 1)) {
+        char *g = cJSON_PrintUnformatted(got), buf[2048];
+        snprintf(buf, sizeof buf, "%s", g ? g : "?");
+        free(g);
+        fail_msg("%s: securityContext\n  got  %s\n  want %s\n  config %s",
+                 jobconfig_container_section(k), buf, want, text);
+    }
+    cJSON_Delete(got);
+    cJSON_Delete(w);
+    jobconfig_release(&c);
+}
+
+/* No setting at all: every container drops NET_RAW and nothing else (defaultCapDrop through
+ * getCapabilities; the other fields are nil pointers, left out by omitempty). */
+static void test_security_context_defaults(void **state)
+{
+    (void)state;
+    for (int k = 0; k < JC_CTR_COUNT; k++)
+        assert_secctx("{}", (enum jobconfig_container)k,
+                      "{\"capabilities\":{\"drop\":[\"NET_RAW\"]}}");
+    /* Windows (the helper image's OS from the node selector): no default drop, and with nothing
+     * else the runner still sends an empty SecurityContext, never nil */
+    for (int k = 0; k < JC_CTR_COUNT; k++)
+        assert_secctx("{\"kubernetes\":{\"node_selector\":{\"kubernetes.io/os\":\"windows\"}}}",
+                      (enum jobconfig_container)k, "{}");
+    assert_secctx("{\"kubernetes\":{\"node_selector\":{\"kubernetes.io/os\":\"linux\"}}}",
+                  JC_CTR_HELPER, "{\"capabilities\":{\"drop\":[\"NET_RAW\"]}}");
+}
+
+/* The top-level settings apply to every container when its table does not say: privileged and
+ * allow_privilege_escalation fall back to them; cap_add/cap_drop go over the default drop, a
+ * name in cap_drop winning over cap_add, cap_add winning over the default NET_RAW drop. */
+static void test_security_context_top_level(void **state)
+{
+    (void)state;
+    static const char cfg[] =
+        "{\"kubernetes\":{\"privileged\":true,\"allow_privilege_escalation\":false,"
+        "\"cap_add\":[\"NET_ADMIN\",\"SYS_TIME\",\"CHOWN\"],\"cap_drop\":[\"CHOWN\",\"MKNOD\"]}}";
+    for (int k = 0; k < JC_CTR_COUNT; k++)
+        assert_secctx(cfg, (enum jobconfig_container)k,
+                      "{\"capabilities\":{\"add\":[\"NET_ADMIN\",\"SYS_TIME\"],"
+                      "\"drop\":[\"NET_RAW\",\"CHOWN\",\"MKNOD\"]},\"privileged\":true,"
+                      "\"allowPrivilegeEscalation\":false}");
+    assert_secctx("{\"kubernetes\":{\"cap_add\":[\"NET_RAW\"]}}", JC_CTR_BUILD,
+                  "{\"capabilities\":{\"add\":[\"NET_RAW\"]}}");
+    assert_secctx("{\"kubernetes\":{\"cap_add\":[\"NET_RAW\"],\"cap_drop\":[\"NET_RAW\"]}}",
+                  JC_CTR_SERVICE, "{\"capabilities\":{\"drop\":[\"NET_RAW\"]}}");
+    assert_secctx("{\"kubernetes\":{\"privileged\":false}}", JC_CTR_INIT_PERMISSIONS,
+                  "{\"capabilities\":{\"drop\":[\"NET_RAW\"]},\"privileged\":false}");
+}
+
+/* Each container takes its own table: build_ for build, helper_ for helper, service_ for every
+ * service, init_permissions_ for init-permissions; a table's fields win over the top level, its
+ * capabilities.add and .drop each replace the whole list they name. */
+static void test_security_context_tables(void **state)
+{
+    (void)state;
+    static const char cfg[] =
+        "{\"kubernetes\":{\"privileged\":true,\"cap_add\":[\"NET_ADMIN\"],"
+        "\"build_container_security_context\":{\"capabilities\":{\"drop\":[\"ALL\"]},"
+        "\"privileged\":false,\"run_as_user\":1000,\"run_as_group\":2000,"
+        "\"run_as_non_root\":true,\"read_only_root_filesystem\":true,"
+        "\"allow_privilege_escalation\":false,\"selinux_type\":\"spc_t\",\"proc_mount\":"
+        "\"unmasked\"},"
+        "\"helper_container_security_context\":{\"capabilities\":{\"add\":[\"SYS_ADMIN\"]},"
+        "\"read_only_root_filesystem\":false},"
+        "\"service_container_security_context\":{\"run_as_user\":999,\"proc_mount\":\" Default \"},"
+        "\"init_permissions_container_security_context\":{\"run_as_user\":0,"
+        "\"capabilities\":{\"add\":[],\"drop\":[\"ALL\"]},\"proc_mount\":\"masked\"}}}";
+    /* the build table's drop replaces [NET_RAW]; the top-level add stays */
+    assert_secctx(cfg, JC_CTR_BUILD,
+                  "{\"capabilities\":{\"add\":[\"NET_ADMIN\"],\"drop\":[\"ALL\"]},"
+                  "\"privileged\":false,\"seLinuxOptions\":{\"type\":\"spc_t\"},\"runAsUser\":1000,"
+                  "\"runAsGroup\":2000,\"runAsNonRoot\":true,\"readOnlyRootFilesystem\":true,"
+                  "\"allowPrivilegeEscalation\":false,\"procMount\":\"Unmasked\"}");
+    /* the helper table's add replaces [NET_ADMIN]; the default drop stays */
+    assert_secctx(cfg, JC_CTR_HELPER,
+                  "{\"capabilities\":{\"add\":[\"SYS_ADMIN\"],\"drop\":[\"NET_RAW\"]},"
+                  "\"privileged\":true,\"readOnlyRootFilesystem\":false}");
+    assert_secctx(cfg, JC_CTR_SERVICE,
+                  "{\"capabilities\":{\"add\":[\"NET_ADMIN\"],\"drop\":[\"NET_RAW\"]},"
+                  "\"privileged\":true,\"runAsUser\":999,\"procMount\":\"Default\"}");
+    /* add = [] replaces the list with an empty one (left out); an unknown proc_mount is dropped
+     * (the runner logs it and sends none) */
+    assert_secctx(cfg, JC_CTR_INIT_PERMISSIONS,
+                  "{\"capabilities\":{\"drop\":[\"ALL\"]},\"privileged\":true,\"runAsUser\":0}");
+    /* both lists replaced by empty ones: the capabilities object stays, empty */
+    assert_secctx("{\"kubernetes\":{\"build_container_security_context\":{\"capabilities\":"
+                  "{\"drop\":[]}}}}",
+                  JC_CTR_BUILD, "{\"capabilities\":{}}");
+    /* an empty capabilities table changes nothing; an empty selinux_type is no option */
+    assert_secctx("{\"kubernetes\":{\"build_container_security_context\":{\"capabilities\":{},"
+                  "\"selinux_type\":\"\"}}}",
+                  JC_CTR_BUILD, "{\"capabilities\":{\"drop\":[\"NET_RAW\"]}}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_retryable),     cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_pull_policies), cmocka_unit_test(test_go_duration),
+        cmocka_unit_test(test_retryable),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_pull_policies),
+        cmocka_unit_test(test_go_duration),
         cmocka_unit_test(test_query_escape),
+        cmocka_unit_test(test_security_context_defaults),
+        cmocka_unit_test(test_security_context_top_level),
+        cmocka_unit_test(test_security_context_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

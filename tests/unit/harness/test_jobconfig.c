@@ -1,8 +1,9 @@
 /* test_jobconfig.c -- tests harness/jobconfig.c: the runner's defaults for [runners.kubernetes]
  * (runner-k8s-executor.md §5: "<= 0 means" rules, the retry_backoff_max clamp, print_pod_warning_
  * events on, FF_USE_POD_ACTIVE_DEADLINE_SECONDS on), --set assignments (sections, feature flags,
- * MAP.KEY, JSON or text values), job variables overriding feature flags, and errors named by JSON
- * path (unknown keys with a suggestion, wrong types, unmodelled settings and flags). */
+ * MAP.KEY, JSON or text values), job variables overriding feature flags, errors named by JSON
+ * path (unknown keys with a suggestion, wrong types, unmodelled settings and flags), and the
+ * *_container_security_context tables with the top-level settings they fall back to. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,12 +215,171 @@ static void test_errors(void **state)
     assert_non_null(strstr(err, "unknown key \"jobs\""));
 }
 
+/* The four *_container_security_context tables (KubernetesContainerSecurityContext) and the
+ * top-level privileged, allow_privilege_escalation, cap_add and cap_drop: typed, each field unset
+ * unless given. */
+static void test_security_contexts(void **state)
+{
+    (void)state;
+    struct jobconfig c;
+    char err[1024];
+    assert_int_equal(load("{}", NULL, &c, err, sizeof err), 0);
+    assert_int_equal(c.privileged, -1);
+    assert_int_equal(c.allow_privilege_escalation, -1);
+    assert_int_equal(c.ncap_add + c.ncap_drop, 0);
+    for (int i = 0; i < JC_CTR_COUNT; i++) {
+        const struct jobconfig_secctx *s = &c.secctx[i];
+        assert_int_equal(s->has_cap_add + s->has_cap_drop, 0);
+        assert_int_equal(s->privileged, -1);
+        assert_int_equal(s->has_run_as_user + s->has_run_as_group, 0);
+        assert_int_equal(s->run_as_non_root, -1);
+        assert_int_equal(s->read_only_root_filesystem, -1);
+        assert_int_equal(s->allow_privilege_escalation, -1);
+        assert_null(s->selinux_type);
+        assert_null(s->proc_mount);
+    }
+    jobconfig_release(&c);
+
+    assert_int_equal(
+        load("{'kubernetes':{'privileged':true,'allow_privilege_escalation':false,"
+             "'cap_add':['NET_ADMIN'],'cap_drop':['CHOWN','MKNOD'],"
+             "'build_container_security_context':{'capabilities':{'add':['SYS_TIME'],'drop':[]},"
+             "'privileged':false,'run_as_user':1000,'run_as_group':0,'run_as_non_root':true,"
+             "'read_only_root_filesystem':true,'allow_privilege_escalation':true,"
+             "'selinux_type':'spc_t','proc_mount':'unmasked'},"
+             "'helper_container_security_context':{'read_only_root_filesystem':false},"
+             "'service_container_security_context':{},"
+             "'init_permissions_container_security_context':{'run_as_user':0}}}",
+             NULL, &c, err, sizeof err),
+        0);
+    assert_int_equal(c.privileged, 1);
+    assert_int_equal(c.allow_privilege_escalation, 0);
+    assert_int_equal(c.ncap_add, 1);
+    assert_string_equal(c.cap_add[0], "NET_ADMIN");
+    assert_int_equal(c.ncap_drop, 2);
+    assert_string_equal(c.cap_drop[1], "MKNOD");
+    const struct jobconfig_secctx *b = &c.secctx[JC_CTR_BUILD];
+    assert_int_equal(b->has_cap_add, 1);
+    assert_int_equal(b->ncap_add, 1);
+    assert_string_equal(b->cap_add[0], "SYS_TIME");
+    assert_int_equal(b->has_cap_drop, 1); /* given, empty */
+    assert_int_equal(b->ncap_drop, 0);
+    assert_int_equal(b->privileged, 0);
+    assert_int_equal(b->has_run_as_user, 1);
+    assert_int_equal(b->run_as_user, 1000);
+    assert_int_equal(b->has_run_as_group, 1);
+    assert_int_equal(b->run_as_group, 0);
+    assert_int_equal(b->run_as_non_root, 1);
+    assert_int_equal(b->read_only_root_filesystem, 1);
+    assert_int_equal(b->allow_privilege_escalation, 1);
+    assert_string_equal(b->selinux_type, "spc_t");
+    assert_string_equal(b->proc_mount, "unmasked");
+    assert_int_equal(c.secctx[JC_CTR_HELPER].read_only_root_filesystem, 0);
+    assert_int_equal(c.secctx[JC_CTR_SERVICE].read_only_root_filesystem, -1);
+    assert_int_equal(c.secctx[JC_CTR_INIT_PERMISSIONS].has_run_as_user, 1);
+    assert_int_equal(c.secctx[JC_CTR_INIT_PERMISSIONS].run_as_user, 0);
+    jobconfig_release(&c);
+
+    /* --set: a whole table as JSON, or one field, each dot one level down */
+    const char *sets[] = {"service_container_security_context={'run_as_user':7}",
+                          "kubernetes.helper_container_security_context.read_only_root_filesystem="
+                          "true",
+                          "build_container_security_context.capabilities.drop=['ALL']",
+                          "init_permissions_container_security_context.selinux_type=container_t",
+                          "cap_add=['NET_ADMIN']",
+                          NULL};
+    char *q[6] = {NULL};
+    for (size_t i = 0; sets[i]; i++)
+        q[i] = dq(sets[i]);
+    assert_int_equal(load("{'kubernetes':{'build_container_security_context':{'privileged':true}}}",
+                          (const char *const *)q, &c, err, sizeof err),
+                     0);
+    for (size_t i = 0; q[i]; i++)
+        free(q[i]);
+    assert_int_equal(c.secctx[JC_CTR_SERVICE].run_as_user, 7);
+    assert_int_equal(c.secctx[JC_CTR_HELPER].read_only_root_filesystem, 1);
+    assert_int_equal(c.secctx[JC_CTR_BUILD].privileged, 1); /* the file's field kept */
+    assert_int_equal(c.secctx[JC_CTR_BUILD].ncap_drop, 1);
+    assert_string_equal(c.secctx[JC_CTR_BUILD].cap_drop[0], "ALL");
+    assert_string_equal(c.secctx[JC_CTR_INIT_PERMISSIONS].selinux_type, "container_t");
+    assert_int_equal(c.ncap_add, 1);
+    jobconfig_release(&c);
+}
+
+/* Strict keys and types in the tables, each error named by its JSON path. */
+static void test_security_context_errors(void **state)
+{
+    (void)state;
+    struct jobconfig c;
+    char err[1024];
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{'kubernetes':{'build_container_security_context':{'read_only_rootfs':true}}}",
+         "t.json: kubernetes.build_container_security_context: unknown key \"read_only_rootfs\""},
+        {"{'kubernetes':{'helper_container_security_context':{'capabilities':{'dorp':['ALL']}}}}",
+         "t.json: kubernetes.helper_container_security_context.capabilities: unknown key "
+         "\"dorp\" (accepted: add, drop); did you mean \"drop\"?"},
+        {"{'kubernetes':{'build_container_security_context':{'read_only_root_filesystem':'true'}}}",
+         "t.json: kubernetes.build_container_security_context.read_only_root_filesystem: "
+         "expected true or false, got string"},
+        {"{'kubernetes':{'service_container_security_context':{'run_as_user':'1000'}}}",
+         "t.json: kubernetes.service_container_security_context.run_as_user: expected an "
+         "integer of at least 0, got string"},
+        {"{'kubernetes':{'service_container_security_context':{'run_as_group':1.5}}}",
+         "t.json: kubernetes.service_container_security_context.run_as_group: expected an "
+         "integer of at least 0, got 1.5"},
+        {"{'kubernetes':{'init_permissions_container_security_context':{'capabilities':"
+         "{'add':'NET_ADMIN'}}}}",
+         "t.json: kubernetes.init_permissions_container_security_context.capabilities.add: "
+         "expected an array of strings, got string"},
+        {"{'kubernetes':{'init_permissions_container_security_context':{'capabilities':"
+         "{'drop':['ALL',1]}}}}",
+         "t.json: kubernetes.init_permissions_container_security_context.capabilities.drop[1]: "
+         "expected a string, got number"},
+        {"{'kubernetes':{'build_container_security_context':true}}",
+         "t.json: kubernetes.build_container_security_context: expected an object, got boolean"},
+        {"{'kubernetes':{'build_container_security_context':{'selinux_type':5}}}",
+         "t.json: kubernetes.build_container_security_context.selinux_type: expected a string, "
+         "got number"},
+        {"{'kubernetes':{'privileged':'yes'}}",
+         "t.json: kubernetes.privileged: expected true or false, got string"},
+        {"{'kubernetes':{'cap_drop':'NET_RAW'}}",
+         "t.json: kubernetes.cap_drop: expected an array of strings, got string"},
+        {"{'kubernetes':{'build_container_securty_context':{}}}",
+         "did you mean \"build_container_security_context\"?"},
+        /* it would set runAsUser/runAsGroup of build, helper and services: refused by name */
+        {"{'kubernetes':{'pod_security_context':{'run_as_user':1000}}}",
+         "t.json: kubernetes.pod_security_context: a runner setting the reference job client "
+         "does not model"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (load(cases[i].text, NULL, &c, err, sizeof err) != -1)
+            fail_msg("accepted: %s", cases[i].text);
+        char *want = dq(cases[i].want);
+        if (!strstr(err, want))
+            fail_msg("for %s\n  got  %s\n  want %s", cases[i].text, err, want);
+        free(want);
+    }
+    /* --set into something that is not a table */
+    const char *bad[] = {"build_container_security_context.run_as_user.x=1", NULL};
+    assert_int_equal(load("{'kubernetes':{'build_container_security_context':{'run_as_user':1}}}",
+                          bad, &c, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "t.json: \"build_container_security_context.run_as_user.x\": "
+                             "build_container_security_context.run_as_user is not a table");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults), cmocka_unit_test(test_full_config),
-        cmocka_unit_test(test_set),      cmocka_unit_test(test_feature_flags),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full_config),
+        cmocka_unit_test(test_set),
+        cmocka_unit_test(test_feature_flags),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_security_contexts),
+        cmocka_unit_test(test_security_context_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
