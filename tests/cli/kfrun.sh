@@ -6,25 +6,13 @@
 # argument, timeouts (SIGTERM, then SIGKILL), leftovers killed, usage errors. Every wait is bounded.
 set -u
 bin=${1:?usage: kfrun.sh /path/to/kubefault}
-pass=0
-fail=0
 skip=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TMPDIR=$work/tmp NO_COLOR=
 mkdir -p "$TMPDIR"
 
-check() { # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    pass=$((pass + 1))
-    echo "ok   $name"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name"
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # check
 
 skipped() {
   skip=$((skip + 1))

@@ -3,23 +3,11 @@
 # lines, the kubeconfig it writes, and a clean shutdown on SIGTERM and SIGINT. Every wait is bounded.
 set -u
 bin=${1:?usage: run.sh /path/to/kubefault}
-pass=0
-fail=0
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-check() { # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    pass=$((pass + 1))
-    echo "ok   $name"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name"
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # check
 
 # start_server OUT ARGS...: start serve in the background; wait (at most 10 s) for its banner
 start_server() {

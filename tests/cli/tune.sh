@@ -8,23 +8,11 @@ set -u
 bin=${1:?usage: tune.sh /path/to/kubefault}
 here=$(cd "$(dirname "$0")/.." && pwd)
 scen=$here/scenarios/tune
-pass=0
-fail=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TMPDIR=$work NO_COLOR=1
 
-check() { # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    pass=$((pass + 1))
-    echo "ok   $name"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name"
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # check
 
 # tune NAME ARGS...: stdout in $work/NAME.out, stderr in $work/NAME.err, exit status in $rc
 tune() {

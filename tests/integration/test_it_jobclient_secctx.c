@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "jobtest.h"
+#include "tests/secctx.h"
 
 static struct itest *start(void **state)
 {
@@ -50,51 +51,16 @@ static const cJSON *find_container(const cJSON *pod, const char *list, const cha
     return NULL;
 }
 
-/* The capability lists sorted: the runner builds them from a Go map, so their order is not part
- * of what it sends. */
-static int cmp_json_str(const void *a, const void *b)
-{
-    return strcmp((*(cJSON *const *)a)->valuestring, (*(cJSON *const *)b)->valuestring);
-}
-
-static void sort_caps(cJSON *sc)
-{
-    cJSON *caps = cJSON_GetObjectItemCaseSensitive(sc, "capabilities");
-    static const char *const lists[] = {"add", "drop"};
-    for (size_t l = 0; caps && l < 2; l++) {
-        cJSON *a = cJSON_GetObjectItemCaseSensitive(caps, lists[l]);
-        int n = cJSON_GetArraySize(a);
-        cJSON *items[16];
-        assert_true(n <= 16);
-        for (int i = 0; i < n; i++)
-            items[i] = cJSON_DetachItemFromArray(a, 0);
-        if (n > 1)
-            qsort(items, (size_t)n, sizeof items[0], cmp_json_str);
-        for (int i = 0; i < n; i++)
-            cJSON_AddItemToArray(a, items[i]);
-    }
-}
-
 /* Container name of spec.<list> has securityContext want (JSON). */
 static void assert_secctx(const cJSON *pod, const char *list, const char *name, const char *want)
 {
     const cJSON *c = find_container(pod, list, name);
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, "securityContext");
+    char what[256];
     if (!sc)
         fail_msg("%s \"%s\" has no securityContext", list, name);
-    cJSON *got = cJSON_Duplicate(sc, 1), *w = cJSON_Parse(want);
-    assert_non_null(got);
-    assert_non_null(w);
-    sort_caps(got);
-    sort_caps(w);
-    if (!cJSON_Compare(got, w, 1)) {
-        char *g = cJSON_PrintUnformatted(got), buf[2048];
-        snprintf(buf, sizeof buf, "%s", g ? g : "?");
-        free(g);
-        fail_msg("%s \"%s\": securityContext\n  got  %s\n  want %s", list, name, buf, want);
-    }
-    cJSON_Delete(got);
-    cJSON_Delete(w);
+    snprintf(what, sizeof what, "%s \"%s\"", list, name);
+    secctx_assert_equal(sc, want, what);
 }
 
 /* No security setting: every container, init-permissions and the service included, drops

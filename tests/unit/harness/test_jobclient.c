@@ -18,6 +18,7 @@
 #include "harness/diag.h"
 #include "harness/jobclient.h"
 #include "harness/jobconfig.h"
+#include "tests/secctx.h"
 #include "harness/kclient.h"
 
 static void config(struct jobconfig *c, const char *text)
@@ -163,53 +164,18 @@ static void test_query_escape(void **state)
  * getProcMount) and executors/kubernetes/kubernetes.go (defaultCapDrop: NET_RAW, none for
  * Windows; which table each container gets), in the JSON names of k8s.io/api SecurityContext. */
 
-static int cmp_json_str(const void *a, const void *b)
-{
-    return strcmp((*(cJSON *const *)a)->valuestring, (*(cJSON *const *)b)->valuestring);
-}
-
-/* Sort capabilities.add and .drop: the runner builds them from a Go map, so their order is not
- * part of what it sends. */
-static void sort_caps(cJSON *sc)
-{
-    cJSON *caps = cJSON_GetObjectItemCaseSensitive(sc, "capabilities");
-    static const char *const lists[] = {"add", "drop"};
-    for (size_t l = 0; caps && l < 2; l++) {
-        cJSON *a = cJSON_GetObjectItemCaseSensitive(caps, lists[l]);
-        int n = cJSON_GetArraySize(a);
-        if (n < 2)
-            continue;
-        cJSON *items[16];
-        assert_true(n <= 16);
-        for (int i = 0; i < n; i++)
-            items[i] = cJSON_DetachItemFromArray(a, 0);
-        qsort(items, (size_t)n, sizeof items[0], cmp_json_str);
-        for (int i = 0; i < n; i++)
-            cJSON_AddItemToArray(a, items[i]);
-    }
-}
-
 /* The securityContext of container kind k under configuration text equals want (both JSON, the
  * capability lists compared as sets). */
 static void assert_secctx(const char *text, enum jobconfig_container k, const char *want)
 {
     struct jobconfig c;
+    char what[512];
     config(&c, text);
     cJSON *got = jobclient_security_context(&c, k);
-    cJSON *w = cJSON_Parse(want);
     assert_non_null(got);
-    assert_non_null(w);
-    sort_caps(got);
-    sort_caps(w);
-    if (!cJSON_Compare(got, w, 1)) {
-        char *g = cJSON_PrintUnformatted(got), buf[2048];
-        snprintf(buf, sizeof buf, "%s", g ? g : "?");
-        free(g);
-        fail_msg("%s: securityContext\n  got  %s\n  want %s\n  config %s",
-                 jobconfig_container_section(k), buf, want, text);
-    }
+    snprintf(what, sizeof what, "%s (config %s)", jobconfig_container_section(k), text);
+    secctx_assert_equal(got, want, what);
     cJSON_Delete(got);
-    cJSON_Delete(w);
     jobconfig_release(&c);
 }
 
