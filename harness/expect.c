@@ -230,7 +230,7 @@ static void ending(const struct expect_input *in, char *what, size_t wlen, char 
 }
 
 static int check_exit(struct expect_report *r, const struct expect_input *in, int want,
-                      int is_default)
+                      int is_default, const char *section)
 {
     struct expect_item *it = add_item(r, "exitCode");
     char what[160], obs[32];
@@ -238,7 +238,7 @@ static int check_exit(struct expect_report *r, const struct expect_input *in, in
         return -1;
     ending(in, what, sizeof what, obs, sizeof obs);
     int ok = in->exited && !in->timed_out && in->exit_code == want;
-    char *subject = is_default ? strdup("exitCode 0 (the default without \"expect\")")
+    char *subject = is_default ? fmt("exitCode 0 (the default without \"%s\")", section)
                                : fmt("exitCode %d", want);
     return finish(r, it, ok ? EXPECT_PASS : EXPECT_FAIL, subject, fmt("%d", want), strdup(obs),
                   strdup(what));
@@ -645,18 +645,48 @@ static int check_all_journal(struct expect_report *r, const struct scenario *s,
     return rc;
 }
 
+/* Name every expectation of a section other than the top-level "expect" by its path
+ * ("kubectl.expect.outputContains ..."), so a message says which section to look at. The timeout
+ * is the run's, not an expectation's. */
+static int prefix_items(struct expect_report *r, const char *section)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct expect_item *it = &r->items[i];
+        if (strcmp(it->kind, "timeout") == 0)
+            continue;
+        char *subject = fmt("%s.%s", section, it->subject);
+        char *message = fmt("%s.%s", section, it->message);
+        if (!subject || !message) {
+            free(subject);
+            free(message);
+            return -1;
+        }
+        free(it->subject);
+        free(it->message);
+        it->subject = subject;
+        it->message = message;
+    }
+    return 0;
+}
+
 int expect_evaluate(const struct scenario *s, const struct expect_input *in,
                     struct expect_report *out)
 {
-    const cJSON *ex = s ? s->expect : NULL, *v;
+    return expect_evaluate_section(s, s ? s->expect : NULL, "expect", in, out);
+}
+
+int expect_evaluate_section(const struct scenario *s, const struct cJSON *ex, const char *section,
+                            const struct expect_input *in, struct expect_report *out)
+{
+    const cJSON *v;
     int rc = 0;
     memset(out, 0, sizeof *out);
     if (in->timed_out)
         rc = check_timeout(out, in);
     if (rc == 0 && !ex)
-        rc = check_exit(out, in, 0, 1);
+        rc = check_exit(out, in, 0, 1, section);
     if (rc == 0 && ex && cJSON_IsNumber(v = get(ex, "exitCode")))
-        rc = check_exit(out, in, v->valueint, 0);
+        rc = check_exit(out, in, v->valueint, 0, section);
     const char *keys[2] = {"outputContains", "outputLacks"};
     for (int k = 0; k < 2 && ex; k++) {
         v = get(ex, keys[k]);
@@ -674,6 +704,8 @@ int expect_evaluate(const struct scenario *s, const struct expect_input *in,
     }
     if (rc == 0 && ex && cJSON_IsArray(v = get(ex, "journal")))
         rc = check_all_journal(out, s, in, v);
+    if (rc == 0 && strcmp(section, "expect") != 0)
+        rc = prefix_items(out, section);
     if (rc < 0) {
         expect_report_release(out);
         return -1;

@@ -9,6 +9,7 @@
 
 struct journal;
 struct scenario;
+struct cJSON;
 
 #define EXPECT_SHOW_REQUESTS 3 /**< matching requests a journal result names */
 
@@ -60,6 +61,13 @@ struct expect_report {
  *  runs out (out is then empty). */
 int expect_evaluate(const struct scenario *s, const struct expect_input *in,
                     struct expect_report *out);
+
+/** The same for another section of s written as "expect" is (scenario.c validated it): ex, or
+ *  NULL for none (exit status 0 expected), named section ("kubectl.expect") in messages; every
+ *  item's subject and message but the timeout's start with "SECTION.". expect_evaluate() is this
+ *  with s->expect and "expect" (no prefix). */
+int expect_evaluate_section(const struct scenario *s, const struct cJSON *ex, const char *section,
+                            const struct expect_input *in, struct expect_report *out);
 
 /** Free what expect_evaluate() filled; out is zeroed. */
 void expect_report_release(struct expect_report *out);

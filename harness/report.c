@@ -26,6 +26,7 @@ void report_case_release(struct report_case *c)
     free(c->class_);
     free(c->expect_summary);
     free(c->error);
+    free(c->skip_reason);
     expect_report_release(&c->expect);
     free(c->command);
     free(c->output);
@@ -36,7 +37,10 @@ void report_case_release(struct report_case *c)
 
 const char *report_status_name(enum report_status s)
 {
-    return s == REPORT_PASS ? "PASS" : s == REPORT_FAIL ? "FAIL" : "ERROR";
+    return s == REPORT_PASS    ? "PASS"
+           : s == REPORT_FAIL  ? "FAIL"
+           : s == REPORT_ERROR ? "ERROR"
+                               : "SKIP";
 }
 
 int report_use_color(FILE *f)
@@ -142,13 +146,20 @@ static const char *cell(char *buf, size_t len, const char *s, size_t w, int pad)
 
 static const char *color_of(enum report_status s)
 {
-    return s == REPORT_PASS ? "\033[32m" : s == REPORT_FAIL ? "\033[31m" : "\033[33m";
+    return s == REPORT_PASS    ? "\033[32m"
+           : s == REPORT_FAIL  ? "\033[31m"
+           : s == REPORT_ERROR ? "\033[33m"
+                               : "\033[36m";
 }
 
 /* The observed column: how it went, or the first thing that failed. */
 static void observed_short(char *buf, size_t len, const struct report_case *c)
 {
     char d[48];
+    if (c->status == REPORT_SKIP) {
+        snprintf(buf, len, "skipped: %s", c->skip_reason ? c->skip_reason : "not run");
+        return;
+    }
     if (c->status == REPORT_ERROR && c->error) {
         size_t k = strcspn(c->error, "\n");
         snprintf(buf, len, "%.*s", (int)k, c->error);
@@ -199,7 +210,7 @@ void report_table(FILE *out, const struct report_case *cases, size_t n, int widt
     char a[4 * ID_COLUMN_MAX + 8], b[4 * REPORT_COLUMN_MAX + 8], c[4 * REPORT_COLUMN_MAX + 8];
     fprintf(out, "%s  %s  %s  RESULT\n", cell(a, sizeof a, "SCENARIO", idw, 1),
             cell(b, sizeof b, "EXPECTED", ew, 1), cell(c, sizeof c, "OBSERVED", ow, 1));
-    size_t pass = 0, fail = 0, err = 0;
+    size_t pass = 0, fail = 0, err = 0, skip = 0;
     for (size_t i = 0; i < n; i++) {
         const struct report_case *k = &cases[i];
         char obs[512];
@@ -211,11 +222,12 @@ void report_table(FILE *out, const struct report_case *cases, size_t n, int widt
         pass += k->status == REPORT_PASS;
         fail += k->status == REPORT_FAIL;
         err += k->status == REPORT_ERROR;
+        skip += k->status == REPORT_SKIP;
     }
     for (size_t i = 0; i < n; i++) {
         const struct report_case *k = &cases[i];
         char d[48];
-        if (k->status == REPORT_PASS)
+        if (k->status == REPORT_PASS || k->status == REPORT_SKIP)
             continue;
         fprintf(out, "\n%s%s%s %s (%s, %s)\n", color ? color_of(k->status) : "",
                 report_status_name(k->status), color ? "\033[0m" : "", k->id ? k->id : "?",
@@ -232,10 +244,12 @@ void report_table(FILE *out, const struct report_case *cases, size_t n, int widt
         if (k->evidence)
             fprintf(out, "  evidence: %s\n", k->evidence);
     }
-    char d[48];
-    fprintf(out, "\n%zu scenario%s in %s: %zu passed, %zu failed, %zu error%s\n", n,
+    char d[48], skipped[48] = "";
+    if (skip) /* only then: the line stays as it was for runs that skip nothing */
+        snprintf(skipped, sizeof skipped, ", %zu skipped", skip);
+    fprintf(out, "\n%zu scenario%s in %s: %zu passed, %zu failed, %zu error%s%s\n", n,
             n == 1 ? "" : "s", expect_format_duration(d, sizeof d, total_ms), pass, fail, err,
-            err == 1 ? "" : "s");
+            err == 1 ? "" : "s", skipped);
 }
 
 /* ---- XML ---- */
@@ -363,10 +377,11 @@ static void system_out(FILE *f, const struct report_case *c)
 int report_junit(FILE *out, const struct report_case *cases, size_t n, int64_t total_ms,
                  const char *timestamp)
 {
-    size_t fail = 0, err = 0;
+    size_t fail = 0, err = 0, skip = 0;
     for (size_t i = 0; i < n; i++) {
         fail += cases[i].status == REPORT_FAIL;
         err += cases[i].status == REPORT_ERROR;
+        skip += cases[i].status == REPORT_SKIP;
     }
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
     fprintf(out,
@@ -375,8 +390,8 @@ int report_junit(FILE *out, const struct report_case *cases, size_t n, int64_t t
             n, fail, err, (double)total_ms / 1000);
     fprintf(out,
             "  <testsuite name=\"kubefault run\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-            "skipped=\"0\" time=\"%.3f\" timestamp=\"",
-            n, fail, err, (double)total_ms / 1000);
+            "skipped=\"%zu\" time=\"%.3f\" timestamp=\"",
+            n, fail, err, skip, (double)total_ms / 1000);
     xml_str(out, timestamp ? timestamp : "", 1);
     fputs("\">\n", out);
     for (size_t i = 0; i < n; i++) {
@@ -405,6 +420,12 @@ int report_junit(FILE *out, const struct report_case *cases, size_t n, int64_t t
             continue;
         }
         fputs(">\n", out);
+        if (c->status == REPORT_SKIP) { /* nothing ran: no output, no journal */
+            fputs("      <skipped message=\"", out);
+            xml_str(out, c->skip_reason ? c->skip_reason : "not run", 1);
+            fputs("\"/>\n    </testcase>\n", out);
+            continue;
+        }
         if (c->status == REPORT_FAIL) {
             fputs("      <failure type=\"expectation\" message=\"", out);
             failure_attr(out, c, EXPECT_FAIL);
@@ -462,7 +483,7 @@ static const char *verdict_name(enum expect_verdict v)
 
 cJSON *report_case_json(const struct report_case *c)
 {
-    static const char *const results[] = {"pass", "fail", "error"};
+    static const char *const results[] = {"pass", "fail", "error", "skip"};
     char sb[32];
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -474,6 +495,7 @@ cJSON *report_case_json(const struct report_case *c)
     add_str(o, "class", c->class_);
     add_str(o, "result", results[c->status]);
     add_str(o, "error", c->error);
+    add_str(o, "skipReason", c->skip_reason);
     add_str(o, "command", c->command);
     json_add(o, "durationMs", cJSON_CreateNumber((double)c->duration_ms));
     cJSON *ex = json_add(o, "exit", cJSON_CreateObject());
@@ -507,7 +529,7 @@ cJSON *report_case_json(const struct report_case *c)
 int report_json(FILE *out, const struct report_case *cases, size_t n, int64_t total_ms,
                 const char *timestamp)
 {
-    size_t counts[3] = {0, 0, 0};
+    size_t counts[4] = {0, 0, 0, 0};
     int rc = -1;
     cJSON *doc = cJSON_CreateObject(), *arr;
     if (!doc)
@@ -527,6 +549,7 @@ int report_json(FILE *out, const struct report_case *cases, size_t n, int64_t to
     json_add(sum, "passed", cJSON_CreateNumber((double)counts[REPORT_PASS]));
     json_add(sum, "failed", cJSON_CreateNumber((double)counts[REPORT_FAIL]));
     json_add(sum, "errors", cJSON_CreateNumber((double)counts[REPORT_ERROR]));
+    json_add(sum, "skipped", cJSON_CreateNumber((double)counts[REPORT_SKIP]));
     char *text = cJSON_Print(doc);
     if (!text)
         goto out;

@@ -17,7 +17,9 @@ struct journal;
 #define REPORT_XML_OUTPUT_MAX (64 * 1024) /**< output bytes a JUnit case shows (its end) */
 #define REPORT_COLUMN_MAX 60              /**< widest table cell */
 
-enum report_status { REPORT_PASS, REPORT_FAIL, REPORT_ERROR };
+/** A scenario's outcome. SKIP: not run, by choice (kubefault run --kubectl and a scenario without a
+ *  "kubectl" section); it is no failure. */
+enum report_status { REPORT_PASS, REPORT_FAIL, REPORT_ERROR, REPORT_SKIP };
 
 /** One scenario's outcome. Every pointer is owned by the case (report_case_release()); the
  *  strings may be NULL when unknown (a scenario that does not parse has no name). */
@@ -29,9 +31,10 @@ struct report_case {
     char *class_;         /**< "class" */
     char *expect_summary; /**< the expectations in short ("exit 1, contains \"x\"") */
     enum report_status status;
-    int invalid;     /**< the scenario file could not be read or is not valid (bad input) */
-    int interrupted; /**< kubefault run was interrupted while it ran */
-    char *error;     /**< ERROR: why, one or more lines */
+    int invalid;       /**< the scenario file could not be read or is not valid (bad input) */
+    int interrupted;   /**< kubefault run was interrupted while it ran */
+    char *error;       /**< ERROR: why, one or more lines */
+    char *skip_reason; /**< SKIP: why, one line ("no kubectl form") */
     struct expect_report expect;
     char *command; /**< what ran, one line */
     int64_t duration_ms;
@@ -47,21 +50,23 @@ struct report_case {
 /** Free everything in c; c is zeroed. */
 void report_case_release(struct report_case *c);
 
-/** "PASS", "FAIL", "ERROR". */
+/** "PASS", "FAIL", "ERROR", "SKIP". */
 const char *report_status_name(enum report_status s);
 
 /** Whether to colour output to f: f is a terminal and NO_COLOR is unset or empty. */
 int report_use_color(FILE *f);
 
 /** The human table (scenario, expected, observed, result), at most width columns (0: 120), then
- *  every failing expectation and error, where the evidence is, and a summary line. */
+ *  every failing expectation and error, where the evidence is, and a summary line (which counts
+ *  skipped scenarios when there are some). */
 void report_table(FILE *out, const struct report_case *cases, size_t n, int width, int color,
                   int64_t total_ms);
 
 /** JUnit XML: one testsuite, a testcase per scenario (classname = its class, name = its anchor or
  *  name), failures and errors with their messages, and on those the command's output and the
- *  journal excerpt in system-out. Text is escaped for XML 1.0: bytes it forbids appear as \xNN,
- *  ANSI colour sequences are dropped, invalid UTF-8 becomes U+FFFD. 0, or -1 with errno. */
+ *  journal excerpt in system-out; a skipped one has <skipped message="why"/>. Text is escaped for
+ *  XML 1.0: bytes it forbids appear as \xNN, ANSI colour sequences are dropped, invalid UTF-8
+ *  becomes U+FFFD. 0, or -1 with errno. */
 int report_junit(FILE *out, const struct report_case *cases, size_t n, int64_t total_ms,
                  const char *timestamp);
 

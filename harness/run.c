@@ -38,10 +38,13 @@ extern char **environ;
 #define PROGRESS_WIDTH_DEFAULT 80
 #define FD_SCAN_MAX 4096 /* descriptors marked close-on-exec when /proc/self/fd cannot be read */
 
-/* The variables the command gets; inherited ones of the same names are dropped. */
+/* The variables the command gets; inherited ones of the same names are dropped. The last,
+ * KUBECACHEDIR, is passed on as inherited, except to --kubectl's kubectl: a fresh one per
+ * scenario, so discovery and the /version the dispatcher picks its binary by start cold (a cache
+ * left by an earlier fake on the same port would change what kubectl does and prints). */
 static const char *const ENV_NAMES[] = {
-    "KUBECONFIG",         "KUBEFAULT_URL",         "KUBEFAULT_TOKEN",        "KUBEFAULT_CA_FILE",
-    "KUBEFAULT_SCENARIO", "KUBEFAULT_CONTROL_URL", "KUBEFAULT_CONTROL_TOKEN"};
+    "KUBECONFIG",         "KUBEFAULT_URL",         "KUBEFAULT_TOKEN",         "KUBEFAULT_CA_FILE",
+    "KUBEFAULT_SCENARIO", "KUBEFAULT_CONTROL_URL", "KUBEFAULT_CONTROL_TOKEN", "KUBECACHEDIR"};
 #define NENV (sizeof ENV_NAMES / sizeof ENV_NAMES[0])
 
 /* One run's state, shared by the loop's callbacks. */
@@ -457,8 +460,10 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     char **env = NULL;
     size_t env_own = 0;
     char kubeconfig[FILE_PATH_MAX], ca_file[FILE_PATH_MAX], job_file[FILE_PATH_MAX],
-        log_file[FILE_PATH_MAX], self[FILE_PATH_MAX], scen_abs[PATH_MAX], err[512];
+        log_file[FILE_PATH_MAX], self[FILE_PATH_MAX], scen_abs[PATH_MAX], err[512],
+        kube_cache[FILE_PATH_MAX];
     char *ref_argv[10 + RUN_JOB_ARGS_MAX] = {NULL};
+    char **kube_argv = NULL;
     char seed_arg[24];
     char *const *argv = o->command;
     int rc = -1;
@@ -477,7 +482,9 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         (size_t)snprintf(job_file, sizeof job_file, "%s/job.json", o->work_dir) >=
             sizeof job_file ||
         (size_t)snprintf(log_file, sizeof log_file, "%s/server.log", o->work_dir) >=
-            sizeof log_file) {
+            sizeof log_file ||
+        (size_t)snprintf(kube_cache, sizeof kube_cache, "%s/kube-cache", o->work_dir) >=
+            sizeof kube_cache) {
         fail(r, "work directory path too long: %s", o->work_dir);
         goto out;
     }
@@ -524,7 +531,24 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         goto out;
     }
 
-    /* what runs: the command, or the reference job client with the scenario's "job" */
+    /* what runs: kubectl with the scenario's "kubectl.args", the command, or the reference job
+     * client with the scenario's "jobClient" */
+    if (o->kubectl) {
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(s->kubectl, "args");
+        size_t k = 0;
+        if (!args) {
+            fail(r, "the scenario has no \"kubectl\" section");
+            goto out;
+        }
+        if (!(kube_argv = calloc((size_t)cJSON_GetArraySize(args) + 2, sizeof *kube_argv))) {
+            fail(r, "out of memory");
+            goto out;
+        }
+        kube_argv[k++] = (char *)o->kubectl;
+        for (const cJSON *e = args->child; e; e = e->next)
+            kube_argv[k++] = e->valuestring; /* borrowed: s outlives the run */
+        argv = kube_argv;
+    }
     if (!argv) {
         ssize_t n = 0;
         if (o->self_exe)
@@ -576,7 +600,8 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
                               ca_pem ? ca_file : NULL,
                               scen,
                               control_url(ctl),
-                              control_token(ctl)};
+                              control_token(ctl),
+                              o->kubectl ? kube_cache : getenv("KUBECACHEDIR")};
     if (!(env = make_env(vals, &env_own))) {
         fail(r, "out of memory");
         goto out;
@@ -599,7 +624,7 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     log_info("run: %s against %s", r->command, url);
     int e = spawn(&rn, argv, env);
     if (e != 0) {
-        if (!o->command)
+        if (argv == ref_argv)
             fail(r, "cannot run the reference job client \"%s job\": %s", self, strerror(e));
         else
             fail(r, "cannot run \"%s\": %s", argv[0], strerror(e));
@@ -652,6 +677,7 @@ out:
             free(env[i]);
         free(env);
     }
+    free(kube_argv);
     if (slog) {
         log_set_file(NULL);
         fclose(slog);
@@ -806,14 +832,14 @@ static char *stem_of(const char *file)
 }
 
 /* The expectations in short, for the table: `exit 1, "etcdserver: leader changed", 2 journal
- * checks`. */
-static char *expect_summary(const struct scenario *s)
+ * checks`; ex is the section called section ("expect", "kubectl.expect"), or NULL. */
+static char *expect_summary(const cJSON *ex, const char *section)
 {
-    const cJSON *ex = s->expect, *v;
+    const cJSON *v;
     char buf[1024], q[JSONC_SHOW_BUF];
     size_t n = 0;
     if (!ex)
-        return dupf("exit 0 (no \"expect\")");
+        return dupf("exit 0 (no \"%s\")", section);
     buf[0] = '\0';
 #define PART(...)                                                                                  \
     do {                                                                                           \
@@ -936,7 +962,16 @@ enum report_status run_case(struct event_base *base, const char *file, const str
     c->name = s->name ? strdup(s->name) : NULL;
     c->anchor = s->anchor ? strdup(s->anchor) : NULL;
     c->class_ = s->class_ ? strdup(s->class_) : NULL;
-    c->expect_summary = expect_summary(s);
+    if (o->kubectl && !s->kubectl) { /* --kubectl: only scenarios that say what kubectl shows */
+        c->status = REPORT_SKIP;
+        c->skip_reason = strdup("no kubectl form");
+        scenario_free(s);
+        return c->status;
+    }
+    const char *section = o->kubectl ? "kubectl.expect" : "expect";
+    const cJSON *ex =
+        o->kubectl ? cJSON_GetObjectItemCaseSensitive(s->kubectl, "expect") : s->expect;
+    c->expect_summary = expect_summary(ex, section);
 
     int rc = run_scenario(base, s, o, &r);
     c->command = r.command[0] ? strdup(r.command) : NULL;
@@ -961,7 +996,7 @@ enum report_status run_case(struct event_base *base, const char *file, const str
                                   r.duration_ms,
                                   r.engine ? engine_journal(r.engine) : NULL,
                                   r.rule_fired};
-        if (expect_evaluate(s, &in, &c->expect) < 0)
+        if (expect_evaluate_section(s, ex, section, &in, &c->expect) < 0)
             c->error = strdup("out of memory checking the expectations");
         else
             c->status = c->expect.verdict == EXPECT_PASS   ? REPORT_PASS

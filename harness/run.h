@@ -23,6 +23,9 @@ struct scenario;
 struct run_opts {
     char *const *command;  /**< argv (NULL-ended) to run, searched in PATH; NULL: the reference
                                 job client (`<self_exe> job --kubeconfig FILE [--config FILE]`) */
+    const char *kubectl;   /**< instead of either: this kubectl (searched in PATH) with the
+                                scenario's "kubectl.args", checked against "kubectl.expect", in a
+                                fresh KUBECACHEDIR; a scenario without "kubectl" is skipped */
     const char *self_exe;  /**< this kubefault binary; NULL: /proc/self/exe */
     int plain_http;        /**< serve HTTP instead of TLS (no token, no CA) */
     int64_t timeout_ms;    /**< per scenario; 0: RUN_DEFAULT_TIMEOUT_MS */
@@ -72,7 +75,8 @@ void run_result_release(struct run_result *r);
 
 /** The whole of one scenario for `kubefault run`: load file, run it, check its expectations, keep
  *  the evidence (every scenario with o->keep_all, else failures), and describe it all in c (release
- *  with report_case_release()). Returns c->status. */
+ *  with report_case_release()). With o->kubectl, a scenario without a "kubectl" section is not run
+ *  (REPORT_SKIP, "no kubectl form"). Returns c->status. */
 enum report_status run_case(struct event_base *base, const char *file, const struct run_opts *o,
                             struct report_case *c);
 

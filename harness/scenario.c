@@ -30,6 +30,7 @@
 #define NAME_LIST_MAX 512     /* characters of a "known:" list of rule names */
 #define DNS_LABEL_MAX 63      /* a namespace name */
 #define DNS_SUBDOMAIN_MAX 253 /* a node name */
+#define KUBECTL_ARGS_MAX 64   /* kubectl arguments of a "kubectl" section */
 
 #define STATE_INITIAL "Started" /* the engine's state before any rule sets one */
 #define RULE_FIRED "rule-fired:"
@@ -314,8 +315,9 @@ out:
 /* ---- metadata and cluster ---- */
 
 static const char *const TOP_KEYS[] = {
-    "name",     "description", "anchor",    "class",    "tags",   "seed",   "cluster",   "rules",
-    "timeline", "pods",        "admission", "commands", "stages", "expect", "jobClient", NULL};
+    "name",    "description", "anchor",    "class",   "tags",      "seed",
+    "cluster", "rules",       "timeline",  "pods",    "admission", "commands",
+    "stages",  "expect",      "jobClient", "kubectl", NULL};
 static const char *const CLASSES[] = {"wire", "cluster", "client-side", NULL};
 static const char *const CLUSTER_KEYS[] = {"version", "namespaces", "pods", NULL};
 static const char *const CLUSTER_POD_KEYS[] = {"scheduleDelay", "startDelay", "terminateDelay",
@@ -1656,6 +1658,7 @@ static void parse_stages(struct ctx *c, const cJSON *root)
 
 static const char *const EXPECT_KEYS[] = {
     "exitCode", "outputContains", "outputLacks", "durationMin", "durationMax", "journal", NULL};
+static const char *const KUBECTL_KEYS[] = {"args", "expect", NULL};
 static const char *const JOURNAL_KEYS[] = {"name", "match", "rule",   "fault", "count",
                                            "min",  "max",   "before", NULL};
 
@@ -1750,39 +1753,98 @@ static void parse_job_client(struct ctx *c, const cJSON *root)
         diag_path(c->d, "jobClient", "out of memory");
 }
 
-static void parse_expect(struct ctx *c, const cJSON *root)
+/* An "expect" object at path (the top level's, or kubectl's): checked, and a copy in *out. */
+static void parse_expect_at(struct ctx *c, const cJSON *spec, const char *path, cJSON **out)
 {
     struct diag *d = c->d;
-    const cJSON *spec, *arr;
+    const cJSON *arr;
     int64_t code, dmin = 0, dmax = 0;
     size_t n = 0, i = 0;
+    char jp[PATH_LEN];
 
-    if (jsonc_object(root, "expect", "", d, &spec) != 1)
-        return;
-    jsonc_check_keys(spec, "expect", EXPECT_KEYS, d);
-    jsonc_int(spec, "exitCode", "expect", d, 0, 255, &code);
-    parse_strings(spec, "outputContains", "expect", d);
-    parse_strings(spec, "outputLacks", "expect", d);
-    int hmin = jsonc_duration(spec, "durationMin", "expect", d, &dmin);
-    int hmax = jsonc_duration(spec, "durationMax", "expect", d, &dmax);
+    jsonc_check_keys(spec, path, EXPECT_KEYS, d);
+    jsonc_int(spec, "exitCode", path, d, 0, 255, &code);
+    parse_strings(spec, "outputContains", path, d);
+    parse_strings(spec, "outputLacks", path, d);
+    int hmin = jsonc_duration(spec, "durationMin", path, d, &dmin);
+    int hmax = jsonc_duration(spec, "durationMax", path, d, &dmax);
     if (hmin == 1 && hmax == 1 && dmax < dmin)
-        diag_path(d, "expect", "\"durationMax\" is below \"durationMin\"");
-    if (array(spec, "journal", "expect", d, LIST_MAX, &arr, &n) == 1) {
+        diag_path(d, path, "\"durationMax\" is below \"durationMin\"");
+    jsonc_path_key(jp, sizeof jp, path, "journal");
+    if (array(spec, "journal", path, d, LIST_MAX, &arr, &n) == 1) {
         for (const cJSON *e = arr->child; e; e = e->next, i++) {
             char p[PATH_LEN];
-            parse_journal_expect(c, e, jsonc_path_index(p, sizeof p, "expect.journal", i), arr);
+            parse_journal_expect(c, e, jsonc_path_index(p, sizeof p, jp, i), arr);
         }
         for (const cJSON *e = arr->child; e; e = e->next)
             for (const cJSON *o = arr->child; o != e; o = o->next)
                 if (cJSON_IsString(get(e, "name")) && cJSON_IsString(get(o, "name")) &&
                     strcmp(get(e, "name")->valuestring, get(o, "name")->valuestring) == 0) {
-                    diag_path(d, "expect.journal", "duplicate expectation name \"%s\"",
+                    diag_path(d, jp, "duplicate expectation name \"%s\"",
                               SHOW(get(e, "name")->valuestring));
                     break;
                 }
     }
-    if (!failed(c) && !(c->s->expect = cJSON_Duplicate(spec, 1)))
-        diag_path(d, "expect", "out of memory");
+    if (!failed(c) && !(*out = cJSON_Duplicate(spec, 1)))
+        diag_path(d, path, "out of memory");
+}
+
+static void parse_expect(struct ctx *c, const cJSON *root)
+{
+    const cJSON *spec;
+
+    if (jsonc_object(root, "expect", "", c->d, &spec) == 1)
+        parse_expect_at(c, spec, "expect", &c->s->expect);
+}
+
+/* "kubectl": the arguments `kubefault run --kubectl` gives kubectl instead of running the
+ * reference job client, and the "expect" it checks then. Kept whole, with the copy of "expect"
+ * parse_expect_at() makes in place of the one written. */
+static void parse_kubectl(struct ctx *c, const cJSON *root)
+{
+    struct diag *d = c->d;
+    const cJSON *spec, *arr, *ex;
+    cJSON *expect = NULL;
+    size_t n = 0, i = 0;
+    char p[PATH_LEN];
+
+    if (jsonc_object(root, "kubectl", "", d, &spec) != 1)
+        return;
+    jsonc_check_keys(spec, "kubectl", KUBECTL_KEYS, d);
+    int has = array(spec, "args", "kubectl", d, KUBECTL_ARGS_MAX, &arr, &n);
+    if (has == 0)
+        missing(d, "kubectl", "args");
+    else if (has == 1 && n == 0)
+        diag_path(d, "kubectl.args",
+                  "give at least one argument (the kubectl command, e.g. \"get\")");
+    for (const cJSON *e = has == 1 ? arr->child : NULL; e; e = e->next, i++) {
+        const char *s, *b;
+        jsonc_path_index(p, sizeof p, "kubectl.args", i);
+        if (jsonc_as_string(e, p, d, &s) < 0)
+            continue;
+        b = strrchr(s, '/') ? strrchr(s, '/') + 1 : s;
+        if (strlen(s) > TEXT_MAX)
+            diag_path(d, p, "too long (%zu characters, at most %d)", strlen(s), TEXT_MAX);
+        else if (i == 0 && strncmp(b, "kubectl", 7) == 0 && (!b[7] || b[7] == '.'))
+            /* "kubectl" itself, "/usr/bin/kubectl", "kubectl.1.32": a common slip */
+            diag_path(d, p,
+                      "\"%s\" looks like a program: give kubectl's arguments only (kubefault run "
+                      "--kubectl=PATH names the program)",
+                      SHOW(s));
+    }
+    if (jsonc_object(spec, "expect", "kubectl", d, &ex) == 1)
+        parse_expect_at(c, ex, "kubectl.expect", &expect);
+    if (failed(c)) {
+        cJSON_Delete(expect);
+        return;
+    }
+    if (!(c->s->kubectl = cJSON_Duplicate(spec, 1))) {
+        cJSON_Delete(expect);
+        diag_path(d, "kubectl", "out of memory");
+        return;
+    }
+    if (expect)
+        cJSON_ReplaceItemInObjectCaseSensitive(c->s->kubectl, "expect", expect);
 }
 
 /* ---- checks across sections ---- */
@@ -1862,6 +1924,7 @@ struct scenario *scenario_parse(const char *file, const char *text_, size_t len,
     parse_stages(&c, root);
     parse_expect(&c, root);
     parse_job_client(&c, root);
+    parse_kubectl(&c, root);
     cross_checks(&c);
     if (failed(&c))
         goto fail;
@@ -1985,6 +2048,7 @@ void scenario_free(struct scenario *s)
     free(s->stages);
     cJSON_Delete(s->expect);
     cJSON_Delete(s->job_client);
+    cJSON_Delete(s->kubectl);
     free(s);
 }
 

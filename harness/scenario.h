@@ -176,6 +176,8 @@ struct scenario {
     cJSON *expect;     /**< validated; read by `kubefault run` */
     cJSON *job_client; /**< "jobClient": the reference job client's configuration (validated by
                             harness/jobconfig.c), or NULL */
+    cJSON *kubectl;    /**< "kubectl": {"args": [strings], "expect": {...}}, validated: what
+                            `kubefault run --kubectl` runs and checks instead, or NULL */
 };
 
 /** Read and validate a scenario file. NULL with every error in d (file:line:col for syntax,

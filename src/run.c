@@ -35,16 +35,21 @@ static void run_usage(FILE *out)
     fprintf(
         out,
         "usage: kubefault run SCENARIO... [options] [-- COMMAND ARGS...]\n"
+        "       kubefault run --kubectl[=PATH] SCENARIO... [options]\n"
         "\n"
         "For each scenario (a file, or a directory: its *.json files, sorted), start the fake\n"
         "kube-apiserver with it, run COMMAND against it (without one: the reference job\n"
         "client, `kubefault job`), stop the fake and check the scenario's \"expect\" section.\n"
+        "With --kubectl, run kubectl with the scenario's \"kubectl.args\" instead and check\n"
+        "\"kubectl.expect\"; scenarios without a \"kubectl\" section are skipped.\n"
         "The command's environment: KUBECONFIG, KUBEFAULT_URL, KUBEFAULT_TOKEN,\n"
         "KUBEFAULT_CA_FILE, KUBEFAULT_SCENARIO, KUBEFAULT_CONTROL_URL, KUBEFAULT_CONTROL_TOKEN\n"
         "(harness/RUN.md). Exit status: 0 all passed, 1 some failed, 2 bad usage or an\n"
         "invalid scenario.\n"
         "\n"
         "options:\n"
+        "  --kubectl[=PATH]    run PATH (default: kubectl from PATH) with each scenario's\n"
+        "                      \"kubectl\" section\n"
         "  --timeout DURATION  per scenario, e.g. 90s or 2m (default 10m); then SIGTERM, and\n"
         "                      SIGKILL 5s later\n"
         "  --plain-http        serve HTTP instead of HTTPS (no token, no CA)\n"
@@ -158,6 +163,14 @@ int run_main(int argc, char **argv)
             goto out;
         } else if (strcmp(a, "--plain-http") == 0) {
             o.plain_http = 1;
+        } else if (strcmp(a, "--kubectl") == 0 || strncmp(a, "--kubectl=", 10) == 0) {
+            /* the path only after "=": a word after --kubectl is a scenario */
+            o.kubectl = a[9] ? a + 10 : "kubectl";
+            if (!*o.kubectl) {
+                fprintf(stderr, "kubefault run: --kubectl= needs a path (or give --kubectl "
+                                "alone for kubectl from PATH)\n");
+                goto out;
+            }
         } else if (strcmp(a, "--verbose") == 0) {
             verbose = 1;
         } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--junit") == 0 ||
@@ -189,6 +202,10 @@ int run_main(int argc, char **argv)
         } else {
             scen_args[nscen++] = argv[i];
         }
+    }
+    if (o.kubectl && o.command) {
+        fprintf(stderr, "kubefault run: --kubectl runs kubectl: give no command after \"--\"\n");
+        goto out;
     }
     if (nscen == 0) {
         fprintf(stderr, "kubefault run: no scenario given\n");
@@ -250,13 +267,18 @@ int run_main(int argc, char **argv)
         run_case(base, files[i], &o, c);
         ncases++;
         run_rmtree(dir);
-        fprintf(stderr, "%s: %s%s%s (%s)\n", label,
-                color ? (c->status == REPORT_PASS   ? "\033[32m"
-                         : c->status == REPORT_FAIL ? "\033[31m"
-                                                    : "\033[33m")
-                      : "",
-                report_status_name(c->status), color ? "\033[0m" : "",
-                expect_format_duration(d, sizeof d, c->duration_ms));
+        if (c->status == REPORT_SKIP)
+            fprintf(stderr, "%s: %s%s%s (%s)\n", label, color ? "\033[36m" : "",
+                    report_status_name(c->status), color ? "\033[0m" : "",
+                    c->skip_reason ? c->skip_reason : "not run");
+        else
+            fprintf(stderr, "%s: %s%s%s (%s)\n", label,
+                    color ? (c->status == REPORT_PASS   ? "\033[32m"
+                             : c->status == REPORT_FAIL ? "\033[31m"
+                                                        : "\033[33m")
+                          : "",
+                    report_status_name(c->status), color ? "\033[0m" : "",
+                    expect_format_duration(d, sizeof d, c->duration_ms));
         if (c->interrupted) {
             fprintf(stderr, "kubefault run: interrupted; %zu scenario%s not run\n", nfiles - i - 1,
                     nfiles - i - 1 == 1 ? "" : "s");
@@ -277,7 +299,7 @@ int run_main(int argc, char **argv)
     int invalid = 0, failed = bad_report;
     for (size_t i = 0; i < ncases; i++) {
         invalid |= cases[i].invalid;
-        failed |= cases[i].status != REPORT_PASS;
+        failed |= cases[i].status == REPORT_FAIL || cases[i].status == REPORT_ERROR;
     }
     rc = invalid ? EXIT_USAGE : failed || ncases < nfiles ? 1 : 0;
 out:

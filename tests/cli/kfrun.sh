@@ -3,7 +3,8 @@
 # wrong expectation fails with a clear message and exit 1, passing scenarios with `-- true`, a curl
 # command and kubectl (skipped when none is installed), the environment the command gets, JUnit
 # (read back by xmllint or Python's XML parser) and JSON reports, evidence folders, a directory
-# argument, timeouts (SIGTERM, then SIGKILL), leftovers killed, usage errors. Every wait is bounded.
+# argument, timeouts (SIGTERM, then SIGKILL), leftovers killed, usage errors, --kubectl (its forms,
+# skips and their reports, a wrong kubectl expectation). Every wait is bounded.
 set -u
 bin=${1:?usage: kfrun.sh /path/to/kubefault}
 skip=0
@@ -203,7 +204,7 @@ if command -v python3 >/dev/null 2>&1; then
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["scenarios"]
-assert d["summary"] == {"total": 3, "passed": 1, "failed": 1, "errors": 1}, d["summary"]
+assert d["summary"] == {"total": 3, "passed": 1, "failed": 1, "errors": 1, "skipped": 0}, d["summary"]
 assert [x["result"] for x in s] == ["fail", "pass", "error"]
 assert [e["result"] for e in s[0]["expectations"]] == ["pass", "fail"]
 assert s[0]["expectations"][1]["kind"] == "outputContains"
@@ -260,6 +261,72 @@ EOF
 kf ref run "$s/job-ok.json" "$s/job-timeout.json"
 check "without a command: the reference job client runs each scenario's jobClient" \
   bash -c "[ $rc = 0 ] && grep -Eq '^job-ok .* PASS$' '$work/ref.out' && grep -Eq '^job-timeout .* PASS$' '$work/ref.out'"
+
+# ---- --kubectl: each scenario's "kubectl" section, or SKIP ----
+# the mechanism without a real kubectl: sh stands in for it, so a form's arguments are a script
+# (the real kubectl runs the catalogue's forms in tests/kubectl/catalogue.sh)
+mkdir -p "$s/kc"
+cat >"$s/kc/a-form.json" <<'EOF'
+{"name": "a kubectl form", "anchor": "kubectl-form", "class": "wire",
+ "expect": {"exitCode": 7},
+ "kubectl": {"args": ["-c", "echo \"args: $0 $1\"; echo \"cache: $KUBECACHEDIR\"; echo \"kc: $KUBECONFIG\"", "x", "y"],
+             "expect": {"exitCode": 0, "outputContains": ["args: x y", "/kube-cache", "kc: /"]}}}
+EOF
+cat >"$s/kc/b-none.json" <<'EOF'
+{"name": "no kubectl form", "anchor": "no-kubectl-form", "class": "cluster", "expect": {"exitCode": 0}}
+EOF
+cat >"$s/kc/c-wrong.json" <<'EOF'
+// a deliberately wrong kubectl expectation: the stand-in prints the etcd error, the form misspells it
+{"name": "wrong kubectl form", "anchor": "wrong-kubectl-form", "class": "wire",
+ "kubectl": {"args": ["-c", "echo 'Error from server: etcdserver: leader changed'; exit 1"],
+             "expect": {"exitCode": 1, "outputContains": ["Error from server: etcdserver: leader changd"]}}}
+EOF
+cat >"$s/kc/d-default.json" <<'EOF'
+{"name": "kubectl form without expect", "kubectl": {"args": ["-c", "exit 3"]}}
+EOF
+kf kcskip run --kubectl=sh --junit "$work/kc.xml" --json "$work/kc.json" "$s/kc/a-form.json" "$s/kc/b-none.json"
+check "--kubectl: a form runs and passes, a scenario without one is skipped, exit 0" \
+  bash -c "[ $rc = 0 ] && grep -Eq '^a-form .* PASS$' '$work/kcskip.out' && grep -Eq '^b-none .* skipped: no kubectl form +SKIP$' '$work/kcskip.out'"
+check "--kubectl: the summary counts the skipped scenario" \
+  has kcskip.out '2 scenarios in '
+check "--kubectl: ... 1 passed, 0 failed, 0 errors, 1 skipped" has kcskip.out ': 1 passed, 0 failed, 0 errors, 1 skipped'
+check "--kubectl: the progress line says why it skipped" has kcskip.err '] b-none.json: SKIP (no kubectl form)'
+check "JUnit: the skipped scenario has <skipped/> and the suite counts it" \
+  bash -c "grep -q '<skipped message=\"no kubectl form\"/>' '$work/kc.xml' && grep -q 'tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"1\"' '$work/kc.xml'"
+xml_ok "$work/kc.xml"
+case $? in
+  0) check "JUnit with a skip parses as XML" true ;;
+  77) skipped "JUnit with a skip parses as XML (no xmllint or python3)" ;;
+  *) check "JUnit with a skip parses as XML" false ;;
+esac
+if command -v python3 >/dev/null 2>&1; then
+  check "JSON: result skip with its reason, summary.skipped" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["summary"] == {"total": 2, "passed": 1, "failed": 0, "errors": 0, "skipped": 1}, d["summary"]
+a, b = d["scenarios"]
+assert a["result"] == "pass" and a["command"].startswith("sh -c "), a
+assert b["result"] == "skip" and b["skipReason"] == "no kubectl form" and b["command"] is None, b
+' "$work/kc.json"
+else
+  skipped "JSON: result skip with its reason, summary.skipped (no python3)"
+fi
+kf kcwrong run --kubectl=sh "$s/kc/c-wrong.json"
+check "--kubectl: a wrong kubectl expectation exits 1" test "$rc" = 1
+check "its row says FAIL" bash -c "grep -Eq '^c-wrong +.* FAIL$' '$work/kcwrong.out'"
+check "its message names the kubectl section, what was not found and the last line" \
+  has kcwrong.out '  kubectl.expect.outputContains "Error from server: etcdserver: leader changd": not found in the output (46 bytes; last line: "Error from server: etcdserver: leader changed")'
+kf kcdefault run --kubectl=sh "$s/kc/d-default.json"
+check "--kubectl: a form without expect expects exit 0, and says so" \
+  bash -c "[ $rc = 1 ] && grep -qF 'kubectl.expect.exitCode 0 (the default without \"kubectl.expect\"): the command exited 3' '$work/kcdefault.out'"
+kf kcmissing run --kubectl=/nonexistent/kubectl "$s/kc/a-form.json"
+check "--kubectl=PATH that cannot run is an ERROR that names it" \
+  bash -c "[ $rc = 1 ] && grep -q 'cannot run \"/nonexistent/kubectl\": No such file or directory' '$work/kcmissing.out'"
+kf kcusage run --kubectl "$s/kc/a-form.json" -- true
+check "--kubectl with a command after -- exits 2" \
+  bash -c "[ $rc = 2 ] && grep -q 'give no command after' '$work/kcusage.err'"
+kf kcempty run --kubectl= "$s/kc/a-form.json"
+check "--kubectl= without a path exits 2" bash -c "[ $rc = 2 ] && grep -q 'needs a path' '$work/kcempty.err'"
 
 # ---- list ----
 kf list list "$s"

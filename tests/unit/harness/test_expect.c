@@ -1,7 +1,7 @@
 /* test_expect.c -- tests harness/expect.c: every expectation kind passing and failing with its
  * exact message, the default without "expect", timeouts and signals, journal counts through
  * matches, rules, faults and listener rules, "before", what cannot be checked, durations as Go
- * prints them */
+ * prints them, and another section (kubectl's) named in every message */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -526,6 +526,76 @@ static void test_everything(void **state)
     scenario_free(s);
 }
 
+/* ---- another section: kubectl's ---- */
+
+/* The kubectl section of s checked against in: every message, one a line, as check() gives them. */
+static void check_kubectl(const struct scenario *s, const struct expect_input *in, const char *want,
+                          enum expect_verdict verdict)
+{
+    struct expect_report r;
+    char got[8192] = "";
+    size_t n = 0;
+    static const char *const v[] = {"PASS ", "FAIL ", "ERROR "};
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(s->kubectl, "expect");
+    assert_int_equal(expect_evaluate_section(s, ex, "kubectl.expect", in, &r), 0);
+    for (size_t i = 0; i < r.n; i++)
+        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s%s", i ? "\n" : "",
+                              v[r.items[i].verdict], r.items[i].message);
+    char *w = dq(want);
+    if (strcmp(got, w) != 0)
+        fail_msg("\ngot:\n%s\nwant:\n%s", got, w);
+    free(w);
+    assert_int_equal(r.verdict, verdict);
+    expect_report_release(&r);
+}
+
+static void test_kubectl_section(void **state)
+{
+    (void)state;
+    struct scenario *s =
+        scen("{'name': 'x', " RULES ", 'expect': {'exitCode': 1}, "
+             "'kubectl': {'args': ['run', 'p1'], 'expect': {'exitCode': 1, "
+             "'outputContains': ['Error from server: etcdserver: leader changed'], "
+             "'journal': [{'rule': 'etcd', 'count': 1}]}}}");
+    struct journal *j = runner_journal();
+    struct expect_input in = ran("Error from server: etcdserver: leader changd\n");
+    in.exit_code = 1;
+    in.journal = j;
+    /* the top-level "expect" is untouched by the kubectl section, and the other way round */
+    check(s, &in, "PASS exitCode 1: the command exited 1", EXPECT_PASS);
+    check_kubectl(s, &in,
+                  "PASS kubectl.expect.exitCode 1: the command exited 1\n"
+                  "FAIL kubectl.expect.outputContains 'Error from server: etcdserver: leader "
+                  "changed': not found in the output (45 bytes; last line: 'Error from server: "
+                  "etcdserver: leader changd')\n"
+                  "FAIL kubectl.expect.journal[0] (rule etcd) count 1: 2 requests (#3 POST "
+                  "/api/v1/namespaces/ci/pods, #4 POST /api/v1/namespaces/ci/pods), expected "
+                  "exactly 1",
+                  EXPECT_FAIL);
+    journal_free(j);
+    scenario_free(s);
+
+    /* a kubectl section without "expect": exit 0, said as such; a timeout is the run's */
+    s = scen("{'name': 'x', 'kubectl': {'args': ['get', 'pods']}}");
+    in = ran("");
+    in.exit_code = 1;
+    check_kubectl(s, &in,
+                  "FAIL kubectl.expect.exitCode 0 (the default without 'kubectl.expect'): the "
+                  "command exited 1",
+                  EXPECT_FAIL);
+    in.exited = 0;
+    in.signal = SIGTERM;
+    in.timed_out = 1;
+    in.killed_by = SIGTERM;
+    in.timeout_ms = 2000;
+    check_kubectl(s, &in,
+                  "FAIL timeout 2s: the command was still running after 2s; killed with SIGTERM\n"
+                  "FAIL kubectl.expect.exitCode 0 (the default without 'kubectl.expect'): the "
+                  "command did not exit: it timed out after 2s and was killed",
+                  EXPECT_FAIL);
+    scenario_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_journal_cannot_check),
         cmocka_unit_test(test_before),
         cmocka_unit_test(test_everything),
+        cmocka_unit_test(test_kubectl_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_report.c -- tests harness/report.c: JUnit XML read back by a real XML parser (libxml2, no
  * recovery) with hostile output (control bytes, ANSI colours, invalid UTF-8, markup), the XML
- * escaping byte by byte, the human table, the JSON document, the journal excerpt and JSON lines */
+ * escaping byte by byte, the human table, the JSON document, a skipped scenario in all three, the
+ * journal excerpt and JSON lines */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +469,79 @@ static void test_json(void **state)
     free_cases(c);
 }
 
+/* ---- a skipped scenario (kubefault run --kubectl, no kubectl form) ---- */
+
+static void test_skipped(void **state)
+{
+    (void)state;
+    struct report_case c[3];
+    make_cases(c);
+    report_case_release(&c[1]); /* c[1]: skipped, nothing ran */
+    c[1].file = strdup("scenarios/dial-tcp-xxxxxxxxxx-io-timeout.json");
+    c[1].id = strdup("dial-tcp-xxxxxxxxxx-io-timeout");
+    c[1].anchor = strdup("dial-tcp-xxxxxxxxxx-io-timeout");
+    c[1].class_ = strdup("wire");
+    c[1].status = REPORT_SKIP;
+    c[1].skip_reason = strdup("no kubectl form");
+    assert_string_equal(report_status_name(REPORT_SKIP), "SKIP");
+
+    /* JUnit: counted, and only <skipped message="why"/> inside its testcase */
+    char *x = junit_of(c, 2);
+    xmlDocPtr doc = xmlReadMemory(x, (int)strlen(x), "junit.xml", "UTF-8",
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc)
+        fail_msg("libxml2 rejects the JUnit report:\n%s", x);
+    assert_xp(doc, "/testsuites/testsuite/@tests", "2");
+    assert_xp(doc, "/testsuites/testsuite/@failures", "0");
+    assert_xp(doc, "/testsuites/testsuite/@errors", "0");
+    assert_xp(doc, "/testsuites/testsuite/@skipped", "1");
+    assert_xp(doc, "//testcase[2]/@name", "dial-tcp-xxxxxxxxxx-io-timeout");
+    assert_xp(doc, "//testcase[2]/skipped/@message", "no kubectl form");
+    assert_xp(doc, "count(//testcase[2]/*)", "1");
+    xmlFreeDoc(doc);
+    free(x);
+
+    /* the table: a row that says why, no details heading, the summary counts it */
+    char *t = table_of(c, 3, 120, 0);
+    const char *row = "dial-tcp-xxxxxxxxxx-io-timeout  -                                        "
+                      "skipped: no kubectl form                 SKIP\n";
+    if (!strstr(t, row))
+        fail_msg("no row\n%s\nin:\n%s", row, t);
+    assert_null(strstr(t, "\nSKIP "));
+    assert_non_null(strstr(t, "\n3 scenarios in 3.9s: 1 passed, 0 failed, 1 error, 1 skipped\n"));
+    free(t);
+    t = table_of(c, 3, 120, 1);
+    assert_non_null(strstr(t, "\033[36mSKIP\033[0m\n"));
+    free(t);
+    /* without a skip the summary line is as it always was */
+    t = table_of(c, 1, 120, 0);
+    assert_non_null(strstr(t, "\n1 scenario in 3.9s: 1 passed, 0 failed, 0 errors\n"));
+    free(t);
+
+    /* JSON: "skip", its reason, and the summary's count */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(report_json(f, c, 3, 3900, "2026-01-02T03:04:05"), 0);
+    take(f, &buf, &len);
+    cJSON *jd = cJSON_Parse(buf);
+    assert_non_null(jd);
+    cJSON *sum = cJSON_GetObjectItemCaseSensitive(jd, "summary");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(sum, "skipped")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(sum, "passed")->valueint, 1);
+    cJSON *s1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(jd, "scenarios"), 1);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(s1, "result")->valuestring, "skip");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(s1, "skipReason")->valuestring,
+                        "no kubectl form");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(s1, "command")));
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(jd, "scenarios"), 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(s0, "skipReason")));
+    cJSON_Delete(jd);
+    free(buf);
+    free_cases(c);
+}
+
 /* ---- the journal ---- */
 
 static void entry(struct journal *j, uint64_t seq, const char *method, const char *path, int code,
@@ -553,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_use_color),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_skipped),
         cmocka_unit_test(test_journal_excerpt),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

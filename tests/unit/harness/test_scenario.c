@@ -309,6 +309,12 @@ static void full_model(void **state)
     assert_string_equal(s->admission[0].name, "readonly-root");
     assert_string_equal(s->admission[1].name, "admission[1]");
     assert_non_null(s->expect);
+    assert_non_null(s->kubectl);
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(s->kubectl, "args");
+    assert_int_equal(cJSON_GetArraySize(args), 6);
+    assert_string_equal(cJSON_GetArrayItem(args, 0)->valuestring, "run");
+    const cJSON *kex = cJSON_GetObjectItemCaseSensitive(s->kubectl, "expect");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(kex, "exitCode")->valueint, 1);
     scenario_free(s);
 }
 
@@ -360,6 +366,8 @@ static void round_trip(const char *path)
         assert_true(cJSON_Compare(s->stages[i].spec, e, 1));
     arr = cJSON_GetObjectItemCaseSensitive(root, "expect");
     assert_true(arr ? cJSON_Compare(s->expect, arr, 1) : s->expect == NULL);
+    arr = cJSON_GetObjectItemCaseSensitive(root, "kubectl");
+    assert_true(arr ? cJSON_Compare(s->kubectl, arr, 1) : s->kubectl == NULL);
     assert_string_equal(s->name, cJSON_GetObjectItemCaseSensitive(root, "name")->valuestring);
     cJSON_Delete(root);
     diag_release(&d);
@@ -403,6 +411,7 @@ static void defaults(void **state)
     assert_false(s->rules[0].trigger.has_window);
     assert_string_equal(s->rules[0].trigger.since.name, "start");
     assert_null(s->expect);
+    assert_null(s->kubectl);
     scenario_free(s);
     diag_release(&d);
     scenario_free(NULL);
