@@ -4,6 +4,8 @@
 
 #define HTTP_OK 200               /**< request completed */
 #define HTTP_CREATED 201          /**< object created */
+#define HTTP_ACCEPTED 202         /**< accepted (GitLab: trace appended) */
+#define HTTP_NOCONTENT 204        /**< no body (GitLab: no job for the runner) */
 #define HTTP_SWITCHING 101        /**< protocol upgrade accepted */
 #define HTTP_BADREQUEST 400       /**< malformed request or invalid query */
 #define HTTP_UNAUTHORIZED 401     /**< missing or wrong bearer token */
@@ -13,9 +15,11 @@
 #define HTTP_NOTACCEPTABLE 406    /**< no acceptable representation */
 #define HTTP_CONFLICT 409         /**< already exists / resourceVersion conflict */
 #define HTTP_GONE 410             /**< resourceVersion too old */
+#define HTTP_PRECONDFAILED 412    /**< GitLab: the final update's trace checksum is wrong */
 #define HTTP_PAYLOADTOOLARGE 413  /**< body over the cap */
 #define HTTP_URITOOLONG 414       /**< request line over the cap */
 #define HTTP_UNSUPPORTEDMEDIA 415 /**< body in a format we cannot read */
+#define HTTP_BADRANGE 416         /**< GitLab: a trace patch not at the trace's end */
 #define HTTP_UNPROCESSABLE 422    /**< invalid object */
 #define HTTP_TOOMANYREQUESTS 429  /**< throttled */
 #define HTTP_HEADERSTOOLARGE 431  /**< headers over the caps */
