@@ -678,11 +678,10 @@ void tune_print(FILE *out, const struct tune_result *r)
         snprintf(vs, sizeof vs, "%ds", row->poll_timeout_s);
         snprintf(to, sizeof to, "%d/%d", row->timed_out, n);
         snprintf(share, sizeof share, "%.1f%%", n ? 100.0 * row->timed_out / n : 0.0);
-        fprintf(out, "%-13s %-10s %7s  %-12s %-12s %s\n", vs, to, share,
-                dur(a, sizeof a, row->lost_ms),
-                row->started ? dur(b, sizeof b, (row->waited_ms / row->started + 50) / 100 * 100)
-                             : "-",
-                row->started ? dur(c, sizeof c, row->wait_p95_ms) : "-");
+        fprintf(
+            out, "%-13s %-10s %7s  %-12s %-12s %s\n", vs, to, share, dur(a, sizeof a, row->lost_ms),
+            row->started ? dur(b, sizeof b, (row->waited_ms / row->started + 50) / 100 * 100) : "-",
+            row->started ? dur(c, sizeof c, row->wait_p95_ms) : "-");
     }
     fputc('\n', out);
     int best = tune_recommend(r);
