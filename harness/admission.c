@@ -603,8 +603,9 @@ static enum hook_verdict act(struct admission_result *res, struct engine *e, str
     }
     struct rule *rule = (struct rule *)res->fault;
     char note[sizeof je->note] = "";
-    struct fault_request fr = {e, rule,          rule->fault_ctx, c,    req,
-                               r, engine_rng(e), engine_base(e),  note, sizeof note};
+    struct fault_request fr = {e,   rule,          rule->fault_ctx, c,    req,
+                               r,   engine_rng(e), engine_base(e),  note, sizeof note,
+                               NULL};
     log_info("admission %s: %s on %s %s", res->policy, rule->fault->name, req->method, req->url);
     if (je) {
         snprintf(je->fault, sizeof je->fault, "%s", rule->fault->name);

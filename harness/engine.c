@@ -27,6 +27,8 @@
 #include "mockapi/base/json.h"
 #include "mockapi/base/log.h"
 #include "mockapi/base/rng.h"
+#include "mockapi/gitlab/gitlab.h"
+#include "mockapi/gitlab/proto.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/kube/cluster.h"
 #include "mockapi/kube/kinds.h"
@@ -69,6 +71,8 @@ struct engine {
     struct event_base *base;
     struct mockapi_server *srv;
     struct mockapi_hooks hooks;
+    struct gitlab_server *gl; /* the fake GitLab beside the server, or NULL */
+    struct gitlab_hooks glhooks;
     struct rng rng;
     struct journal *journal;
     int64_t start_ns;
@@ -149,6 +153,30 @@ void engine_set_state(struct engine *e, const char *state)
 void engine_serve(struct engine *e, struct conn *c, struct http_request *req, const struct route *r)
 {
     mockapi_server_dispatch(e->srv, c, req, r);
+}
+
+void engine_serve_gitlab(struct engine *e, struct conn *c, struct http_request *req,
+                         const struct glproto_route *r)
+{
+    if (e->gl)
+        gitlab_server_dispatch(e->gl, c, req, r);
+    else
+        conn_reset(c); /* the server is going away */
+}
+
+const struct gitlab_hooks *engine_gitlab_hooks(struct engine *e)
+{
+    return &e->glhooks;
+}
+
+void engine_attach_gitlab(struct engine *e, struct gitlab_server *gl)
+{
+    e->gl = gl;
+}
+
+struct gitlab_server *engine_gitlab(struct engine *e)
+{
+    return e->gl;
 }
 
 void engine_rule_enable(struct engine *e, struct rule *r, int on)
@@ -379,7 +407,7 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
     verdict = admission_on_request(adm, e, c, req, route, body, je);
     for (size_t i = 0; i < e->s->nrules && verdict == HOOK_PASS; i++) {
         struct rule *r = &e->s->rules[i];
-        if (!r->enabled || !state_allows(e, r))
+        if (!r->enabled || !state_allows(e, r) || r->match.server != MATCH_SERVER_KUBE)
             continue;
         /* listener rules act in on_accept, stream rules in on_remotecmd (an exec is counted
          * there, once), cluster rules elsewhere */
@@ -407,8 +435,8 @@ static enum hook_verdict on_request(void *arg, struct conn *c, struct http_reque
         }
         if (!r->fault->on_request)
             continue;
-        struct fault_request fr = {e,     r,       r->fault_ctx, c,        req,
-                                   route, &e->rng, e->base,      je->note, sizeof je->note};
+        struct fault_request fr = {e,       r,        r->fault_ctx,    c,   req, route, &e->rng,
+                                   e->base, je->note, sizeof je->note, NULL};
         verdict = r->fault->on_request(&fr);
         /* the fault may have reset the connection: je stays valid (the journal owns it) */
     }
@@ -437,7 +465,7 @@ static enum hook_verdict on_accept(void *arg, struct conn *c)
     for (size_t i = 0; i < e->s->nrules; i++) {
         struct rule *r = &e->s->rules[i];
         if (!r->enabled || !state_allows(e, r) || r->fault->layer != FAULT_LAYER_LISTENER ||
-            !r->fault->on_accept)
+            !r->fault->on_accept || r->match.server != MATCH_SERVER_KUBE)
             continue;
         if (!decide(e, r))
             continue;
@@ -546,6 +574,92 @@ static enum hook_verdict on_stage(void *arg, struct hook_stage *st)
     return v;
 }
 
+/* ---- the fake GitLab's hooks: its requests are journaled and offered to the rules whose match
+ * says "server": "gitlab" (HTTP-layer faults only; listener faults in gl_on_accept) ---- */
+
+static enum hook_verdict gl_on_request(void *arg, struct conn *c, struct http_request *req,
+                                       const struct glproto_route *route)
+{
+    static const struct route none; /* what kube-minded fault code sees: an unrouted request */
+    struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
+    struct journal_entry *je = journal_begin(e->journal);
+    je->seq = req->seq;
+    je->conn_id = conn_id(c);
+    je->gitlab = 1;
+    je->job = route->job_id;
+    je->t_ms = engine_elapsed_ms(e);
+    snprintf(je->method, sizeof je->method, "%s", req->method);
+    snprintf(je->path, sizeof je->path, "%s", req->url);
+    snprintf(je->verb, sizeof je->verb, "%s", match_gitlab_endpoint((int)route->ep));
+    const char *ua = http_request_header(req, "User-Agent");
+    snprintf(je->user_agent, sizeof je->user_agent, "%s", ua ? ua : "");
+    journal_commit(e->journal, je);
+
+    cJSON *body = NULL;
+    int body_tried = 0;
+    enum hook_verdict verdict = HOOK_PASS;
+    for (size_t i = 0; i < e->s->nrules && verdict == HOOK_PASS; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (!r->enabled || !state_allows(e, r) || r->match.server != MATCH_SERVER_GITLAB ||
+            r->fault->layer != FAULT_LAYER_HTTP)
+            continue;
+        if (match_needs_body(&r->match) && !body_tried) {
+            body = cJSON_ParseWithLength((const char *)req->body, req->body_len);
+            body_tried = 1;
+        }
+        if (!match_gitlab_request(&r->match, req, route, body))
+            continue;
+        int fires = decide(e, r);
+        append_matched(je, r, e->rs[i].matched);
+        if (!fires)
+            continue;
+        snprintf(je->rule, sizeof je->rule, "%s", r->name);
+        snprintf(je->fault, sizeof je->fault, "%s", r->fault->name);
+        if (!r->fault->on_request)
+            continue;
+        struct fault_request fr = {e,       r,        r->fault_ctx,    c,    req, &none, &e->rng,
+                                   e->base, je->note, sizeof je->note, route};
+        verdict = r->fault->on_request(&fr);
+    }
+    cJSON_Delete(body);
+    return verdict == HOOK_HANDLED ? HOOK_HANDLED : HOOK_PASS;
+}
+
+static void gl_on_response(void *arg, struct conn *c, const struct http_request *req, int code,
+                           uint64_t bytes, int complete)
+{
+    (void)req;
+    struct engine *e = arg;
+    if (e->stopped)
+        return;
+    struct journal_entry *je = journal_open_gitlab_entry(e->journal, conn_id(c));
+    if (je)
+        journal_end(e->journal, je, code, bytes, complete, engine_elapsed_ms(e));
+}
+
+static enum hook_verdict gl_on_accept(void *arg, struct conn *c)
+{
+    struct engine *e = arg;
+    if (e->stopped)
+        return HOOK_PASS;
+    for (size_t i = 0; i < e->s->nrules; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (!r->enabled || !state_allows(e, r) || r->fault->layer != FAULT_LAYER_LISTENER ||
+            !r->fault->on_accept || r->match.server != MATCH_SERVER_GITLAB)
+            continue;
+        if (!decide(e, r))
+            continue;
+        log_info("rule %s: %s on GitLab connection %llu from %s", r->name, r->fault->name,
+                 (unsigned long long)conn_id(c), conn_peer(c));
+        struct fault_accept fa = {e, r, r->fault_ctx, c, &e->rng, e->base};
+        if (r->fault->on_accept(&fa) == HOOK_HANDLED)
+            return HOOK_HANDLED;
+    }
+    return HOOK_PASS;
+}
+
 /* ---- life cycle ---- */
 
 struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jsonl)
@@ -582,6 +696,10 @@ struct engine *engine_new(struct scenario *s, struct event_base *base, FILE *jso
     e->hooks.on_watch_event = on_watch_event;
     e->hooks.on_remotecmd = on_remotecmd;
     e->hooks.on_stage = on_stage;
+    e->glhooks.arg = e;
+    e->glhooks.on_accept = gl_on_accept;
+    e->glhooks.on_request = gl_on_request;
+    e->glhooks.on_response = gl_on_response;
     /* [pods] the pod-script layer; on_pod_step stays unset: these hooks take the engine as their
      * argument, so the layer takes the cluster's own step hook (cluster_set_step_hook) in
      * podscript_start */
@@ -708,6 +826,7 @@ void engine_stop(struct engine *e)
     if (!e || e->stopped)
         return;
     e->stopped = 1;
+    e->gl = NULL;
     if (e->srv && e->store_listener)
         store_unlisten(mockapi_server_store(e->srv), e->store_listener);
     e->store_listener = 0;

@@ -11,6 +11,9 @@
 
 struct conn;
 struct event_base;
+struct gitlab_hooks;
+struct gitlab_server;
+struct glproto_route;
 struct http_request;
 struct journal;
 struct mockapi_server;
@@ -40,11 +43,28 @@ const struct mockapi_hooks *engine_hooks(struct engine *e);
  *  0, or -1 with a message in err. */
 int engine_start(struct engine *e, struct mockapi_server *srv, char *err, size_t errlen);
 
+/* ---- the fake GitLab beside the kube-apiserver ---- */
+
+/** The hooks to pass in gitlab_server_opts.hooks (borrowed from the engine): rules whose match
+ *  says "server": "gitlab" act on its requests and connections, which go into the journal. */
+const struct gitlab_hooks *engine_gitlab_hooks(struct engine *e);
+
+/** Tell the engine about the fake GitLab (borrowed; NULL: none) made with engine_gitlab_hooks(),
+ *  for the faults that act on its jobs and the control API. engine_stop() forgets it. */
+void engine_attach_gitlab(struct engine *e, struct gitlab_server *gl);
+
+/** The fake GitLab attached, or NULL. */
+struct gitlab_server *engine_gitlab(struct engine *e);
+
 /* ---- for fault types ---- */
 
 /** Serve a request normally now (after a delay, say). */
 void engine_serve(struct engine *e, struct conn *c, struct http_request *req,
                   const struct route *r);
+
+/** Serve a request to the fake GitLab normally now (gitlab_server_dispatch). */
+void engine_serve_gitlab(struct engine *e, struct conn *c, struct http_request *req,
+                         const struct glproto_route *r);
 
 struct mockapi_server *engine_server(struct engine *e);
 struct event_base *engine_base(struct engine *e);

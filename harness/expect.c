@@ -14,6 +14,7 @@
 #include "harness/diag.h"
 #include "harness/fault.h"
 #include "harness/journal.h"
+#include "mockapi/gitlab/proto.h"
 #include "harness/jsonc.h"
 #include "harness/match.h"
 #include "harness/scenario.h"
@@ -365,6 +366,7 @@ struct jexp {
     int listener;                /* counted from rule_fired, not the journal */
     uint64_t count;              /* requests (or connections) counted */
     uint64_t shown[EXPECT_SHOW_REQUESTS];
+    int shown_gitlab[EXPECT_SHOW_REQUESTS]; /* the servers number their requests apart */
     size_t nshown;
     const struct journal_entry *first;
 };
@@ -452,13 +454,21 @@ static void jexp_count(struct jexp *x, const struct scenario *s, const struct ex
             continue;
         if (q) {
             jreq_fill(q, e);
-            if (!match_request(&x->match, &q->req, &q->route, NULL))
+            if (e->gitlab) {
+                struct glproto_route gr;
+                glproto_route(e->method, q->req.path, &gr);
+                if (!match_gitlab_request(&x->match, &q->req, &gr, NULL))
+                    continue;
+            } else if (!match_request(&x->match, &q->req, &q->route, NULL)) {
                 continue;
+            }
         }
         if (!x->first)
             x->first = e;
-        if (x->nshown < EXPECT_SHOW_REQUESTS)
+        if (x->nshown < EXPECT_SHOW_REQUESTS) {
+            x->shown_gitlab[x->nshown] = e->gitlab;
             x->shown[x->nshown++] = e->seq;
+        }
         x->count++;
     }
     free(q);
@@ -472,7 +482,7 @@ static void shown_requests(char *buf, size_t len, const struct jexp *x,
     buf[0] = '\0';
     for (size_t k = 0, i = 0; k < x->nshown && i < total && n < len; i++) {
         const struct journal_entry *e = journal_get(in->journal, i);
-        if (e->seq != x->shown[k])
+        if (e->seq != x->shown[k] || e->gitlab != x->shown_gitlab[k])
             continue;
         char l[URL_SHOW_MAX + 64];
         request_label(l, sizeof l, e);
@@ -598,6 +608,118 @@ static int check_before(struct expect_report *r, const struct jexp *x, const str
                   fmt("its first request %s comes after the first of \"%s\", %s", a, other, b));
 }
 
+/* ---- the fake GitLab's jobs ---- */
+
+/* The job an expectation names ("job": id or "name"), or NULL. */
+static const cJSON *find_job(const cJSON *jobs, const cJSON *x)
+{
+    const cJSON *id = get(x, "job"), *name = get(x, "name"), *j;
+    cJSON_ArrayForEach(j, jobs)
+    {
+        if (cJSON_IsNumber(id) && cJSON_IsNumber(get(j, "id")) &&
+            get(j, "id")->valuedouble == id->valuedouble)
+            return j;
+        if (cJSON_IsString(name) && cJSON_IsString(get(j, "name")) &&
+            strcmp(get(j, "name")->valuestring, name->valuestring) == 0)
+            return j;
+    }
+    return NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int check_gitlab_job(struct expect_report *r, const struct expect_input *in, const cJSON *x,
+                            size_t i)
+{
+    struct expect_item *it = add_item(r, "gitlabJob");
+    if (!it)
+        return -1;
+    char who[JSONC_SHOW_BUF + 32], want[1024] = "", why[1400] = "", sh[JSONC_SHOW_BUF];
+    size_t n = 0;
+    const cJSON *v;
+    if (cJSON_IsNumber(v = get(x, "job")))
+        snprintf(who, sizeof who, "job %.0f", v->valuedouble);
+    else
+        snprintf(who, sizeof who, "job \"%s\"", show(sh, sizeof sh, jstr(x, "name")));
+#define WANT(...)                                                                                  \
+    do {                                                                                           \
+        if (n < sizeof want)                                                                       \
+            n += (size_t)snprintf(want + n, sizeof want - n, __VA_ARGS__);                         \
+    } while (0)
+    if (cJSON_IsString(v = get(x, "state")))
+        WANT("%sstate %s", n ? ", " : "", v->valuestring);
+    if (cJSON_IsString(v = get(x, "failureReason")))
+        WANT("%sfailureReason \"%s\"", n ? ", " : "", show(sh, sizeof sh, v->valuestring));
+    if (cJSON_IsNumber(v = get(x, "exitCode")))
+        WANT("%sexitCode %d", n ? ", " : "", v->valueint);
+    for (int k = 0; k < 2; k++) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, get(x, k ? "traceLacks" : "traceContains")) if (cJSON_IsString(e))
+            WANT("%strace %s \"%s\"", n ? ", " : "", k ? "lacks" : "has",
+                 show(sh, sizeof sh, e->valuestring));
+    }
+#undef WANT
+    if (!n)
+        snprintf(want, sizeof want, "exists");
+    char *subject = fmt("gitlab.jobs[%zu] (%s)", i, who);
+    const cJSON *job = find_job(in->gitlab_jobs, x);
+    if (!job)
+        return finish(
+            r, it, EXPECT_FAIL, subject, strdup(want), strdup("no such job"),
+            fmt("the fake GitLab has no %s%s", who, in->gitlab_jobs ? "" : " (it did not run)"));
+    const char *state = jstr(job, "state"), *reason = jstr(job, "failure_reason");
+    const char *trace = jstr(job, "trace");
+    const cJSON *code = get(job, "exit_code");
+    char *observed = cJSON_IsNumber(code) ? fmt("%s%s%s%s, exit %d", state, reason[0] ? " (" : "",
+                                                reason, reason[0] ? ")" : "", code->valueint)
+                                          : fmt("%s%s%s%s", state, reason[0] ? " (" : "", reason,
+                                                reason[0] ? ")" : "");
+    if (cJSON_IsString(v = get(x, "state")) && strcmp(v->valuestring, state) != 0)
+        snprintf(why, sizeof why, "the job is %s, expected %s", state, v->valuestring);
+    else if (cJSON_IsString(v = get(x, "failureReason")) && strcmp(v->valuestring, reason) != 0)
+        snprintf(why, sizeof why, "failure_reason is \"%s\", expected \"%s\"",
+                 show(sh, sizeof sh, reason), v->valuestring);
+    else if (cJSON_IsNumber(v = get(x, "exitCode")) &&
+             (!cJSON_IsNumber(code) || code->valueint != v->valueint))
+        snprintf(why, sizeof why, "%s, expected exit code %d",
+                 cJSON_IsNumber(code) ? "another exit code" : "the runner sent no exit code",
+                 v->valueint);
+    for (int k = 0; k < 2 && !why[0]; k++) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, get(x, k ? "traceLacks" : "traceContains"))
+        {
+            int has = cJSON_IsString(e) && strstr(trace, e->valuestring) != NULL;
+            if (cJSON_IsString(e) && has == k) {
+                snprintf(why, sizeof why, "the trace (%zu bytes) %s \"%s\"", strlen(trace),
+                         k ? "contains" : "lacks", show(sh, sizeof sh, e->valuestring));
+                break;
+            }
+        }
+    }
+    if (why[0])
+        return finish(r, it, EXPECT_FAIL, subject, strdup(want), observed, strdup(why));
+    return finish(r, it, EXPECT_PASS, subject, strdup(want), observed, fmt("%s", observed));
+}
+
+static int check_all_gitlab(struct expect_report *r, const struct expect_input *in,
+                            const cJSON *spec)
+{
+    const cJSON *e;
+    size_t i = 0;
+    int rc = 0;
+    cJSON_ArrayForEach(e, get(spec, "jobs"))
+    {
+        if (rc == 0)
+            rc = check_gitlab_job(r, in, e, i);
+        i++;
+    }
+    return rc;
+}
+
 /* ---- the whole section ---- */
 
 static void verdict_of(struct expect_report *r)
@@ -704,6 +826,8 @@ int expect_evaluate_section(const struct scenario *s, const struct cJSON *ex, co
     }
     if (rc == 0 && ex && cJSON_IsArray(v = get(ex, "journal")))
         rc = check_all_journal(out, s, in, v);
+    if (rc == 0 && ex && cJSON_IsObject(v = get(ex, "gitlab")))
+        rc = check_all_gitlab(out, in, v);
     if (rc == 0 && strcmp(section, "expect") != 0)
         rc = prefix_items(out, section);
     if (rc < 0) {

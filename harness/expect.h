@@ -35,12 +35,15 @@ struct expect_input {
     /** Times each scenario rule fired (indexed as scenario->rules), or NULL: listener rules act on
      *  connections, which the journal does not list, so their expectations count these. */
     const uint64_t *rule_fired;
+    /** The fake GitLab's jobs as glrun_jobs_json() gives them (with "trace"), or NULL when none
+     *  ran: what "gitlab.jobs" expectations check. */
+    const struct cJSON *gitlab_jobs;
 };
 
 struct expect_item {
     enum expect_verdict verdict;
     char kind[16];  /**< "exitCode", "outputContains", "outputLacks", "durationMin",
-                         "durationMax", "journal", "before", "timeout" */
+                         "durationMax", "journal", "before", "timeout", "gitlabJob" */
     char *subject;  /**< the expectation in the scenario's words: `outputContains "x"` */
     char *expected; /**< short: `1`, `"x"`, `count 2`, `<= 5m` */
     char *observed; /**< short: `0`, `not found`, `1 request`, `6m2s` */

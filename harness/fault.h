@@ -15,6 +15,7 @@ struct conn;
 struct diag;
 struct engine;
 struct event_base;
+struct glproto_route;
 struct http_request;
 struct route;
 struct rng;
@@ -36,11 +37,14 @@ struct fault_request {
     void *ctx; /**< the type's parsed parameters */
     struct conn *conn;
     struct http_request *req;
-    const struct route *route;
-    struct rng *rng;         /**< the scenario's seeded generator: all randomness comes from it */
-    struct event_base *base; /**< timers: a delay is a timer, never a sleep */
-    char *note;              /**< the fault may say what it did, for the journal */
+    const struct route *route; /**< a GitLab request: an unrouted one (type ROUTE_NONE) */
+    struct rng *rng;           /**< the scenario's seeded generator: all randomness comes from it */
+    struct event_base *base;   /**< timers: a delay is a timer, never a sleep */
+    char *note;                /**< the fault may say what it did, for the journal */
     size_t note_len;
+    const struct glproto_route *gitlab; /**< a request to the fake GitLab: its route (serve it
+                                             with engine_serve_gitlab()); NULL for the kube
+                                             apiserver's */
 };
 
 /** Where a firing listener fault acts: a new connection, before TLS and HTTP. */
@@ -81,6 +85,8 @@ struct fault_stream {
 struct fault_type {
     const char *name; /**< as scenarios write it: "status", "delay", ... */
     enum fault_layer layer;
+    int gitlab_only;         /**< acts on the fake GitLab's requests only (its rules' match must
+                                  say "server": "gitlab") */
     const char *summary;     /**< one line for --help, `kubefault faults` and the docs */
     const char *client_sees; /**< what kubectl (or the runner) prints, verbatim where fixed */
     const char *const *keys; /**< the keys its fault object accepts besides "type"; NULL-ended */

@@ -10,6 +10,7 @@
 struct open_ref {
     uint64_t conn_id;
     uint64_t seq;
+    int gitlab; /* the two servers number connections and requests apart */
     size_t idx;
 };
 
@@ -75,7 +76,7 @@ struct journal_entry *journal_begin(struct journal *j)
 static void remember_open(struct journal *j, struct journal_entry *e)
 {
     for (size_t i = 0; i < j->nopen; i++)
-        if (j->open[i].conn_id == e->conn_id) {
+        if (j->open[i].conn_id == e->conn_id && j->open[i].gitlab == e->gitlab) {
             forget_open(j, i);
             break;
         }
@@ -87,15 +88,15 @@ static void remember_open(struct journal *j, struct journal_entry *e)
         j->open = o;
         j->open_cap = cap;
     }
-    j->open[j->nopen++] = (struct open_ref){e->conn_id, e->seq, (size_t)(e - j->ring)};
+    j->open[j->nopen++] = (struct open_ref){e->conn_id, e->seq, e->gitlab, (size_t)(e - j->ring)};
 }
 
-struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id)
+static struct journal_entry *open_entry(struct journal *j, int gitlab, uint64_t conn_id)
 {
     for (size_t i = 0; i < j->nopen; i++)
-        if (j->open[i].conn_id == conn_id) {
+        if (j->open[i].conn_id == conn_id && j->open[i].gitlab == gitlab) {
             struct journal_entry *e = &j->ring[j->open[i].idx];
-            if (e->seq == j->open[i].seq && e->conn_id == conn_id)
+            if (e->seq == j->open[i].seq && e->conn_id == conn_id && e->gitlab == gitlab)
                 return e;
             forget_open(j, i);
             return NULL;
@@ -103,12 +104,22 @@ struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id)
     return NULL;
 }
 
+struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id)
+{
+    return open_entry(j, 0, conn_id);
+}
+
+struct journal_entry *journal_open_gitlab_entry(struct journal *j, uint64_t conn_id)
+{
+    return open_entry(j, 1, conn_id);
+}
+
 struct journal_entry *journal_open_entry_seq(struct journal *j, uint64_t seq)
 {
     for (size_t i = 0; i < j->nopen; i++)
-        if (j->open[i].seq == seq) {
+        if (j->open[i].seq == seq && !j->open[i].gitlab) {
             struct journal_entry *e = &j->ring[j->open[i].idx];
-            return e->seq == seq ? e : NULL;
+            return e->seq == seq && !e->gitlab ? e : NULL;
         }
     return NULL;
 }
@@ -126,7 +137,8 @@ void journal_end(struct journal *j, struct journal_entry *e, int code, uint64_t 
     e->complete = complete;
     e->done_ms = done_ms;
     for (size_t i = 0; i < j->nopen; i++)
-        if (j->open[i].conn_id == e->conn_id && j->open[i].seq == e->seq) {
+        if (j->open[i].conn_id == e->conn_id && j->open[i].seq == e->seq &&
+            j->open[i].gitlab == e->gitlab) {
             forget_open(j, i);
             break;
         }
@@ -164,9 +176,13 @@ cJSON *journal_entry_json(const struct journal_entry *e, int with_times)
             cJSON_AddNumberToObject(o, "done_ms", (double)e->done_ms);
     }
     cJSON_AddNumberToObject(o, "conn", (double)e->conn_id);
+    if (e->gitlab)
+        cJSON_AddStringToObject(o, "server", "gitlab");
     cJSON_AddStringToObject(o, "method", e->method);
     cJSON_AddStringToObject(o, "path", e->path);
     cJSON_AddStringToObject(o, "verb", e->verb);
+    if (e->job > 0)
+        cJSON_AddNumberToObject(o, "job", (double)e->job);
     if (e->resource[0])
         cJSON_AddStringToObject(o, "resource", e->resource);
     if (e->namespace_[0])

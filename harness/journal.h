@@ -16,11 +16,15 @@
 
 struct journal_entry {
     uint64_t seq;     /**< request number on the server, from 1 */
-    uint64_t conn_id; /**< which connection */
+    uint64_t conn_id; /**< which connection (numbered per server) */
+    int gitlab;       /**< 1: a request to the fake GitLab ("server": "gitlab" in JSON), whose
+                           seq and conn_id count apart from the kube-apiserver's */
+    int64_t job;      /**< GitLab: the job id in the path, 0 when none */
     int64_t t_ms;     /**< since scenario start, when the request was complete */
     char method[12];
     char path[512]; /**< path and query, as sent (cut at 511 bytes) */
-    char verb[20];  /**< "get", "create", "exec", "other", ... */
+    char verb[20];  /**< "get", "create", "exec", "other", ...; GitLab: the endpoint
+                         ("jobs/request", "trace", "update", "verify", "other") */
     char resource[64];
     char namespace_[ROUTE_MAX_SEGMENT + 1];
     char name[ROUTE_MAX_SEGMENT + 1];
@@ -51,11 +55,15 @@ struct journal_entry *journal_begin(struct journal *j);
 /** The caller filled e's conn_id and seq: from now on journal_open_entry() finds it. */
 void journal_commit(struct journal *j, struct journal_entry *e);
 
-/** Find the open entry of a connection (the one request it is being answered), or NULL. */
+/** Find the open entry of a kube-apiserver connection (the one request it is being answered), or
+ *  NULL. */
 struct journal_entry *journal_open_entry(struct journal *j, uint64_t conn_id);
 
-/** The open entry of request number seq (struct http_request.seq), or NULL: for hooks that see the
- *  request but not its connection (an exec's on_remotecmd). */
+/** The same for a connection to the fake GitLab. */
+struct journal_entry *journal_open_gitlab_entry(struct journal *j, uint64_t conn_id);
+
+/** The open entry of kube-apiserver request number seq (struct http_request.seq), or NULL: for
+ * hooks that see the request but not its connection (an exec's on_remotecmd). */
 struct journal_entry *journal_open_entry_seq(struct journal *j, uint64_t seq);
 
 /** The answer is done (or cut short): record it and write the JSON line. */

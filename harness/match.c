@@ -10,6 +10,7 @@
 
 #include "harness/diag.h"
 #include "harness/jsonc.h"
+#include "mockapi/gitlab/proto.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/kube/kinds.h"
 #include "mockapi/kube/route.h"
@@ -28,8 +29,13 @@
     "an object {\"path\": ..., and one of \"exists\": true, \"absent\": true, \"equals\": "        \
     "<value>}"
 
-static const char *const MATCH_KEYS[] = {"verb", "resource", "subresource", "namespace", "name",
-                                         "path", "query",    "headers",     "body",      NULL};
+static const char *const MATCH_KEYS[] = {
+    "verb",    "resource", "subresource", "namespace", "name", "path", "query",
+    "headers", "body",     "server",      "endpoint",  "job",  NULL};
+static const char *const SERVERS[] = {"kube", "gitlab", NULL};
+/* GitLab endpoints by enum glproto_endpoint; the names matches and the journal use */
+static const char *const ENDPOINTS[] = {"other", "jobs/request", "update", "trace", "verify", NULL};
+#define NENDPOINTS 5
 static const char *const BODY_KEYS[] = {"path", "exists", "absent", "equals", NULL};
 
 static const struct {
@@ -444,6 +450,94 @@ static int one_resource(const cJSON *v, const char *path, struct diag *d, void *
     return parse_resource(v, path, d, arg);
 }
 
+/* ---- the GitLab side: "server", "endpoint", "job" ---- */
+
+static int one_endpoint(const cJSON *v, const char *path, struct diag *d, void *arg)
+{
+    char known[128], want[160];
+    unsigned *eps = arg;
+    join(known, sizeof known, ENDPOINTS);
+    if (!cJSON_IsString(v)) {
+        snprintf(want, sizeof want, "a GitLab endpoint (known: %s)", known);
+        jsonc_type_error(d, path, want, v);
+        return -1;
+    }
+    for (size_t i = 0; i < NENDPOINTS; i++)
+        if (strcmp(v->valuestring, ENDPOINTS[i]) == 0) {
+            *eps |= 1u << i;
+            return 0;
+        }
+    unknown_value(d, path, "GitLab endpoint", v->valuestring, known,
+                  jsonc_suggest(v->valuestring, ENDPOINTS));
+    return -1;
+}
+
+static int parse_server(const cJSON *v, const char *path, struct diag *d, struct match *m)
+{
+    char known[64];
+    join(known, sizeof known, SERVERS);
+    if (!cJSON_IsString(v)) {
+        jsonc_type_error(d, path, "\"kube\" or \"gitlab\"", v);
+        return -1;
+    }
+    for (int i = 0; SERVERS[i]; i++)
+        if (strcmp(v->valuestring, SERVERS[i]) == 0) {
+            m->server = i;
+            return 0;
+        }
+    unknown_value(d, path, "server", v->valuestring, known, jsonc_suggest(v->valuestring, SERVERS));
+    return -1;
+}
+
+static int parse_job(const cJSON *v, const char *path, struct diag *d, struct match *m)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e15 ||
+        v->valuedouble != (double)(int64_t)v->valuedouble) {
+        jsonc_type_error(d, path, "a job id (an integer >= 1)", v);
+        return -1;
+    }
+    m->job = (int64_t)v->valuedouble;
+    return 0;
+}
+
+/* Keys of one server used with the other, and GitLab selections no request satisfies. */
+static int check_server(const cJSON *spec, const char *path, struct diag *d, const struct match *m)
+{
+    static const char *const kube_only[] = {"verb",      "resource", "subresource",
+                                            "namespace", "name",     NULL};
+    static const char *const gitlab_only[] = {"endpoint", "job", NULL};
+    const unsigned with_job = 1u << GLPROTO_EP_TRACE | 1u << GLPROTO_EP_JOB_UPDATE;
+    char sub[JSONC_PATH_MAX];
+    int rc = 0;
+    for (size_t i = 0; m->server == MATCH_SERVER_GITLAB && kube_only[i]; i++)
+        if (cJSON_GetObjectItemCaseSensitive(spec, kube_only[i])) {
+            diag_path(d, jsonc_path_key(sub, sizeof sub, path, kube_only[i]),
+                      "\"%s\" selects kube-apiserver requests, but \"server\" is \"gitlab\" "
+                      "(GitLab requests are selected by \"endpoint\", \"job\", \"path\", "
+                      "\"query\", \"headers\" and \"body\")",
+                      kube_only[i]);
+            rc = -1;
+        }
+    for (size_t i = 0; m->server != MATCH_SERVER_GITLAB && gitlab_only[i]; i++)
+        if (cJSON_GetObjectItemCaseSensitive(spec, gitlab_only[i])) {
+            diag_path(d, jsonc_path_key(sub, sizeof sub, path, gitlab_only[i]),
+                      "\"%s\" selects GitLab requests: add \"server\": \"gitlab\"", gitlab_only[i]);
+            rc = -1;
+        }
+    if (rc == 0 && m->job && m->endpoints && !(m->endpoints & with_job)) {
+        diag_path(d, jsonc_path_key(sub, sizeof sub, path, "job"),
+                  "impossible combination: only \"trace\" and \"update\" requests name a job, "
+                  "but the match selects neither");
+        rc = -1;
+    }
+    return rc;
+}
+
+const char *match_gitlab_endpoint(int ep)
+{
+    return ep >= 0 && ep < (int)NENDPOINTS ? ENDPOINTS[ep] : ENDPOINTS[0];
+}
+
 /* A pattern string into *out (owned); what names it in a type error ("a namespace pattern"). */
 static int parse_glob(const cJSON *v, const char *path, struct diag *d, const char *what,
                       char **out)
@@ -692,6 +786,12 @@ int match_parse(const cJSON *spec, const char *path, struct diag *d, struct matc
                           jsonc_show(shown, sizeof shown, m->path_glob));
                 r = -1;
             }
+        } else if (strcmp(k, "server") == 0) {
+            r = parse_server(c, sub, d, m);
+        } else if (strcmp(k, "endpoint") == 0) {
+            r = parse_one_or_many(c, sub, d, "GitLab endpoint", one_endpoint, &m->endpoints);
+        } else if (strcmp(k, "job") == 0) {
+            r = parse_job(c, sub, d, m);
         } else if (strcmp(k, "query") == 0) {
             r = parse_kvs(c, sub, d, 0, &m->query, &m->nquery);
         } else if (strcmp(k, "headers") == 0) {
@@ -702,6 +802,8 @@ int match_parse(const cJSON *spec, const char *path, struct diag *d, struct matc
         if (r < 0)
             rc = -1;
     }
+    if (rc == 0 && check_server(spec, path, d, m) < 0)
+        rc = -1;
     if (rc < 0)
         match_release(m);
     return rc;
@@ -850,12 +952,33 @@ int match_predicate(const cJSON *pred, const cJSON *obj)
     return 0;
 }
 
+/* What both servers' requests are matched on: the raw path, query, headers, body. */
+static int request_ok(const struct match *m, const struct http_request *req, const cJSON *body)
+{
+    if (m->path_glob && !glob_ok(m->path_glob, req ? req->path : NULL))
+        return 0;
+    if ((m->nquery || m->nheaders) && !req)
+        return 0;
+    for (size_t i = 0; i < m->nquery; i++)
+        if (!query_ok(&m->query[i], req))
+            return 0;
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (!header_ok(&m->headers[i], req))
+            return 0;
+    for (size_t i = 0; i < m->nbody; i++)
+        if (!body_ok(&m->body[i], body))
+            return 0;
+    return 1;
+}
+
 int match_request(const struct match *m, const struct http_request *req, const struct route *r,
                   const cJSON *body)
 {
     static const struct route none; /* an unrouted request: every field empty */
     if (!m)
         return 1;
+    if (m->server != MATCH_SERVER_KUBE)
+        return 0;
     if (!r)
         r = &none;
     if (m->verbs && !(m->verbs & match_verb_of(req, r)))
@@ -873,20 +996,19 @@ int match_request(const struct match *m, const struct http_request *req, const s
         return 0;
     if (!glob_ok(m->namespace_glob, r->namespace) || !glob_ok(m->name_glob, r->name))
         return 0;
-    if (m->path_glob && !glob_ok(m->path_glob, req ? req->path : NULL))
+    return request_ok(m, req, body);
+}
+
+int match_gitlab_request(const struct match *m, const struct http_request *req,
+                         const struct glproto_route *r, const cJSON *body)
+{
+    if (!m || m->server != MATCH_SERVER_GITLAB || !r)
         return 0;
-    if ((m->nquery || m->nheaders) && !req)
+    if (m->endpoints && !(m->endpoints & (1u << r->ep)))
         return 0;
-    for (size_t i = 0; i < m->nquery; i++)
-        if (!query_ok(&m->query[i], req))
-            return 0;
-    for (size_t i = 0; i < m->nheaders; i++)
-        if (!header_ok(&m->headers[i], req))
-            return 0;
-    for (size_t i = 0; i < m->nbody; i++)
-        if (!body_ok(&m->body[i], body))
-            return 0;
-    return 1;
+    if (m->job && m->job != r->job_id)
+        return 0;
+    return request_ok(m, req, body);
 }
 
 int match_needs_body(const struct match *m)

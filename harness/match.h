@@ -11,6 +11,7 @@
 #include "harness/scenario.h"
 
 struct diag;
+struct glproto_route;
 struct http_request;
 struct route;
 
@@ -31,6 +32,15 @@ unsigned match_verb_of(const struct http_request *req, const struct route *r);
  *  not be decoded: body predicates then see every path as absent). */
 int match_request(const struct match *m, const struct http_request *req, const struct route *r,
                   const cJSON *body);
+
+/** 1 if a request to the fake GitLab matches: only a match with "server": "gitlab" does (a rule
+ *  without one acts on the kube-apiserver, and match_request() is the one that matches it). */
+int match_gitlab_request(const struct match *m, const struct http_request *req,
+                         const struct glproto_route *r, const cJSON *body);
+
+/** A GitLab endpoint's name as matches and the journal write it: "jobs/request", "trace",
+ *  "update", "verify", "other" (any other path). */
+const char *match_gitlab_endpoint(int ep);
 
 /** 1 when some rule's match needs the body decoded (so the engine decodes only then). */
 int match_needs_body(const struct match *m);

@@ -24,11 +24,13 @@
 #include "harness/diag.h"
 #include "harness/engine.h"
 #include "harness/expect.h"
+#include "harness/glrun.h"
 #include "harness/journal.h"
 #include "harness/jsonc.h"
 #include "harness/scenario.h"
 #include "mockapi/base/file.h"
 #include "mockapi/base/log.h"
+#include "mockapi/gitlab/gitlab.h"
 #include "mockapi/kube/kubeconfig.h"
 #include "mockapi/server.h"
 
@@ -42,9 +44,17 @@ extern char **environ;
  * KUBECACHEDIR, is passed on as inherited, except to --kubectl's kubectl: a fresh one per
  * scenario, so discovery and the /version the dispatcher picks its binary by start cold (a cache
  * left by an earlier fake on the same port would change what kubectl does and prints). */
-static const char *const ENV_NAMES[] = {
-    "KUBECONFIG",         "KUBEFAULT_URL",         "KUBEFAULT_TOKEN",         "KUBEFAULT_CA_FILE",
-    "KUBEFAULT_SCENARIO", "KUBEFAULT_CONTROL_URL", "KUBEFAULT_CONTROL_TOKEN", "KUBECACHEDIR"};
+static const char *const ENV_NAMES[] = {"KUBECONFIG",
+                                        "KUBEFAULT_URL",
+                                        "KUBEFAULT_TOKEN",
+                                        "KUBEFAULT_CA_FILE",
+                                        "KUBEFAULT_SCENARIO",
+                                        "KUBEFAULT_CONTROL_URL",
+                                        "KUBEFAULT_CONTROL_TOKEN",
+                                        "KUBEFAULT_GITLAB_URL",
+                                        "KUBEFAULT_GITLAB_TOKEN",
+                                        "KUBEFAULT_RUNNER_CONFIG",
+                                        "KUBECACHEDIR"};
 #define NENV (sizeof ENV_NAMES / sizeof ENV_NAMES[0])
 
 /* One run's state, shared by the loop's callbacks. */
@@ -455,13 +465,14 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     struct runner rn;
     struct mockapi_server_opts so;
     struct mockapi_server *srv = NULL;
+    struct gitlab_server *gl = NULL;
     struct control *ctl = NULL;
     FILE *slog = NULL;
     char **env = NULL;
     size_t env_own = 0;
     char kubeconfig[FILE_PATH_MAX], ca_file[FILE_PATH_MAX], job_file[FILE_PATH_MAX],
         log_file[FILE_PATH_MAX], self[FILE_PATH_MAX], scen_abs[PATH_MAX], err[512],
-        kube_cache[FILE_PATH_MAX];
+        kube_cache[FILE_PATH_MAX], runner_config[FILE_PATH_MAX];
     char *ref_argv[10 + RUN_JOB_ARGS_MAX] = {NULL};
     char **kube_argv = NULL;
     char seed_arg[24];
@@ -484,7 +495,9 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         (size_t)snprintf(log_file, sizeof log_file, "%s/server.log", o->work_dir) >=
             sizeof log_file ||
         (size_t)snprintf(kube_cache, sizeof kube_cache, "%s/kube-cache", o->work_dir) >=
-            sizeof kube_cache) {
+            sizeof kube_cache ||
+        (size_t)snprintf(runner_config, sizeof runner_config, "%s/config.toml", o->work_dir) >=
+            sizeof runner_config) {
         fail(r, "work directory path too long: %s", o->work_dir);
         goto out;
     }
@@ -529,6 +542,24 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     if (kubeconfig_write(&ko, kubeconfig, err, sizeof err) < 0) {
         fail(r, "%s", err);
         goto out;
+    }
+    /* the fake GitLab beside it, with the same CA, and a config.toml for a real runner */
+    if (s->gitlab.present) {
+        if (!(gl = glrun_start(rn.eng, base, s, mockapi_server_tls(srv), err, sizeof err))) {
+            fail(r, "the fake GitLab did not start: %s", err);
+            goto out;
+        }
+        struct glrun_config gc = {gitlab_server_url(gl),
+                                  gitlab_server_runner_token(gl),
+                                  ca_pem ? ca_file : NULL,
+                                  mockapi_server_url(srv),
+                                  mockapi_server_token(srv),
+                                  NULL,
+                                  NULL};
+        if (glrun_write_config(runner_config, &gc, err, sizeof err) < 0) {
+            fail(r, "%s", err);
+            goto out;
+        }
     }
 
     /* what runs: kubectl with the scenario's "kubectl.args", the command, or the reference job
@@ -601,6 +632,9 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
                               scen,
                               control_url(ctl),
                               control_token(ctl),
+                              gl ? gitlab_server_url(gl) : NULL,
+                              gl ? gitlab_server_runner_token(gl) : NULL,
+                              gl ? runner_config : NULL,
                               o->kubectl ? kube_cache : getenv("KUBECACHEDIR")};
     if (!(env = make_env(vals, &env_own))) {
         fail(r, "out of memory");
@@ -669,8 +703,12 @@ out:
         for (size_t i = 0; i < s->nrules; i++)
             r->rule_fired[i] = engine_rule_fired(rn.eng, &s->rules[i]);
     /* as serve shuts down: the control API, then the engine detaches, then the server */
+    /* what the fake GitLab kept of each job, for the expectations */
+    if (gl)
+        r->gitlab_jobs = glrun_jobs_json(gl, 1);
     control_free(ctl);
     engine_stop(rn.eng);
+    gitlab_server_free(gl);
     mockapi_server_free(srv);
     if (env) {
         for (size_t i = env_own; env[i]; i++)
@@ -690,6 +728,7 @@ void run_result_release(struct run_result *r)
     free(r->output);
     engine_free(r->engine);
     free(r->rule_fired);
+    cJSON_Delete(r->gitlab_jobs);
     memset(r, 0, sizeof *r);
 }
 
@@ -995,7 +1034,8 @@ enum report_status run_case(struct event_base *base, const char *file, const str
                                   r.output_dropped,
                                   r.duration_ms,
                                   r.engine ? engine_journal(r.engine) : NULL,
-                                  r.rule_fired};
+                                  r.rule_fired,
+                                  r.gitlab_jobs};
         if (expect_evaluate_section(s, ex, section, &in, &c->expect) < 0)
             c->error = strdup("out of memory checking the expectations");
         else

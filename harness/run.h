@@ -10,6 +10,7 @@
 
 #include "harness/report.h"
 
+struct cJSON;
 struct event_base;
 struct scenario;
 
@@ -60,6 +61,8 @@ struct run_result {
     struct engine *engine; /**< stopped, its server freed: the journal and the rules' counts stay
                                 readable until run_result_release() */
     uint64_t *rule_fired;  /**< times each scenario rule fired, taken when the fake stopped */
+    struct cJSON *gitlab_jobs; /**< the fake GitLab's jobs with their traces (glrun_jobs_json),
+                                    taken when it stopped; NULL when none ran */
 };
 
 /** Start the fake with scenario s (borrowed; must outlive r), run the command against it on base

@@ -17,6 +17,8 @@
 #include "harness/jsonc.h"
 #include "harness/match.h"
 #include "harness/trigger.h"
+#include "mockapi/gitlab/gitlab.h"
+#include "mockapi/gitlab/proto.h"
 
 /* Caps on one file, beside SCENARIO_MAX_BYTES and SCENARIO_MAX_RULES (scenario.h). Each is far
  * beyond a hand-written scenario and keeps a generated one from growing without bound. */
@@ -317,7 +319,7 @@ out:
 static const char *const TOP_KEYS[] = {
     "name",    "description", "anchor",    "class",   "tags",      "seed",
     "cluster", "rules",       "timeline",  "pods",    "admission", "commands",
-    "stages",  "expect",      "jobClient", "kubectl", NULL};
+    "stages",  "expect",      "jobClient", "kubectl", "gitlab",    NULL};
 static const char *const CLASSES[] = {"wire", "cluster", "client-side", NULL};
 static const char *const CLUSTER_KEYS[] = {"version", "namespaces", "pods", NULL};
 static const char *const CLUSTER_POD_KEYS[] = {"scheduleDelay", "startDelay", "terminateDelay",
@@ -583,11 +585,34 @@ static void check_layer(const cJSON *spec, struct rule *r, struct diag *d)
     const struct fault_type *ft = r->fault;
     char p[PATH_LEN];
 
+    if (ft->gitlab_only && r->match.server != MATCH_SERVER_GITLAB)
+        diag_path(d, jsonc_path_key(p, sizeof p, r->path, "fault"),
+                  "\"%s\" acts on the fake GitLab's requests: give the rule \"match\": "
+                  "{\"server\": \"gitlab\", ...}",
+                  ft->name);
+    if (r->match.server == MATCH_SERVER_GITLAB) {
+        const char *why = NULL;
+        if (ft->layer == FAULT_LAYER_LISTENER && !ft->on_accept)
+            why = "it acts on the kube-apiserver's listening socket; the fake GitLab has no "
+                  "such hook yet (accept-hang, accept-reset, tls-stall and the HTTP faults "
+                  "work there)";
+        else if (ft->layer != FAULT_LAYER_LISTENER && ft->layer != FAULT_LAYER_HTTP)
+            why = "only HTTP and connection faults act on GitLab requests";
+        if (why) {
+            diag_path(d, jsonc_path_key(p, sizeof p, r->path, "fault"),
+                      "\"%s\" is a %s fault and cannot act on the fake GitLab: %s", ft->name,
+                      layer_name(ft->layer), why);
+            return;
+        }
+    }
     if (ft->layer == FAULT_LAYER_LISTENER) {
-        if (get(spec, "match"))
+        const cJSON *m = get(spec, "match");
+        /* a listener rule picks its server and nothing else: "match": {"server": "gitlab"} */
+        if (m && !(cJSON_GetArraySize(m) == 1 && get(m, "server")))
             diag_path(d, jsonc_path_key(p, sizeof p, r->path, "match"),
                       "impossible combination: \"%s\" is a listener fault, it acts on connections "
-                      "before any request is read, so it takes no \"match\"",
+                      "before any request is read, so its \"match\" may only name the "
+                      "\"server\"",
                       ft->name);
         /* refuse and black-hole act on the listener for as long as the rule is on: nothing is
          * counted, nothing fires, so a trigger or a state would silently never apply */
@@ -1654,10 +1679,164 @@ static void parse_stages(struct ctx *c, const cJSON *root)
     }
 }
 
+/* ---- the fake GitLab ---- */
+
+#define GITLAB_JOBS_MAX 64              /* jobs a scenario queues */
+#define GITLAB_MAX_LONG_POLL_MS 600000  /* a jobs/request hold (GitLab's header timeout: 10m) */
+#define GITLAB_MAX_UPDATE_INTERVAL 3600 /* seconds */
+#define GITLAB_JOB_TIMEOUT_MAX 2592000  /* a job's timeout: 30 days, in seconds */
+
+static const char *const GITLAB_KEYS[] = {"jobs", "longPoll", "updateInterval", "runnerToken",
+                                          NULL};
+/* a job's keys as scenarios write them, and glproto_job_payload()'s for each */
+static const char *const JOB_KEYS[] = {
+    "id",          "token", "name",      "stage",       "projectId", "projectName", "repoUrl",
+    "ref",         "sha",   "beforeSha", "image",       "services",  "variables",   "script",
+    "afterScript", "steps", "timeout",   "credentials", "extra",     NULL};
+static const char *const JOB_PROTO_KEYS[] = {
+    "id",           "token",    "name",        "stage",  "project_id",
+    "project_name", "repo_url", "ref",         "sha",    "before_sha",
+    "image",        "services", "variables",   "script", "after_script",
+    "steps",        "timeout",  "credentials", "extra",  NULL};
+
+cJSON *scenario_gitlab_job(const cJSON *spec, const char *path, struct diag *d)
+{
+    char p[PATH_LEN], err[256];
+    cJSON *out = NULL, *payload = NULL;
+    const cJSON *c;
+    int bad = 0;
+
+    if (jsonc_as_object(spec, path, d) < 0)
+        return NULL;
+    if (jsonc_check_keys(spec, path, JOB_KEYS, d) < 0)
+        return NULL;
+    if (!(out = cJSON_CreateObject()))
+        goto oom;
+    cJSON_ArrayForEach(c, spec)
+    {
+        size_t k = 0;
+        while (strcmp(JOB_KEYS[k], c->string) != 0)
+            k++;
+        cJSON *v;
+        if (strcmp(c->string, "timeout") == 0 && cJSON_IsString(c)) {
+            int64_t ms;
+            if (jsonc_duration(spec, "timeout", path, d, &ms) < 0) {
+                bad = 1;
+                continue;
+            }
+            if (ms < 1000 || ms / 1000 > GITLAB_JOB_TIMEOUT_MAX) {
+                diag_path(d, jsonc_path_key(p, sizeof p, path, "timeout"),
+                          "expected a duration from 1s to 720h");
+                bad = 1;
+                continue;
+            }
+            v = cJSON_CreateNumber((double)((ms + 999) / 1000));
+        } else {
+            v = cJSON_Duplicate(c, 1);
+        }
+        if (!v || !cJSON_AddItemToObject(out, JOB_PROTO_KEYS[k], v)) {
+            cJSON_Delete(v);
+            goto oom;
+        }
+    }
+    if (bad)
+        goto fail;
+    /* the server's own check: what it would refuse at gitlab_job_add() */
+    if (!(payload = glproto_job_payload(out, 1, "t", err, sizeof err))) {
+        const char *colon = strstr(err, ": ");
+        size_t k = 0;
+        for (; colon && JOB_PROTO_KEYS[k]; k++)
+            if (strlen(JOB_PROTO_KEYS[k]) == (size_t)(colon - err) &&
+                strncmp(err, JOB_PROTO_KEYS[k], (size_t)(colon - err)) == 0)
+                break;
+        if (colon && JOB_PROTO_KEYS[k])
+            diag_path(d, jsonc_path_key(p, sizeof p, path, JOB_KEYS[k]), "%s", colon + 2);
+        else
+            diag_path(d, path, "%s", err);
+        goto fail;
+    }
+    cJSON_Delete(payload);
+    return out;
+oom:
+    diag_path(d, path, "out of memory");
+fail:
+    cJSON_Delete(out);
+    return NULL;
+}
+
+static void parse_gitlab(struct ctx *c, const cJSON *root)
+{
+    struct diag *d = c->d;
+    struct scenario_gitlab *g = &c->s->gitlab;
+    const cJSON *spec, *jobs;
+    const char *tok;
+    size_t n = 0, i = 0;
+    int64_t ms;
+
+    if (jsonc_object(root, "gitlab", "", d, &spec) != 1)
+        return;
+    g->present = 1;
+    jsonc_check_keys(spec, "gitlab", GITLAB_KEYS, d);
+    if (jsonc_duration(spec, "longPoll", "gitlab", d, &ms) == 1) {
+        if (ms > GITLAB_MAX_LONG_POLL_MS)
+            diag_path(d, "gitlab.longPoll", "expected at most 10m (GitLab's header timeout)");
+        g->long_poll_ms = ms == 0 ? -1 : ms;
+    }
+    if (jsonc_duration(spec, "updateInterval", "gitlab", d, &ms) == 1) {
+        if (ms < 1000 || ms % 1000 || ms / 1000 > GITLAB_MAX_UPDATE_INTERVAL)
+            diag_path(d, "gitlab.updateInterval", "expected whole seconds from 1s to 1h");
+        else
+            g->update_interval_s = (int)(ms / 1000);
+    }
+    if (jsonc_string(spec, "runnerToken", "gitlab", d, &tok) == 1) {
+        if (!*tok || strlen(tok) > GLPROTO_MAX_TOKEN || strspn(tok, "\t\r\n ") != 0 ||
+            strpbrk(tok, "\t\r\n \"\\"))
+            diag_path(d, "gitlab.runnerToken",
+                      "expected 1 to %d characters without blanks, quotes or backslashes",
+                      GLPROTO_MAX_TOKEN);
+        else
+            g->runner_token = dup_or_oom(c, tok);
+    }
+    if (!(g->jobs = cJSON_CreateArray())) {
+        diag_path(d, "gitlab", "out of memory");
+        return;
+    }
+    if (array(spec, "jobs", "gitlab", d, GITLAB_JOBS_MAX, &jobs, &n) != 1)
+        return;
+    for (const cJSON *e = jobs->child; e; e = e->next, i++) {
+        char p[PATH_LEN];
+        cJSON *job = scenario_gitlab_job(e, jsonc_path_index(p, sizeof p, "gitlab.jobs", i), d);
+        if (!job && cJSON_IsString(get(e, "name"))) /* reported; its name still counts */
+            job = cJSON_Duplicate(e, 1);
+        if (job && !cJSON_AddItemToArray(g->jobs, job)) {
+            cJSON_Delete(job);
+            diag_path(d, p, "out of memory");
+        }
+    }
+    /* ids given must differ (unnumbered jobs take the next free ones), as gitlab_job_add wants */
+    i = 0;
+    for (const cJSON *e = g->jobs->child; e; e = e->next, i++) {
+        const cJSON *id = get(e, "id");
+        for (const cJSON *o = g->jobs->child; id && o != e; o = o->next)
+            if (cJSON_IsNumber(get(o, "id")) && get(o, "id")->valuedouble == id->valuedouble) {
+                char p[PATH_LEN];
+                snprintf(p, sizeof p, "gitlab.jobs[%zu].id", i);
+                diag_path(d, p, "duplicate job id %.0f", id->valuedouble);
+                break;
+            }
+    }
+}
+
 /* ---- expectations ---- */
 
 static const char *const EXPECT_KEYS[] = {
-    "exitCode", "outputContains", "outputLacks", "durationMin", "durationMax", "journal", NULL};
+    "exitCode",    "outputContains", "outputLacks", "durationMin",
+    "durationMax", "journal",        "gitlab",      NULL};
+static const char *const EXPECT_GITLAB_KEYS[] = {"jobs", NULL};
+static const char *const EXPECT_JOB_KEYS[] = {
+    "job", "name", "state", "failureReason", "exitCode", "traceContains", "traceLacks", NULL};
+static const char *const JOB_STATES[] = {"pending", "running",  "canceling", "success",
+                                         "failed",  "canceled", NULL};
 static const char *const KUBECTL_KEYS[] = {"args", "expect", NULL};
 static const char *const JOURNAL_KEYS[] = {"name", "match", "rule",   "fault", "count",
                                            "min",  "max",   "before", NULL};
@@ -1727,6 +1906,55 @@ static void parse_journal_expect(struct ctx *c, const cJSON *e, const char *p, c
     }
 }
 
+/* "gitlab": {"jobs": [...]}: what the fake GitLab must have seen of each job. */
+static void parse_gitlab_expect(struct ctx *c, const cJSON *spec, const char *path)
+{
+    struct diag *d = c->d;
+    const cJSON *arr;
+    size_t n = 0, i = 0;
+    char gp[PATH_LEN], jp[PATH_LEN];
+
+    jsonc_path_key(gp, sizeof gp, path, "gitlab");
+    if (jsonc_as_object(spec, gp, d) < 0)
+        return;
+    jsonc_check_keys(spec, gp, EXPECT_GITLAB_KEYS, d);
+    if (!c->s->gitlab.present)
+        diag_path(d, gp, "the scenario has no \"gitlab\" section: no fake GitLab runs");
+    jsonc_path_key(jp, sizeof jp, gp, "jobs");
+    if (array(spec, "jobs", gp, d, LIST_MAX, &arr, &n) != 1)
+        return;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        char p[PATH_LEN], q[PATH_LEN];
+        const char *str;
+        int64_t v;
+        jsonc_path_index(p, sizeof p, jp, i);
+        if (jsonc_as_object(e, p, d) < 0)
+            continue;
+        jsonc_check_keys(e, p, EXPECT_JOB_KEYS, d);
+        int hid = jsonc_int(e, "job", p, d, 1, INT64_MAX, &v);
+        int hname = jsonc_string(e, "name", p, d, &str);
+        if ((hid == 1) == (hname == 1) && hid >= 0 && hname >= 0)
+            diag_path(d, p, "give \"job\" (an id) or \"name\" (a job's name), one of them");
+        if (hname == 1 && c->s->gitlab.jobs) {
+            const cJSON *j = c->s->gitlab.jobs->child;
+            while (j && !(cJSON_IsString(get(j, "name")) &&
+                          strcmp(get(j, "name")->valuestring, str) == 0))
+                j = j->next;
+            if (!j)
+                diag_path(d, jsonc_path_key(q, sizeof q, p, "name"),
+                          "no job named \"%s\" in gitlab.jobs", SHOW(str));
+        }
+        if (jsonc_string(e, "state", p, d, &str) == 1)
+            enum_value(str, jsonc_path_key(q, sizeof q, p, "state"), d, "job state", JOB_STATES);
+        if (jsonc_string(e, "failureReason", p, d, &str) == 1 && strlen(str) > GLPROTO_MAX_REASON)
+            diag_path(d, jsonc_path_key(q, sizeof q, p, "failureReason"),
+                      "expected at most %d characters", GLPROTO_MAX_REASON);
+        jsonc_int(e, "exitCode", p, d, 0, 255, &v);
+        parse_strings(e, "traceContains", p, d);
+        parse_strings(e, "traceLacks", p, d);
+    }
+}
+
 /* "jobClient": the reference job client's configuration (harness/JOBCLIENT.md), validated by its
  * own parser; its messages get the "jobClient." path prefix. */
 static void parse_job_client(struct ctx *c, const cJSON *root)
@@ -1770,6 +1998,8 @@ static void parse_expect_at(struct ctx *c, const cJSON *spec, const char *path, 
     int hmax = jsonc_duration(spec, "durationMax", path, d, &dmax);
     if (hmin == 1 && hmax == 1 && dmax < dmin)
         diag_path(d, path, "\"durationMax\" is below \"durationMin\"");
+    if (get(spec, "gitlab"))
+        parse_gitlab_expect(c, get(spec, "gitlab"), path);
     jsonc_path_key(jp, sizeof jp, path, "journal");
     if (array(spec, "journal", path, d, LIST_MAX, &arr, &n) == 1) {
         for (const cJSON *e = arr->child; e; e = e->next, i++) {
@@ -1922,6 +2152,7 @@ struct scenario *scenario_parse(const char *file, const char *text_, size_t len,
     parse_admission(&c, root);
     parse_commands(&c, root);
     parse_stages(&c, root);
+    parse_gitlab(&c, root);
     parse_expect(&c, root);
     parse_job_client(&c, root);
     parse_kubectl(&c, root);
@@ -2049,6 +2280,8 @@ void scenario_free(struct scenario *s)
     cJSON_Delete(s->expect);
     cJSON_Delete(s->job_client);
     cJSON_Delete(s->kubectl);
+    cJSON_Delete(s->gitlab.jobs);
+    free(s->gitlab.runner_token);
     free(s);
 }
 

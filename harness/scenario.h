@@ -49,10 +49,19 @@ struct match_body {
     cJSON *value; /**< MATCH_BODY_EQUALS: the JSON value to compare with */
 };
 
+/** Which fake a rule's requests reach. */
+enum match_server {
+    MATCH_SERVER_KUBE = 0, /**< the fake kube-apiserver (the default) */
+    MATCH_SERVER_GITLAB,   /**< the fake GitLab job API ("server": "gitlab") */
+};
+
 /** What a rule matches; every field set must hold (AND). Empty fields match anything. */
 struct match {
-    unsigned verbs;   /**< OR of enum match_verb; 0: any */
-    char **resources; /**< plural names ("pods", "secrets"); NULL/0: any */
+    int server;         /**< enum match_server; a rule acts on one server only */
+    unsigned endpoints; /**< GitLab: OR of 1u << enum glproto_endpoint; 0: any */
+    int64_t job;        /**< GitLab: the job id in the path (trace, update); 0: any */
+    unsigned verbs;     /**< OR of enum match_verb; 0: any */
+    char **resources;   /**< plural names ("pods", "secrets"); NULL/0: any */
     size_t nresources;
     char *subresource;    /**< "status", "log", ...; NULL: any; "" : none */
     char *namespace_glob; /**< NULL: any */
@@ -151,6 +160,16 @@ struct scenario_cluster {
     int64_t terminate_delay_ms;
 };
 
+/** The "gitlab" section: the fake GitLab job API run beside the kube-apiserver. */
+struct scenario_gitlab {
+    int present;           /**< the scenario has the section */
+    cJSON *jobs;           /**< array of job specs in glproto_job_payload()'s words (converted
+                                from the scenario's: timeout in seconds, snake_case keys) */
+    int64_t long_poll_ms;  /**< jobs/request hold; 0: GitLab's default; -1: answer at once */
+    int update_interval_s; /**< X-GitLab-Trace-Update-Interval; 0: the default */
+    char *runner_token;    /**< NULL: a random "glrt-..." */
+};
+
 struct scenario {
     char *file;
     char *name;
@@ -173,12 +192,18 @@ struct scenario {
     size_t ncommands;
     struct stage_script *stages; /**< what the runner's build stages do (harness/stages.c) */
     size_t nstages;
+    struct scenario_gitlab gitlab;
     cJSON *expect;     /**< validated; read by `kubefault run` */
     cJSON *job_client; /**< "jobClient": the reference job client's configuration (validated by
                             harness/jobconfig.c), or NULL */
     cJSON *kubectl;    /**< "kubectl": {"args": [strings], "expect": {...}}, validated: what
                             `kubefault run --kubectl` runs and checks instead, or NULL */
 };
+
+/** Convert one job as scenarios and the control API write it (scenarios/README.md, "gitlab.jobs")
+ *  into glproto_job_payload()'s spec, validating it: a new object (caller frees with
+ *  cJSON_Delete()), or NULL with errors in d under path ("gitlab.jobs[0]"). */
+cJSON *scenario_gitlab_job(const cJSON *spec, const char *path, struct diag *d);
 
 /** Read and validate a scenario file. NULL with every error in d (file:line:col for syntax,
  *  file: json.path: message for meaning). Caller frees with scenario_free(). */

@@ -374,6 +374,11 @@ const char *mockapi_server_token(const struct mockapi_server *s)
     return s->tls ? s->token : NULL;
 }
 
+struct tls_ctx *mockapi_server_tls(struct mockapi_server *s)
+{
+    return s->tls;
+}
+
 const char *mockapi_server_ca_pem(const struct mockapi_server *s)
 {
     return s->tls ? tls_ca_pem(s->tls) : NULL;

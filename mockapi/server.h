@@ -15,6 +15,7 @@ struct route;
 struct ctr_runtime;
 struct mockapi_hooks;
 struct store;
+struct tls_ctx;
 struct watch_hub;
 struct mockapi_server;
 
@@ -65,7 +66,10 @@ int mockapi_server_port(const struct mockapi_server *s);
 const char *mockapi_server_url(const struct mockapi_server *s);    /**< "https://127.0.0.1:PORT" */
 const char *mockapi_server_token(const struct mockapi_server *s);  /**< NULL with plain HTTP */
 const char *mockapi_server_ca_pem(const struct mockapi_server *s); /**< NULL with plain HTTP */
-uint64_t mockapi_server_requests(const struct mockapi_server *s);  /**< requests seen so far */
+/** The server's CA and certificate (borrowed), so the fake GitLab can serve with the same CA; NULL
+ *  with plain HTTP. */
+struct tls_ctx *mockapi_server_tls(struct mockapi_server *s);
+uint64_t mockapi_server_requests(const struct mockapi_server *s); /**< requests seen so far */
 struct store *mockapi_server_store(struct mockapi_server *s);
 struct cluster *mockapi_server_cluster(struct mockapi_server *s);
 

@@ -14,9 +14,11 @@
 #include "harness/diag.h"
 #include "harness/engine.h"
 #include "harness/fault.h"
+#include "harness/glrun.h"
 #include "harness/scenario.h"
 #include "mockapi/base/file.h"
 #include "mockapi/base/log.h"
+#include "mockapi/gitlab/gitlab.h"
 #include "mockapi/kube/kubeconfig.h"
 #include "mockapi/server.h"
 #include "src/job.h"
@@ -78,6 +80,9 @@ static void usage(FILE *out)
         "  --control-port N      serve the control API (harness/CONTROL.md) on 127.0.0.1:N\n"
         "                        (0: a free port); without a SCENARIO, an empty one runs\n"
         "  --control-token T     bearer token for the control API (default: random per run)\n"
+        "  --gitlab              also serve the fake GitLab job API (with an empty job queue\n"
+        "                        when the scenario has no \"gitlab\" section) and write a\n"
+        "                        config.toml beside the kubeconfig for gitlab-runner run\n"
         "  --verbose             log every request\n"
         "  --quiet               log only errors\n");
 }
@@ -117,6 +122,7 @@ static int serve(int argc, char **argv)
     long long n;
     int set_seed = 0, set_version = 0, set_delay[3] = {0, 0, 0};
     int ctl_port = -1; /* -1: no control API */
+    int want_gitlab = 0;
     const char *ctl_token = NULL;
 
     for (int i = 0; i < argc; i++) {
@@ -124,6 +130,8 @@ static int serve(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--plain-http") == 0) {
             o.plain_http = 1;
+        } else if (strcmp(a, "--gitlab") == 0) {
+            want_gitlab = 1;
         } else if (strcmp(a, "--verbose") == 0) {
             log_set_level(LOG_LEVEL_DEBUG);
         } else if (strcmp(a, "--quiet") == 0) {
@@ -208,7 +216,7 @@ static int serve(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct scenario *sc = NULL;
-    if (!scenario_file && ctl_port >= 0) {
+    if (!scenario_file && (ctl_port >= 0 || want_gitlab)) {
         /* the control API drives an engine: an empty scenario (no rules) gives it one, so pods
          * can be driven by hand and the journal read without writing a file */
         static const char empty[] = "{\"name\": \"none\"}";
@@ -259,6 +267,8 @@ static int serve(int argc, char **argv)
         event_config_free(cfg);
     struct mockapi_server *srv = NULL;
     struct engine *eng = NULL;
+    struct gitlab_server *gl = NULL;
+    char runner_config[700];
     struct control *ctl = NULL;
     FILE *journal = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
@@ -326,6 +336,32 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "kubefault: %s\n", err);
         goto out;
     }
+    /* the fake GitLab job API beside it (the scenario's "gitlab" section, or --gitlab for an empty
+     * queue), and a config.toml beside the kubeconfig for a real gitlab-runner */
+    if (eng && (want_gitlab || sc->gitlab.present)) {
+        if (!(gl = glrun_start(eng, base, sc, mockapi_server_tls(srv), err, sizeof err))) {
+            fprintf(stderr, "kubefault: the fake GitLab did not start: %s\n", err);
+            goto out;
+        }
+        const char *slash = strrchr(kubeconfig, '/');
+        int dirlen = slash ? (int)(slash - kubeconfig) : 1;
+        if ((size_t)snprintf(runner_config, sizeof runner_config, "%.*s/config.toml", dirlen,
+                             slash ? kubeconfig : ".") >= sizeof runner_config) {
+            fprintf(stderr, "kubefault: kubeconfig path too long: %s\n", kubeconfig);
+            goto out;
+        }
+        struct glrun_config gc = {gitlab_server_url(gl),
+                                  gitlab_server_runner_token(gl),
+                                  ca_pem ? ca_file : NULL,
+                                  mockapi_server_url(srv),
+                                  mockapi_server_token(srv),
+                                  NULL,
+                                  NULL};
+        if (glrun_write_config(runner_config, &gc, err, sizeof err) < 0) {
+            fprintf(stderr, "kubefault: %s\n", err);
+            goto out;
+        }
+    }
     sigint = evsignal_new(base, SIGINT, on_signal, base);
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0) {
@@ -347,6 +383,14 @@ static int serve(int argc, char **argv)
                mockapi_server_url(srv), mockapi_server_token(srv), ca_file);
     else
         printf("gitlab-runner [runners.kubernetes]: host = \"%s\"\n", mockapi_server_url(srv));
+    if (gl) {
+        printf("gitlab: fake job API on %s (runner token %s, %d job%s queued)\n",
+               gitlab_server_url(gl), gitlab_server_runner_token(gl),
+               cJSON_GetArraySize(sc->gitlab.jobs),
+               cJSON_GetArraySize(sc->gitlab.jobs) == 1 ? "" : "s");
+        printf("config.toml: %s\n", runner_config);
+        printf("run a runner: gitlab-runner run --config %s\n", runner_config);
+    }
     fflush(stdout);
     event_base_dispatch(base);
     rc = 0;
@@ -359,6 +403,7 @@ out:
      * connections' close callbacks may still reach the engine's hooks */
     control_free(ctl);
     engine_stop(eng);
+    gitlab_server_free(gl);
     mockapi_server_free(srv);
     engine_free(eng);
     scenario_free(sc);

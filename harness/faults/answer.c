@@ -12,6 +12,7 @@
 #include "harness/engine.h"
 #include "harness/fault.h"
 #include "mockapi/base/log.h"
+#include "mockapi/gitlab/proto.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/http/http.h"
 #include "mockapi/kube/status.h"
@@ -26,6 +27,8 @@ struct pending {
     struct engine *engine;
     struct answer *answer; /* NULL: serve normally */
     struct route route;
+    struct glproto_route glroute;
+    int gitlab; /* serve glroute on the fake GitLab, not route */
 };
 
 struct answer *answer_new(int code, const char *content_type, const void *body, size_t len)
@@ -152,6 +155,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     conn_set_close_cb(c, NULL, NULL); /* the stream owner (a watch, say) may want the slot */
     if (p->answer)
         answer_send(c, p->answer); /* may free c: not touched again */
+    else if (p->gitlab)
+        engine_serve_gitlab(p->engine, c, p->req, &p->glroute);
     else
         engine_serve(p->engine, c, p->req, &p->route);
     pending_free(p);
@@ -200,15 +205,27 @@ enum hook_verdict answer_after(struct fault_request *fr, int64_t ms, struct answ
     return HOOK_HANDLED;
 }
 
+void answer_serve_now(struct fault_request *fr)
+{
+    if (fr->gitlab)
+        engine_serve_gitlab(fr->engine, fr->conn, fr->req, fr->gitlab);
+    else
+        engine_serve(fr->engine, fr->conn, fr->req, fr->route);
+}
+
 enum hook_verdict answer_serve_after(struct fault_request *fr, int64_t ms)
 {
     struct pending *p = ms > 0 ? calloc(1, sizeof *p) : NULL;
     if (!p) {
-        engine_serve(fr->engine, fr->conn, fr->req, fr->route);
+        answer_serve_now(fr);
         return HOOK_HANDLED;
     }
     p->route = *fr->route;
+    if (fr->gitlab) {
+        p->glroute = *fr->gitlab;
+        p->gitlab = 1;
+    }
     if (arm(fr, p, ms) < 0)
-        engine_serve(fr->engine, fr->conn, fr->req, fr->route);
+        answer_serve_now(fr);
     return HOOK_HANDLED;
 }

@@ -52,7 +52,11 @@ int answer_send(struct conn *c, const struct answer *a);
  *  (NULL: answers 500 "out of memory" at once). Returns HOOK_HANDLED. */
 enum hook_verdict answer_after(struct fault_request *fr, int64_t ms, struct answer *a);
 
-/** Serve fr's request normally (engine_serve) after ms milliseconds (now when ms <= 0).
+/** Serve fr's request normally now: engine_serve(), or engine_serve_gitlab() for a request to the
+ *  fake GitLab. */
+void answer_serve_now(struct fault_request *fr);
+
+/** Serve fr's request normally (answer_serve_now) after ms milliseconds (now when ms <= 0).
  *  Returns HOOK_HANDLED. */
 enum hook_verdict answer_serve_after(struct fault_request *fr, int64_t ms);
 

@@ -10,6 +10,7 @@
 #include "harness/faults/faults_net.def"
 #include "harness/faults/faults_watch.def"
 #include "harness/faults/faults_stream.def"
+#include "harness/faults/faults_gitlab.def"
 #undef FAULT
 
 const struct fault_type *const fault_types[] = {
@@ -18,6 +19,7 @@ const struct fault_type *const fault_types[] = {
 #include "harness/faults/faults_net.def"
 #include "harness/faults/faults_watch.def"
 #include "harness/faults/faults_stream.def"
+#include "harness/faults/faults_gitlab.def"
 #undef FAULT
     NULL,
 };

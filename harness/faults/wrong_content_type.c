@@ -12,6 +12,7 @@
 #include "harness/engine.h"
 #include "harness/diag.h"
 #include "harness/fault.h"
+#include "harness/faults/answer.h"
 #include "harness/faults/param.h"
 #include "mockapi/base/log.h"
 #include "mockapi/http/conn.h"
@@ -101,7 +102,7 @@ static enum hook_verdict on_request(struct fault_request *fr)
     snprintf(fr->note, fr->note_len, "content type %s", rw.content_type);
     if (conn_set_egress(fr->conn, on_egress, &rw) < 0)
         return HOOK_HANDLED; /* gone */
-    engine_serve(fr->engine, fr->conn, fr->req, fr->route);
+    answer_serve_now(fr);
     if (!rw.done)
         log_info("wrong-content-type: the answer to %s %s was not written at once; left as is",
                  fr->req->method, fr->req->url);

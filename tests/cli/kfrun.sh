@@ -347,5 +347,49 @@ rc=$?
 check "list without scenarios/ here says so (exit 2)" \
   bash -c "[ $rc = 2 ] && grep -q 'no scenarios/ directory here' '$work/nolist.err'"
 
+# a scenario with a "gitlab" section: the fake GitLab beside the fake, its URL, runner token and a
+# config.toml (parsed with Python's tomllib) in the environment, a 204 rule on jobs/request, the
+# job handed out next, and "gitlab.jobs" and GitLab journal expectations checked
+cat >"$work/gl.json" <<'JSON'
+{"name": "gitlab side",
+ "gitlab": {"jobs": [{"name": "test", "image": "alpine:3.20", "script": ["echo hi"], "timeout": "10m",
+                      "variables": {"A": "1"}}], "longPoll": "1s"},
+ "rules": [{"name": "no-job", "match": {"server": "gitlab", "endpoint": "jobs/request"},
+            "trigger": {"first": 1}, "fault": {"type": "gitlab-no-job"}}],
+ "expect": {"outputContains": ["first 204", "then 201", "toml ok"],
+            "gitlab": {"jobs": [{"name": "test", "state": "running"}]},
+            "journal": [{"match": {"server": "gitlab", "endpoint": "jobs/request"}, "count": 2},
+                        {"rule": "no-job", "count": 1}]}}
+JSON
+cat >"$work/gl.sh" <<'SH'
+req() { curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$KUBEFAULT_CA_FILE" -X POST \
+  -H "Content-Type: application/json" -d "{\"token\":\"$KUBEFAULT_GITLAB_TOKEN\"}" \
+  "${KUBEFAULT_GITLAB_URL}api/v4/jobs/request"; }
+echo "first $(req)"
+echo "then $(req)"
+python3 - "$KUBEFAULT_RUNNER_CONFIG" <<'PY' && echo "toml ok"
+import os, sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))
+r = c["runners"][0]
+assert c["concurrent"] == 1 and c["check_interval"] == 1, c
+assert r["url"] == os.environ["KUBEFAULT_GITLAB_URL"] and r["token"] == os.environ["KUBEFAULT_GITLAB_TOKEN"], r
+assert r["executor"] == "kubernetes" and r["tls-ca-file"] == os.environ["KUBEFAULT_CA_FILE"], r
+k = r["kubernetes"]
+assert k["host"] == os.environ["KUBEFAULT_URL"] and k["bearer_token"] == os.environ["KUBEFAULT_TOKEN"], k
+assert k["ca_file"] == os.environ["KUBEFAULT_CA_FILE"] and k["namespace"] == "default", k
+PY
+SH
+if command -v curl >/dev/null 2>&1 && python3 -c 'import tomllib' 2>/dev/null; then
+  kf gl run "$work/gl.json" -- bash "$work/gl.sh"
+  check "run: a gitlab section gets the fake GitLab, its env and a config.toml" \
+    bash -c "[ $rc = 0 ] && grep -q PASS '$work/gl.out'"
+  sed 's/"state": "running"/"state": "success"/' "$work/gl.json" >"$work/glbad.json"
+  kf glbad run "$work/glbad.json" -- bash "$work/gl.sh"
+  check "run: a wrong gitlab.jobs expectation fails (exit 1) and says why" \
+    bash -c "[ $rc = 1 ] && grep -q 'the job is running, expected success' '$work/glbad.out'"
+else
+  skipped "gitlab section (needs curl and python3's tomllib)"
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -25,7 +25,9 @@
 #define P "rules[0].match"
 #define KNOWN_VERBS                                                                                \
     "get, list, watch, create, update, patch, delete, deletecollection, exec, attach, log, other"
-#define ACCEPTED_KEYS "verb, resource, subresource, namespace, name, path, query, headers, body"
+#define ACCEPTED_KEYS                                                                              \
+    "verb, resource, subresource, namespace, name, path, query, headers, body, server, endpoint, " \
+    "job"
 
 /* ---- helpers ---- */
 
