@@ -181,6 +181,8 @@ static int ctx_done(struct job *j)
 /* Write s without ANSI escape sequences and section markers unless colours were asked for. */
 static void put(struct job *j, const char *s, size_t n)
 {
+    if (j->o->on_trace)
+        j->o->on_trace(j->o->trace_arg, s, n);
     if (j->o->color) {
         fwrite(s, 1, n, j->log);
         return;
@@ -249,17 +251,22 @@ static void errorln(struct job *j, const char *fmt, ...)
 
 static void section_start(struct job *j, const char *name, const char *header)
 {
-    if (j->o->color)
-        fprintf(j->log, "section_start:%lld:%s\r" JS_ANSI_CLEAR, (long long)time(NULL), name);
+    /* put() drops the marker from the printed log unless colours were asked for; the trace
+     * always has it, as the runner's */
+    char m[256];
+    int k =
+        snprintf(m, sizeof m, "section_start:%lld:%s\r" JS_ANSI_CLEAR, (long long)time(NULL), name);
+    put(j, m, k < 0 ? 0 : (size_t)k < sizeof m ? (size_t)k : sizeof m - 1);
     logln(j, JS_ANSI_BOLD_CYAN "%s" JS_ANSI_RESET, header);
 }
 
 static void section_end(struct job *j, const char *name)
 {
-    if (j->o->color) {
-        fprintf(j->log, "section_end:%lld:%s\r" JS_ANSI_CLEAR, (long long)time(NULL), name);
-        fflush(j->log);
-    }
+    char m[256];
+    int k =
+        snprintf(m, sizeof m, "section_end:%lld:%s\r" JS_ANSI_CLEAR, (long long)time(NULL), name);
+    put(j, m, k < 0 ? 0 : (size_t)k < sizeof m ? (size_t)k : sizeof m - 1);
+    fflush(j->log);
 }
 
 /* ---- small helpers ---- */

@@ -35,6 +35,11 @@ struct jobclient_opts {
     int time_scale; /**< 0 or 1: real time. N > 1: every poll_interval wait lasts poll_interval/N
                          and the pod-wait polls keep an absolute schedule (request time is not
                          counted), so a run models N times its wall time (`kubefault tune`) */
+    /** Called with every byte of the job log as the runner writes it into its trace (colours and
+     *  section markers kept, whatever color says), in order, on the calling thread; NULL: none.
+     *  GitLab mode (harness/glclient.h) sends these bytes as the job's trace. */
+    void (*on_trace)(void *arg, const char *data, size_t len);
+    void *trace_arg; /**< passed to on_trace */
 };
 
 /** How a run ended. */

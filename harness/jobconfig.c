@@ -25,7 +25,8 @@ static const char *const ff_unmodelled[] = {"FF_KUBERNETES_HONOR_ENTRYPOINT", "F
                                             "FF_USE_ADVANCED_POD_SPEC_CONFIGURATION", NULL};
 
 static const char *const top_keys[] = {"runner", "kubernetes", "feature_flags", "job", NULL};
-static const char *const runner_keys[] = {"name", "token", "hostname", NULL};
+static const char *const runner_keys[] = {"name",        "token",          "hostname", "url",
+                                          "tls-ca-file", "check_interval", NULL};
 static const char *const k8s_keys[] = {"host",
                                        "bearer_token",
                                        "ca_file",
@@ -685,6 +686,11 @@ static int load_runner(const cJSON *r, struct jobconfig *c, struct diag *d)
     int bad = get_str(r, "name", "runner", d, &c->runner_name) < 0;
     bad |= get_str(r, "token", "runner", d, &c->runner_token) < 0;
     bad |= get_str(r, "hostname", "runner", d, &c->runner_hostname) < 0;
+    bad |= get_str(r, "url", "runner", d, &c->runner_url) < 0;
+    bad |= get_str(r, "tls-ca-file", "runner", d, &c->runner_ca_file) < 0;
+    int64_t ci = 0;
+    bad |= get_int(r, "check_interval", "runner", d, INT32_MIN, 86400, &ci) < 0;
+    c->check_interval = (int)ci;
     if (!bad && c->runner_token && strlen(c->runner_token) < 8) {
         diag_path(d, "runner.token", "needs at least 8 characters (they name the pods)");
         bad = 1;
@@ -993,6 +999,8 @@ void jobconfig_release(struct jobconfig *c)
     free(c->runner_name);
     free(c->runner_token);
     free(c->runner_hostname);
+    free(c->runner_url);
+    free(c->runner_ca_file);
     free(c->host);
     free(c->bearer_token);
     free(c->ca_file);
@@ -1041,5 +1049,328 @@ const char *jobconfig_variable(const struct jobconfig *c, const char *key)
     for (size_t i = 0; i < c->nvariables; i++)
         if (strcmp(c->variables[i].key, key) == 0)
             return c->variables[i].value;
+    return NULL;
+}
+
+/* ---- a job payload from GitLab as a job section (GitLab mode) ---- */
+
+/* A string member, NULL when absent; -1 (with the message) when present but not a string. */
+static int payload_str(const cJSON *o, const char *key, const char *path, const char **out,
+                       char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v)) {
+        snprintf(err, errlen, "payload.%s%s%s: expected a string", path, path[0] ? "." : "", key);
+        return -1;
+    }
+    *out = v->valuestring;
+    return 0;
+}
+
+/* Copy a member that must be an array of strings (or absent) into dst under key. */
+static int payload_strings(const cJSON *o, const char *key, const char *path, cJSON *dst,
+                           const char *dkey, char *err, size_t errlen)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *it;
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    int ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) <= JOBCONFIG_MAX_LIST;
+    cJSON_ArrayForEach(it, a) ok = ok && cJSON_IsString(it);
+    if (!ok) {
+        snprintf(err, errlen, "payload.%s.%s: expected an array of strings", path, key);
+        return -1;
+    }
+    cJSON *copy = cJSON_Duplicate(a, 1);
+    if (!copy || !cJSON_AddItemToObject(dst, dkey, copy)) {
+        cJSON_Delete(copy);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* A [{key, value, ...}] array (job or service variables) into the object dst; a later key wins. */
+static int payload_variables(const cJSON *a, const char *path, cJSON *dst, char *err, size_t errlen)
+{
+    const cJSON *it;
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > JOBCONFIG_MAX_LIST) {
+        snprintf(err, errlen, "payload.%s: expected an array of {key, value}", path);
+        return -1;
+    }
+    cJSON_ArrayForEach(it, a)
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "value");
+        if (!cJSON_IsString(k) || !k->valuestring[0] || (v && !cJSON_IsString(v))) {
+            snprintf(err, errlen, "payload.%s: expected an array of {key, value} strings", path);
+            return -1;
+        }
+        cJSON *s = cJSON_CreateString(v ? v->valuestring : "");
+        if (!s) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(dst, k->valuestring))
+            cJSON_ReplaceItemInObjectCaseSensitive(dst, k->valuestring, s);
+        else if (!cJSON_AddItemToObject(dst, k->valuestring, s)) {
+            cJSON_Delete(s);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int payload_nonempty(const cJSON *o, const char *key)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsArray(a) && cJSON_GetArraySize(a) > 0;
+}
+
+static int payload_services(const cJSON *p, cJSON *job, char *err, size_t errlen)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, "services"), *it;
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > JOBCONFIG_MAX_LIST) {
+        snprintf(err, errlen, "payload.services: expected an array of objects");
+        return -1;
+    }
+    cJSON *out = cJSON_AddArrayToObject(job, "services");
+    if (!out)
+        goto oom;
+    int i = 0;
+    cJSON_ArrayForEach(it, a)
+    {
+        char path[64];
+        snprintf(path, sizeof path, "services[%d]", i++);
+        const char *name, *alias;
+        if (!cJSON_IsObject(it)) {
+            snprintf(err, errlen, "payload.%s: expected an object", path);
+            return -1;
+        }
+        if (payload_str(it, "name", path, &name, err, errlen) < 0 ||
+            payload_str(it, "alias", path, &alias, err, errlen) < 0)
+            return -1;
+        cJSON *sv = cJSON_CreateObject();
+        if (!sv || !cJSON_AddItemToArray(out, sv)) {
+            cJSON_Delete(sv);
+            goto oom;
+        }
+        if ((name && !cJSON_AddStringToObject(sv, "name", name)) ||
+            (alias && alias[0] && !cJSON_AddStringToObject(sv, "alias", alias)))
+            goto oom;
+        if (payload_strings(it, "command", path, sv, "command", err, errlen) < 0 ||
+            payload_strings(it, "entrypoint", path, sv, "entrypoint", err, errlen) < 0)
+            return -1;
+        const cJSON *vars = cJSON_GetObjectItemCaseSensitive(it, "variables");
+        if (cJSON_IsArray(vars) && cJSON_GetArraySize(vars) > 0) {
+            cJSON *vo = cJSON_AddObjectToObject(sv, "variables");
+            char vp[96];
+            snprintf(vp, sizeof vp, "%s.variables", path);
+            if (!vo)
+                goto oom;
+            if (payload_variables(vars, vp, vo, err, errlen) < 0)
+                return -1;
+        }
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static int payload_steps(const cJSON *p, cJSON *job, char *err, size_t errlen)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, "steps"), *it;
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a)) {
+        snprintf(err, errlen, "payload.steps: expected an array of objects");
+        return -1;
+    }
+    int i = 0;
+    cJSON_ArrayForEach(it, a)
+    {
+        char path[64];
+        snprintf(path, sizeof path, "steps[%d]", i++);
+        const char *name;
+        if (!cJSON_IsObject(it)) {
+            snprintf(err, errlen, "payload.%s: expected an object", path);
+            return -1;
+        }
+        if (payload_str(it, "name", path, &name, err, errlen) < 0)
+            return -1;
+        const char *key = name && strcmp(name, "script") == 0         ? "script"
+                          : name && strcmp(name, "after_script") == 0 ? "after_script"
+                                                                      : NULL;
+        if (!key) {
+            snprintf(err, errlen,
+                     "payload.%s.name: step \"%s\" is not modelled by the reference job client "
+                     "(known: script, after_script)",
+                     path, name ? name : "");
+            return -1;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(job, key);
+        if (payload_strings(it, "script", path, job, key, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The path of repo_url ("http://host/g/p.git" -> "g/p"), into buf; "" when there is none. */
+static void repo_path(const char *url, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    const char *s = url ? strstr(url, "://") : NULL;
+    if (!s)
+        return;
+    s = strchr(s + 3, '/');
+    if (!s)
+        return;
+    while (*s == '/')
+        s++;
+    size_t n = strcspn(s, "?#");
+    while (n && s[n - 1] == '/')
+        n--;
+    if (n >= 4 && memcmp(s + n - 4, ".git", 4) == 0)
+        n -= 4;
+    snprintf(buf, len, "%.*s", (int)n, s);
+}
+
+cJSON *jobconfig_job_from_payload(const cJSON *p, char *err, size_t errlen)
+{
+    cJSON *job = cJSON_CreateObject(), *vars = NULL;
+    const char *s;
+    if (!job)
+        goto oom;
+    if (!cJSON_IsObject(p)) {
+        snprintf(err, errlen, "payload: expected an object");
+        goto fail;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "id");
+    if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740991.0) {
+        snprintf(err, errlen, "payload.id: expected an integer from 1");
+        goto fail;
+    }
+    if (!cJSON_AddNumberToObject(job, "id", id->valuedouble))
+        goto oom;
+    const cJSON *ji = cJSON_GetObjectItemCaseSensitive(p, "job_info");
+    if (ji && cJSON_IsObject(ji)) {
+        static const char *const keys[] = {"name", "stage", NULL};
+        for (size_t i = 0; keys[i]; i++) {
+            if (payload_str(ji, keys[i], "job_info", &s, err, errlen) < 0)
+                goto fail;
+            if (s && !cJSON_AddStringToObject(job, keys[i], s))
+                goto oom;
+        }
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(ji, "project_id");
+        if (cJSON_IsNumber(pid) && pid->valuedouble >= 0 &&
+            !cJSON_AddNumberToObject(job, "project_id", pid->valuedouble))
+            goto oom;
+    }
+    const cJSON *gi = cJSON_GetObjectItemCaseSensitive(p, "git_info");
+    const char *repo = NULL;
+    if (gi && cJSON_IsObject(gi)) {
+        static const char *const keys[] = {"ref", "sha", "before_sha", NULL};
+        for (size_t i = 0; keys[i]; i++) {
+            if (payload_str(gi, keys[i], "git_info", &s, err, errlen) < 0)
+                goto fail;
+            if (s && s[0] && !cJSON_AddStringToObject(job, keys[i], s))
+                goto oom;
+        }
+        if (payload_str(gi, "repo_url", "git_info", &repo, err, errlen) < 0)
+            goto fail;
+    }
+    const cJSON *img = cJSON_GetObjectItemCaseSensitive(p, "image");
+    if (img && cJSON_IsObject(img)) {
+        if (payload_str(img, "name", "image", &s, err, errlen) < 0)
+            goto fail;
+        if (s && s[0] && !cJSON_AddStringToObject(job, "image", s))
+            goto oom;
+        if (payload_strings(img, "pull_policy", "image", job, "image_pull_policy", err, errlen) < 0)
+            goto fail;
+    }
+    if (payload_services(p, job, err, errlen) < 0)
+        goto fail;
+    vars = cJSON_CreateObject();
+    if (!vars)
+        goto oom;
+    if (payload_variables(cJSON_GetObjectItemCaseSensitive(p, "variables"), "variables", vars, err,
+                          errlen) < 0)
+        goto fail;
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(vars, "CI_PROJECT_PATH");
+    char path[512];
+    if (cJSON_IsString(pp) && pp->valuestring[0])
+        snprintf(path, sizeof path, "%s", pp->valuestring);
+    else
+        repo_path(repo, path, sizeof path);
+    if (path[0] && !cJSON_AddStringToObject(job, "project_path", path))
+        goto oom;
+    const cJSON *ju = cJSON_GetObjectItemCaseSensitive(vars, "CI_JOB_URL");
+    if (cJSON_IsString(ju) && ju->valuestring[0] &&
+        !cJSON_AddStringToObject(job, "url", ju->valuestring))
+        goto oom;
+    if (!cJSON_AddItemToObject(job, "variables", vars))
+        goto oom;
+    vars = NULL;
+    if (payload_steps(p, job, err, errlen) < 0)
+        goto fail;
+    const cJSON *ri = cJSON_GetObjectItemCaseSensitive(p, "runner_info");
+    const cJSON *to = ri ? cJSON_GetObjectItemCaseSensitive(ri, "timeout") : NULL;
+    if (cJSON_IsNumber(to)) {
+        /* runner_info.timeout <= 0 falls back to 7200 s: jobconfig_from_json does that */
+        double t = to->valuedouble > 86400 * 30 ? 86400 * 30 : to->valuedouble;
+        if (!cJSON_AddNumberToObject(job, "timeout", t < -1 ? -1 : t))
+            goto oom;
+    }
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(p, "credentials"), *it;
+    if (cJSON_IsArray(cr) && cJSON_GetArraySize(cr) > 0) {
+        cJSON *out = cJSON_AddArrayToObject(job, "credentials");
+        if (!out)
+            goto oom;
+        int i = 0;
+        cJSON_ArrayForEach(it, cr)
+        {
+            char cp[64];
+            snprintf(cp, sizeof cp, "credentials[%d]", i++);
+            const char *type, *url, *user, *pass;
+            if (!cJSON_IsObject(it)) {
+                snprintf(err, errlen, "payload.%s: expected an object", cp);
+                goto fail;
+            }
+            if (payload_str(it, "type", cp, &type, err, errlen) < 0 ||
+                payload_str(it, "url", cp, &url, err, errlen) < 0 ||
+                payload_str(it, "username", cp, &user, err, errlen) < 0 ||
+                payload_str(it, "password", cp, &pass, err, errlen) < 0)
+                goto fail;
+            if (type && strcmp(type, "registry") != 0)
+                continue; /* the runner uses only registry credentials for images */
+            cJSON *k = cJSON_CreateObject();
+            if (!k || !cJSON_AddItemToArray(out, k)) {
+                cJSON_Delete(k);
+                goto oom;
+            }
+            if (!cJSON_AddStringToObject(k, "url", url ? url : "") ||
+                !cJSON_AddStringToObject(k, "username", user ? user : "") ||
+                !cJSON_AddStringToObject(k, "password", pass ? pass : ""))
+                goto oom;
+        }
+    }
+    if ((payload_nonempty(p, "cache") && !cJSON_AddTrueToObject(job, "cache")) ||
+        (payload_nonempty(p, "artifacts") && !cJSON_AddTrueToObject(job, "artifacts")) ||
+        (payload_nonempty(p, "dependencies") && !cJSON_AddTrueToObject(job, "dependencies")))
+        goto oom;
+    return job;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    cJSON_Delete(vars);
+    cJSON_Delete(job);
     return NULL;
 }

@@ -106,6 +106,10 @@ struct jobconfig {
     char *runner_name;     /**< "kubefault-jobclient" */
     char *runner_token;    /**< its first 8 characters name pods */
     char *runner_hostname; /**< "Running on ... via <hostname>..." */
+    char *runner_url;      /**< GitLab's URL (GitLab mode, harness/glclient.h); NULL: none */
+    char *runner_ca_file;  /**< tls-ca-file: the CA file for GitLab's certificate; NULL: none */
+    int check_interval;    /**< s between jobs/request polls (config.toml's global
+                                check_interval); <= 0: 3 */
 
     /* [runners.kubernetes] (§1, §5) */
     char *host, *bearer_token, *ca_file, *context;
@@ -181,6 +185,22 @@ int jobconfig_from_json(const cJSON *doc, struct jobconfig *out, struct diag *d)
 
 /** Free everything; c is left zeroed. NULL is a no-op. */
 void jobconfig_release(struct jobconfig *c);
+
+/**
+ * The job section ("job": {...} above) for a job payload as POST /api/v4/jobs/request answers it
+ * (common/spec JobResponse, runner-k8s-executor.md §9.4): id, job_info (name, stage,
+ * project_id), git_info (ref, sha, before_sha; repo_url's path gives project_path unless the
+ * variable CI_PROJECT_PATH does), image (name, pull_policy), services (name, alias, command,
+ * entrypoint, variables), variables (a later key wins), steps ("script" -> script, which GitLab
+ * sends with before_script already prepended; "after_script" -> after_script; others refused),
+ * runner_info.timeout, credentials (type registry), and cache / artifacts / dependencies when
+ * their arrays are not empty; CI_JOB_URL gives url. Fields it does not name are ignored, as the
+ * runner ignores what it does not use. NULL with "payload.path: message" in err for a payload the
+ * model cannot run (not an object, a field of the wrong type, a step it does not know). The
+ * result is validated by jobconfig_from_json like any job section. Caller frees with
+ * cJSON_Delete().
+ */
+cJSON *jobconfig_job_from_payload(const cJSON *payload, char *err, size_t errlen);
 
 /** The value of job variable key, or NULL. Borrowed. */
 const char *jobconfig_variable(const struct jobconfig *c, const char *key);

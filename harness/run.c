@@ -53,6 +53,7 @@ static const char *const ENV_NAMES[] = {"KUBECONFIG",
                                         "KUBEFAULT_CONTROL_TOKEN",
                                         "KUBEFAULT_GITLAB_URL",
                                         "KUBEFAULT_GITLAB_TOKEN",
+                                        "KUBEFAULT_GITLAB_CA",
                                         "KUBEFAULT_RUNNER_CONFIG",
                                         "KUBECACHEDIR"};
 #define NENV (sizeof ENV_NAMES / sizeof ENV_NAMES[0])
@@ -634,6 +635,7 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
                               control_token(ctl),
                               gl ? gitlab_server_url(gl) : NULL,
                               gl ? gitlab_server_runner_token(gl) : NULL,
+                              gl && ca_pem ? ca_file : NULL,
                               gl ? runner_config : NULL,
                               o->kubectl ? kube_cache : getenv("KUBECACHEDIR")};
     if (!(env = make_env(vals, &env_own))) {

@@ -2,8 +2,9 @@
  * output checksum, request bodies, and the job payload built from a small spec.
  *
  * Sources (read for facts, nothing copied): gitlabhq/gitlab-runner network/gitlab.go (the runner
- * formats Content-Range as "%d-%d" with the inclusive end, start+len-1), network/trace.go (the
- * checksum is fmt "crc32:%x" of the whole trace, so without leading zeros), common/spec (payload
+ * formats Content-Range as "%d-%d" with the inclusive end, start+len-1), helpers/trace/buffer.go
+ * (the checksum is "crc32:%08x" of the whole trace; older runners' network/trace.go wrote "%x",
+ * without leading zeros: both are accepted), common/spec (payload
  * field names, via runner-k8s-executor.md §9.4); gitlabhq/gitlabhq app/services/ci/
  * append_build_trace_service.rb (only the start of Content-Range is used; the end is derived from
  * the body length). */
@@ -136,7 +137,7 @@ uint32_t glproto_crc32(uint32_t start, const void *data, size_t len)
 
 char *glproto_format_checksum(uint32_t crc, char *buf, size_t len)
 {
-    snprintf(buf, len, "crc32:%" PRIx32, crc);
+    snprintf(buf, len, "crc32:%08" PRIx32, crc);
     return buf;
 }
 

@@ -59,7 +59,7 @@ int glproto_parse_content_range(const char *value, uint64_t *start, uint64_t *en
  *  as output.checksum for its whole trace. crc32(crc32(0, a), b) == crc32(0, a b). */
 uint32_t glproto_crc32(uint32_t crc, const void *data, size_t len);
 
-/** Format as the runner does, fmt "crc32:%x" (lowercase, no leading zeros) into buf (>= 15). */
+/** Format as the runner does, "crc32:%08x" (lowercase, 8 digits) into buf (>= 15). */
 char *glproto_format_checksum(uint32_t crc, char *buf, size_t len);
 
 /** Parse "crc32:<1-8 hex digits>" (either case). 0 with *crc, or -1. */

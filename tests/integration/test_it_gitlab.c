@@ -691,7 +691,7 @@ static void test_update_success_failed(void **state)
     update_job(id, body, &r);
     assert_code(&r, 400);
     itest_resp_release(&r);
-    /* success with the right checksum (the runner's "%x" form) */
+    /* success with the right checksum (older runners' unpadded "%x" form, still accepted) */
     snprintf(body, sizeof body,
              "{\"token\":\"%s\",\"state\":\"success\",\"exit_code\":0,"
              "\"output\":{\"checksum\":\"crc32:cbf43926\",\"bytesize\":9}}",

@@ -16,6 +16,7 @@
 
 #include "harness/diag.h"
 #include "harness/jobconfig.h"
+#include "mockapi/gitlab/proto.h"
 #include "testutil.h"
 
 /* Parse text (written with ' for ") and apply sets; 0 with *c filled, or -1 with the first
@@ -370,16 +371,108 @@ static void test_security_context_errors(void **state)
                              "build_container_security_context.run_as_user is not a table");
 }
 
+/* GitLab mode: a jobs/request payload (the fake GitLab's, common/spec's names) as a job section,
+ * validated like any other: image, pull policy, services, variables (a later key wins), the
+ * script step (before_script already in it), after_script, runner_info.timeout, registry
+ * credentials, CI_PROJECT_PATH; a step the model does not run, and wrong types, are errors. */
+static void test_job_from_payload(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    cJSON *spec = json("{'id':42,'token':'glcbt-x','name':'unit','stage':'build','project_id':7,"
+                       "'image':{'name':'alpine:3.20','pull_policy':['always']},"
+                       "'services':[{'name':'redis:7','alias':'cache','command':['redis-server'],"
+                       "'variables':[{'key':'A','value':'1'}]}],"
+                       "'variables':[{'key':'X','value':'1'},{'key':'X','value':'2'},"
+                       "{'key':'CI_PROJECT_PATH','value':'grp/proj','public':true}],"
+                       "'script':['echo before','make'],'after_script':['echo after'],"
+                       "'timeout':900,"
+                       "'credentials':[{'type':'registry','url':'r.example','username':'u',"
+                       "'password':'p'},{'type':'other','url':'x'}]}");
+    cJSON *payload = glproto_job_payload(spec, 1, "tok", err, sizeof err);
+    assert_non_null(payload);
+    cJSON *jobsec = jobconfig_job_from_payload(payload, err, sizeof err);
+    if (!jobsec)
+        fail_msg("%s", err);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "job", jobsec);
+    struct diag d;
+    diag_init(&d, "gitlab job");
+    struct jobconfig c;
+    if (jobconfig_from_json(doc, &c, &d) < 0)
+        fail_msg("%s", d.msgs[0]);
+    diag_release(&d);
+    assert_int_equal(c.job_id, 42);
+    assert_int_equal(c.project_id, 7);
+    assert_string_equal(c.job_name, "unit");
+    assert_string_equal(c.job_stage, "build");
+    assert_string_equal(c.job_image, "alpine:3.20");
+    assert_int_equal(c.njob_pull_policy, 1);
+    assert_string_equal(c.job_pull_policy[0], "always");
+    assert_int_equal(c.njob_services, 1);
+    assert_string_equal(c.job_services[0].name, "redis:7");
+    assert_string_equal(c.job_services[0].alias, "cache");
+    assert_int_equal(c.job_services[0].ncommand, 1);
+    assert_string_equal(c.job_services[0].variables[0], "A=1");
+    assert_string_equal(jobconfig_variable(&c, "X"), "2");
+    assert_string_equal(jobconfig_variable(&c, "CI_JOB_TOKEN"), "glcbt-x");
+    assert_string_equal(c.project_path, "grp/proj");
+    assert_int_equal(c.nscript, 2);
+    assert_string_equal(c.script[1], "make");
+    assert_int_equal(c.nbefore_script, 0);
+    assert_int_equal(c.nafter_script, 1);
+    assert_int_equal(c.job_timeout, 900);
+    assert_int_equal(c.ncredentials, 1);
+    assert_string_equal(c.credentials[0].url, "r.example");
+    assert_false(c.cache);
+    jobconfig_release(&c);
+    cJSON_Delete(doc);
+    cJSON_Delete(payload);
+    cJSON_Delete(spec);
+
+    /* runner_info.timeout 0: the runner's 7200 s; the project path from repo_url */
+    cJSON *p =
+        json("{'id':3,'git_info':{'repo_url':'https://gitlab-ci-token:x@h.example/a/b/c.git',"
+             "'ref':'dev','sha':'abc'},'runner_info':{'timeout':0},"
+             "'steps':[{'name':'script','script':['true']}],'cache':[{'key':'k'}]}");
+    jobsec = jobconfig_job_from_payload(p, err, sizeof err);
+    assert_non_null(jobsec);
+    doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "job", jobsec);
+    diag_init(&d, "gitlab job");
+    assert_int_equal(jobconfig_from_json(doc, &c, &d), 0);
+    diag_release(&d);
+    assert_int_equal(c.job_timeout, JOBCONFIG_DEFAULT_TIMEOUT);
+    assert_string_equal(c.project_path, "a/b/c");
+    assert_string_equal(c.job_ref, "dev");
+    assert_true(c.cache);
+    jobconfig_release(&c);
+    cJSON_Delete(doc);
+    cJSON_Delete(p);
+
+    /* what the model cannot run */
+    p = json("{'id':3,'steps':[{'name':'release','script':['x']}]}");
+    assert_null(jobconfig_job_from_payload(p, err, sizeof err));
+    assert_string_equal(err, "payload.steps[0].name: step \"release\" is not modelled by the "
+                             "reference job client (known: script, after_script)");
+    cJSON_Delete(p);
+    p = json("{'id':3,'image':{'name':5}}");
+    assert_null(jobconfig_job_from_payload(p, err, sizeof err));
+    assert_string_equal(err, "payload.image.name: expected a string");
+    cJSON_Delete(p);
+    p = json("{'token':'x'}");
+    assert_null(jobconfig_job_from_payload(p, err, sizeof err));
+    assert_string_equal(err, "payload.id: expected an integer from 1");
+    cJSON_Delete(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_full_config),
-        cmocka_unit_test(test_set),
-        cmocka_unit_test(test_feature_flags),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_security_contexts),
-        cmocka_unit_test(test_security_context_errors),
+        cmocka_unit_test(test_defaults),          cmocka_unit_test(test_job_from_payload),
+        cmocka_unit_test(test_full_config),       cmocka_unit_test(test_set),
+        cmocka_unit_test(test_feature_flags),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_security_contexts), cmocka_unit_test(test_security_context_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
