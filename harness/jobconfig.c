@@ -26,7 +26,7 @@ static const char *const ff_unmodelled[] = {"FF_KUBERNETES_HONOR_ENTRYPOINT", "F
 
 static const char *const top_keys[] = {"runner", "kubernetes", "feature_flags", "job", NULL};
 static const char *const runner_keys[] = {"name",        "token",          "hostname", "url",
-                                          "tls-ca-file", "check_interval", NULL};
+                                          "tls-ca-file", "check_interval", "wait_job", NULL};
 static const char *const k8s_keys[] = {"host",
                                        "bearer_token",
                                        "ca_file",
@@ -691,6 +691,7 @@ static int load_runner(const cJSON *r, struct jobconfig *c, struct diag *d)
     int64_t ci = 0;
     bad |= get_int(r, "check_interval", "runner", d, INT32_MIN, 86400, &ci) < 0;
     c->check_interval = (int)ci;
+    bad |= jsonc_duration(r, "wait_job", "runner", d, &c->wait_job_ms) < 0;
     if (!bad && c->runner_token && strlen(c->runner_token) < 8) {
         diag_path(d, "runner.token", "needs at least 8 characters (they name the pods)");
         bad = 1;

@@ -110,6 +110,8 @@ struct jobconfig {
     char *runner_ca_file;  /**< tls-ca-file: the CA file for GitLab's certificate; NULL: none */
     int check_interval;    /**< s between jobs/request polls (config.toml's global
                                 check_interval); <= 0: 3 */
+    int64_t wait_job_ms;   /**< kubefault's own "wait_job": how long GitLab mode polls for a job
+                                before giving up (the runner polls forever); 0: the default */
 
     /* [runners.kubernetes] (§1, §5) */
     char *host, *bearer_token, *ca_file, *context;

@@ -474,7 +474,7 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     char kubeconfig[FILE_PATH_MAX], ca_file[FILE_PATH_MAX], job_file[FILE_PATH_MAX],
         log_file[FILE_PATH_MAX], self[FILE_PATH_MAX], scen_abs[PATH_MAX], err[512],
         kube_cache[FILE_PATH_MAX], runner_config[FILE_PATH_MAX];
-    char *ref_argv[10 + RUN_JOB_ARGS_MAX] = {NULL};
+    char *ref_argv[12 + RUN_JOB_ARGS_MAX] = {NULL};
     char **kube_argv = NULL;
     char seed_arg[24];
     char *const *argv = o->command;
@@ -609,6 +609,8 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
         snprintf(seed_arg, sizeof seed_arg, "%llu", (unsigned long long)s->seed);
         ref_argv[k++] = (char *)"--seed";
         ref_argv[k++] = seed_arg;
+        if (gl) /* the job comes from the fake GitLab (KUBEFAULT_GITLAB_URL, _TOKEN, _CA) */
+            ref_argv[k++] = (char *)"--gitlab";
         for (size_t a = 0; o->job_args && o->job_args[a]; a++) {
             if (a == RUN_JOB_ARGS_MAX) {
                 fail(r, "more than %d arguments for the reference job client", RUN_JOB_ARGS_MAX);

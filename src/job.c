@@ -86,7 +86,7 @@ int job_main(int argc, char **argv)
     int color = 0, check_only = 0, time_scale = 1, rc = EXIT_USAGE;
     int gitlab = 0, debug = 0;
     const char *gl_url = NULL, *gl_token = NULL, *gl_ca = NULL;
-    int64_t wait_job_ms = GLCLIENT_WAIT_JOB_MS;
+    int64_t wait_job_ms = 0; /* 0: runner.wait_job, else GLCLIENT_WAIT_JOB_MS */
     /* random names by default, as the runner's; --seed makes them repeatable */
     unsigned long long seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 20);
     cJSON *doc = NULL;
@@ -286,7 +286,9 @@ int job_main(int argc, char **argv)
                                    .color = color,
                                    .seed = seed,
                                    .cancel = &canceled,
-                                   .wait_job_ms = wait_job_ms,
+                                   .wait_job_ms = wait_job_ms       ? wait_job_ms
+                                                  : cfg.wait_job_ms ? cfg.wait_job_ms
+                                                                    : GLCLIENT_WAIT_JOB_MS,
                                    .check_interval_ms =
                                        cfg.check_interval > 0 ? cfg.check_interval * 1000 : 0};
         struct glclient_result gr;
