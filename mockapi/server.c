@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,8 @@
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <openssl/ssl.h>
 
 #include "mockapi/base/log.h"
 #include "mockapi/base/rng.h"
@@ -114,35 +111,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)l;
     (void)salen;
     struct mockapi_server *s = arg;
-    char peer[64] = "?";
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-        snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(in->sin_port));
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct bufferevent *bev;
-    if (s->tls) {
-        SSL *ssl = SSL_new(tls_ssl_ctx(s->tls));
-        if (!ssl) {
-            evutil_closesocket(fd);
-            return;
-        }
-        bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE);
-        if (bev)
-            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-        else
-            SSL_free(ssl);
-    } else {
-        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    }
-    if (!bev) {
-        evutil_closesocket(fd);
-        return;
-    }
     struct conn_config cfg = {.set = &s->conns,
                               .on_request = on_request,
                               .on_response = on_response,
@@ -150,7 +118,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                               .request_counter = &s->requests,
                               .conn_counter = &s->connections,
                               .server_header = NULL};
-    struct conn *c = conn_new(bev, &cfg, peer);
+    struct conn *c = conn_accept(s->base, s->tls, fd, sa, &cfg);
     if (!c)
         return;
     if (s->o.hooks && s->o.hooks->on_accept)

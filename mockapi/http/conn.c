@@ -15,6 +15,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -25,6 +28,7 @@
 
 #include "mockapi/base/clock.h"
 #include "mockapi/base/log.h"
+#include "mockapi/http/tls.h"
 
 enum conn_mode { MODE_HTTP, MODE_UPGRADED };
 
@@ -871,4 +875,39 @@ static void conn_destroy(struct conn *c)
     evbuffer_free(c->staged);
     request_release(&c->req);
     free(c);
+}
+
+struct conn *conn_accept(struct event_base *base, struct tls_ctx *tls, int fd,
+                         const struct sockaddr *sa, const struct conn_config *cfg)
+{
+    char peer[64] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(in->sin_port));
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct bufferevent *bev;
+    if (tls) {
+        SSL *ssl = SSL_new(tls_ssl_ctx(tls));
+        if (!ssl) {
+            evutil_closesocket(fd);
+            return NULL;
+        }
+        bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        else
+            SSL_free(ssl);
+    } else {
+        bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev) {
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    return conn_new(bev, cfg, peer);
 }

@@ -9,6 +9,10 @@
 
 #include "mockapi/http/http.h"
 
+struct event_base;
+struct sockaddr;
+struct tls_ctx;
+
 struct bufferevent;
 struct evbuffer;
 struct event_base;
@@ -97,6 +101,13 @@ struct conn_config {
 /** Wrap an accepted bufferevent (plain or OpenSSL). Takes ownership of bev (freed with the conn).
  *  Returns NULL on allocation failure (bev is freed then too). */
 struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, const char *peer);
+
+/** A connection for a socket a listener accepted (evconnlistener's fd and address): TCP_NODELAY,
+ *  TLS with tls's context (the handshake runs as the first bytes come; dirty shutdowns allowed)
+ *  or plain when tls is NULL, the peer named "ip:port", then conn_new(). Shared by the fake
+ *  kube-apiserver and the fake GitLab. NULL when it cannot be set up (the socket is closed). */
+struct conn *conn_accept(struct event_base *base, struct tls_ctx *tls, int fd,
+                         const struct sockaddr *sa, const struct conn_config *cfg);
 
 /** The peer as "127.0.0.1:54321". Borrowed. */
 const char *conn_peer(const struct conn *c);
