@@ -13,6 +13,7 @@
 #include "harness/scenario.h"
 #include "mockapi/base/log.h"
 #include "mockapi/gitlab/gitlab.h"
+#include "mockapi/server.h"
 
 #define GLRUN_POLL_INTERVAL 1 /* seconds: [runners.kubernetes] poll_interval */
 #define GLRUN_POLL_TIMEOUT 10 /* seconds: poll_timeout, short enough for a scenario */
@@ -167,4 +168,17 @@ int glrun_write_config(const char *path, const struct glrun_config *c, char *err
         return -1;
     }
     return 0;
+}
+
+int glrun_write_config_for(const char *path, struct gitlab_server *gl, struct mockapi_server *srv,
+                           const char *ca_file, char *err, size_t errlen)
+{
+    struct glrun_config gc = {gitlab_server_url(gl),
+                              gitlab_server_runner_token(gl),
+                              ca_file,
+                              mockapi_server_url(srv),
+                              mockapi_server_token(srv),
+                              NULL,
+                              NULL};
+    return glrun_write_config(path, &gc, err, errlen);
 }

@@ -12,6 +12,7 @@ struct engine;
 struct event_base;
 struct gitlab_job_info;
 struct gitlab_server;
+struct mockapi_server;
 struct scenario;
 struct tls_ctx;
 
@@ -45,5 +46,10 @@ struct glrun_config {
 /** Write a ready config.toml for `gitlab-runner run --config PATH` (mode 0600). 0, or -1 with a
  *  message in err. */
 int glrun_write_config(const char *path, const struct glrun_config *c, char *err, size_t errlen);
+
+/** The same for a running pair: gl beside srv, both serving with the CA in ca_file (NULL: plain
+ *  HTTP), the default namespace and image. */
+int glrun_write_config_for(const char *path, struct gitlab_server *gl, struct mockapi_server *srv,
+                           const char *ca_file, char *err, size_t errlen);
 
 #endif

@@ -550,14 +550,8 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
             fail(r, "the fake GitLab did not start: %s", err);
             goto out;
         }
-        struct glrun_config gc = {gitlab_server_url(gl),
-                                  gitlab_server_runner_token(gl),
-                                  ca_pem ? ca_file : NULL,
-                                  mockapi_server_url(srv),
-                                  mockapi_server_token(srv),
-                                  NULL,
-                                  NULL};
-        if (glrun_write_config(runner_config, &gc, err, sizeof err) < 0) {
+        if (glrun_write_config_for(runner_config, gl, srv, ca_pem ? ca_file : NULL, err,
+                                   sizeof err) < 0) {
             fail(r, "%s", err);
             goto out;
         }

@@ -350,14 +350,8 @@ static int serve(int argc, char **argv)
             fprintf(stderr, "kubefault: kubeconfig path too long: %s\n", kubeconfig);
             goto out;
         }
-        struct glrun_config gc = {gitlab_server_url(gl),
-                                  gitlab_server_runner_token(gl),
-                                  ca_pem ? ca_file : NULL,
-                                  mockapi_server_url(srv),
-                                  mockapi_server_token(srv),
-                                  NULL,
-                                  NULL};
-        if (glrun_write_config(runner_config, &gc, err, sizeof err) < 0) {
+        if (glrun_write_config_for(runner_config, gl, srv, ca_pem ? ca_file : NULL, err,
+                                   sizeof err) < 0) {
             fprintf(stderr, "kubefault: %s\n", err);
             goto out;
         }
