@@ -457,25 +457,31 @@ static void on_response(void *arg, struct conn *c, const struct http_request *re
     forget_watch_faults(e, conn_id(c));
 }
 
-static enum hook_verdict on_accept(void *arg, struct conn *c)
+/* A new connection to one of the fakes: the first listener rule for that server that fires. */
+static enum hook_verdict accept_for(struct engine *e, struct conn *c, int server)
 {
-    struct engine *e = arg;
     if (e->stopped)
         return HOOK_PASS;
     for (size_t i = 0; i < e->s->nrules; i++) {
         struct rule *r = &e->s->rules[i];
         if (!r->enabled || !state_allows(e, r) || r->fault->layer != FAULT_LAYER_LISTENER ||
-            !r->fault->on_accept || r->match.server != MATCH_SERVER_KUBE)
+            !r->fault->on_accept || (int)r->match.server != server)
             continue;
         if (!decide(e, r))
             continue;
-        log_info("rule %s: %s on connection %llu from %s", r->name, r->fault->name,
-                 (unsigned long long)conn_id(c), conn_peer(c));
+        log_info("rule %s: %s on %sconnection %llu from %s", r->name, r->fault->name,
+                 server == MATCH_SERVER_GITLAB ? "GitLab " : "", (unsigned long long)conn_id(c),
+                 conn_peer(c));
         struct fault_accept fa = {e, r, r->fault_ctx, c, &e->rng, e->base};
         if (r->fault->on_accept(&fa) == HOOK_HANDLED)
             return HOOK_HANDLED;
     }
     return HOOK_PASS;
+}
+
+static enum hook_verdict on_accept(void *arg, struct conn *c)
+{
+    return accept_for(arg, c, MATCH_SERVER_KUBE);
 }
 
 static enum hook_verdict on_watch_event(void *arg, struct watch *w, const char *type,
@@ -641,23 +647,7 @@ static void gl_on_response(void *arg, struct conn *c, const struct http_request 
 
 static enum hook_verdict gl_on_accept(void *arg, struct conn *c)
 {
-    struct engine *e = arg;
-    if (e->stopped)
-        return HOOK_PASS;
-    for (size_t i = 0; i < e->s->nrules; i++) {
-        struct rule *r = &e->s->rules[i];
-        if (!r->enabled || !state_allows(e, r) || r->fault->layer != FAULT_LAYER_LISTENER ||
-            !r->fault->on_accept || r->match.server != MATCH_SERVER_GITLAB)
-            continue;
-        if (!decide(e, r))
-            continue;
-        log_info("rule %s: %s on GitLab connection %llu from %s", r->name, r->fault->name,
-                 (unsigned long long)conn_id(c), conn_peer(c));
-        struct fault_accept fa = {e, r, r->fault_ctx, c, &e->rng, e->base};
-        if (r->fault->on_accept(&fa) == HOOK_HANDLED)
-            return HOOK_HANDLED;
-    }
-    return HOOK_PASS;
+    return accept_for(arg, c, MATCH_SERVER_GITLAB);
 }
 
 /* ---- life cycle ---- */
