@@ -1,6 +1,7 @@
 /* control.c -- the control API: a token-protected JSON admin server on its own loopback port to
  * read a running scenario's status, rules and journal, switch rules, set the named state, reset,
- * and drive pods by hand (advance, delete, evict, fail, ready). Endpoints: harness/CONTROL.md.
+ * drive pods by hand (advance, delete, evict, fail, ready), and read, queue and cancel the fake
+ * GitLab's jobs. Endpoints: harness/CONTROL.md.
  *
  * It reuses mockapi's HTTP connection layer (conn.h) on its own listener, with its own request
  * counter and connection set, so control traffic never shows in the API port's request numbers
@@ -32,11 +33,13 @@
 #include "harness/jsonc.h"
 #include "harness/diag.h"
 #include "harness/fault.h"
+#include "harness/glrun.h"
 #include "harness/journal.h"
 #include "harness/scenario.h"
 #include "mockapi/base/clock.h"
 #include "mockapi/base/json.h"
 #include "mockapi/base/log.h"
+#include "mockapi/gitlab/gitlab.h"
 #include "mockapi/http/conn.h"
 #include "mockapi/http/http.h"
 #include "mockapi/http/tls.h"
@@ -406,6 +409,8 @@ static cJSON *status_json(struct control *ctl)
         cJSON_CreateString(srv ? listen_mode_name(mockapi_server_get_listen_mode(srv)) : "none"));
     if (srv)
         json_add(o, "apiUrl", cJSON_CreateString(mockapi_server_url(srv)));
+    if (engine_gitlab(e))
+        json_add(o, "gitlabUrl", cJSON_CreateString(gitlab_server_url(engine_gitlab(e))));
     json_add(o, "requests", cJSON_CreateNumber(srv ? (double)mockapi_server_requests(srv) : 0));
     json_add(o, "journalEntries", cJSON_CreateNumber((double)journal_count(engine_journal(e))));
     json_add(o, "rules", cJSON_CreateNumber((double)s->nrules));
@@ -1195,12 +1200,173 @@ static void on_pod(struct call *k)
     cJSON_Delete(body);
 }
 
+/* ---- the fake GitLab's jobs ---- */
+
+/* The fake GitLab, or NULL with 404 answered: the scenario runs without one. */
+static struct gitlab_server *need_gitlab(struct call *k)
+{
+    struct gitlab_server *gl = engine_gitlab(k->ctl->e);
+    if (!gl)
+        send_error(k, HTTP_NOTFOUND, NULL,
+                   "no fake GitLab in this run: the scenario has no gitlab section (kubefault "
+                   "serve --gitlab)");
+    return gl;
+}
+
+/* The job id in seg[3]: 1 .. INT64_MAX. -1 answered (404: no job can have such an id). */
+static int64_t job_id(struct call *k)
+{
+    const char *v = k->seg[3];
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || v[0] < '0' || v[0] > '9' || n < 1) {
+        char snip[70];
+        log_snippet(v, strlen(v), snip, sizeof snip);
+        send_error(k, HTTP_NOTFOUND, NULL, "no such job \"%s\" (job ids are integers from 1)",
+                   snip);
+        return -1;
+    }
+    return (int64_t)n;
+}
+
+/* The job as GET /v1/gitlab/jobs/{id} shows it, or 500 answered (out of memory). */
+static void send_job(struct call *k, int code, const struct gitlab_server *gl, int64_t id,
+                     int with_trace)
+{
+    struct gitlab_job_info info;
+    cJSON *o = gitlab_job_get(gl, id, &info) == 0 ? glrun_job_json(&info, with_trace) : NULL;
+    if (!o) {
+        send_error(k, HTTP_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    send_json(k, code, o, NULL);
+}
+
+/* POST /v1/gitlab/jobs: one "gitlab.jobs" entry of the scenario format, validated the same way. */
+static void add_job(struct call *k, struct gitlab_server *gl)
+{
+    const struct http_request *req = k->req;
+    struct diag d;
+    char why[256];
+    diag_init(&d, "job");
+    cJSON *spec = req->body_len ? jsonc_parse((const char *)req->body, req->body_len, &d) : NULL;
+    cJSON *job = NULL;
+    if (!spec && !d.n)
+        diag_path(&d, "", "missing JSON body (expected one job: name, image, script, ...)");
+    if (spec)
+        job = scenario_gitlab_job(spec, "", &d);
+    cJSON_Delete(spec);
+    if (!job) {
+        /* every message, as `kubefault check` would print them */
+        char msg[1024];
+        size_t n = 0;
+        msg[0] = '\0';
+        for (size_t i = 0; i < d.n && n < sizeof msg; i++) {
+            int w = snprintf(msg + n, sizeof msg - n, "%s%s", i ? "; " : "", d.msgs[i]);
+            if (w < 0)
+                break;
+            n += (size_t)w;
+        }
+        send_error(k, HTTP_BADREQUEST, NULL, "%s", msg);
+        diag_release(&d);
+        return;
+    }
+    diag_release(&d);
+    int64_t id = gitlab_job_add(gl, job, why, sizeof why);
+    cJSON_Delete(job);
+    if (id < 0) {
+        /* valid, but the queue refuses it: an id in use, or the queue full */
+        send_error(k, HTTP_CONFLICT, NULL, "cannot queue the job: %s", why);
+        return;
+    }
+    log_info("control: gitlab job %lld queued", (long long)id);
+    send_job(k, HTTP_CREATED, gl, id, 0);
+}
+
+static void on_gitlab_jobs(struct call *k)
+{
+    static const char *const none[] = {NULL};
+    static const char *const known[] = {"trace", NULL};
+    if (!method_is(k, "GET, POST"))
+        return;
+    int post = strcmp(k->req->method, "POST") == 0;
+    if (post ? check_params(k, none, "none") < 0 : check_params(k, known, "trace") < 0)
+        return;
+    int with_trace = post ? 0 : param_bool(k, "trace", 0);
+    struct gitlab_server *gl;
+    if (with_trace < 0 || !(gl = need_gitlab(k)))
+        return;
+    if (post) {
+        add_job(k, gl);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = glrun_jobs_json(gl, with_trace);
+    if (!o || !arr || !json_add(o, "jobs", arr)) { /* json_add frees arr when it fails */
+        if (!o)
+            cJSON_Delete(arr);
+        cJSON_Delete(o);
+        send_error(k, HTTP_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    send_json(k, HTTP_OK, o, NULL);
+}
+
+/* "job 3 is already canceling", "job 3 already finished (success)": why a cancel cannot act. */
+static void cancel_refused(struct call *k, const struct gitlab_job_info *j)
+{
+    if (j->state == GITLAB_JOB_CANCELING)
+        send_error(k, HTTP_CONFLICT, NULL, "job %lld is already canceling", (long long)j->id);
+    else
+        send_error(k, HTTP_CONFLICT, NULL, "job %lld already finished (%s)", (long long)j->id,
+                   gitlab_job_state_name(j->state));
+}
+
+static void on_gitlab_job(struct call *k)
+{
+    static const char *const none[] = {NULL};
+    static const char *const known[] = {"trace", NULL};
+    int cancel = k->nseg == 5;
+    if (cancel && strcmp(k->seg[4], "cancel") != 0) {
+        send_error(k, HTTP_NOTFOUND, NULL, "no such job action \"%s\" (known: cancel)", k->seg[4]);
+        return;
+    }
+    if (!method_is(k, cancel ? "POST" : "GET"))
+        return;
+    if (cancel ? check_params(k, none, "none") < 0 : check_params(k, known, "trace") < 0)
+        return;
+    int with_trace = cancel ? 0 : param_bool(k, "trace", 1);
+    struct gitlab_server *gl;
+    int64_t id;
+    struct gitlab_job_info info;
+    if (with_trace < 0 || !(gl = need_gitlab(k)) || (id = job_id(k)) < 0)
+        return;
+    if (gitlab_job_get(gl, id, &info) < 0) {
+        send_error(k, HTTP_NOTFOUND, NULL, "job %lld not found", (long long)id);
+        return;
+    }
+    if (cancel) {
+        cJSON *body = body_object(k, none, "none", 1);
+        if (!body)
+            return;
+        cJSON_Delete(body);
+        if (gitlab_job_cancel(gl, id) < 0) {
+            cancel_refused(k, &info);
+            return;
+        }
+        log_info("control: gitlab job %lld canceled", (long long)id);
+    }
+    send_job(k, HTTP_OK, gl, id, with_trace);
+}
+
 /* ---- routing ---- */
 
 #define ENDPOINTS                                                                                  \
     "/v1/status, /v1/rules (GET, POST), /v1/rules/{name} (GET, DELETE)[/enable|/disable], "        \
     "/v1/timeline (GET, POST), /v1/timeline/{index} (DELETE), /v1/state, /v1/reset, "              \
-    "/v1/journal, /v1/pods/{namespace}/{name}/{advance|delete|evict|fail|ready|files|stages}"
+    "/v1/journal, /v1/pods/{namespace}/{name}/{advance|delete|evict|fail|ready|files|stages}, "    \
+    "/v1/gitlab/jobs (GET, POST), /v1/gitlab/jobs/{id}[/cancel]"
 
 /* Compare the bearer token without leaking its length or prefix through timing. */
 static int token_ok(const struct control *ctl, const struct http_request *req)
@@ -1237,6 +1403,11 @@ static void route(struct call *k)
         on_journal(k);
     else if (strcmp(what, "pods") == 0 && k->nseg == 5)
         on_pod(k);
+    else if (strcmp(what, "gitlab") == 0 && k->nseg == 3 && strcmp(k->seg[2], "jobs") == 0)
+        on_gitlab_jobs(k);
+    else if (strcmp(what, "gitlab") == 0 && (k->nseg == 4 || k->nseg == 5) &&
+             strcmp(k->seg[2], "jobs") == 0)
+        on_gitlab_job(k);
     else
         goto unknown;
     return;

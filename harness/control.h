@@ -1,7 +1,7 @@
 /* control.h -- the control API: a token-protected JSON admin server on its own loopback port (in
  * the spirit of toxiproxy's and WireMock's admin APIs) to read the status, rules and journal of a
- * running scenario, switch rules, set the named state, reset, and drive pods by hand. The
- * endpoints are documented in harness/CONTROL.md. */
+ * running scenario, switch rules, set the named state, reset, drive pods by hand, and read, queue
+ * and cancel the fake GitLab's jobs. The endpoints are documented in harness/CONTROL.md. */
 #ifndef KF_CONTROL_H
 #define KF_CONTROL_H
 

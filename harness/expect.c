@@ -683,11 +683,10 @@ static int check_gitlab_job(struct expect_report *r, const struct expect_input *
     else if (cJSON_IsString(v = get(x, "failureReason")) && strcmp(v->valuestring, reason) != 0)
         snprintf(why, sizeof why, "failure_reason is \"%s\", expected \"%s\"",
                  show(sh, sizeof sh, reason), v->valuestring);
-    else if (cJSON_IsNumber(v = get(x, "exitCode")) &&
-             (!cJSON_IsNumber(code) || code->valueint != v->valueint))
-        snprintf(why, sizeof why, "%s, expected exit code %d",
-                 cJSON_IsNumber(code) ? "another exit code" : "the runner sent no exit code",
-                 v->valueint);
+    else if (cJSON_IsNumber(v = get(x, "exitCode")) && !cJSON_IsNumber(code))
+        snprintf(why, sizeof why, "the runner sent no exit code, expected %d", v->valueint);
+    else if (cJSON_IsNumber(v) && code->valueint != v->valueint)
+        snprintf(why, sizeof why, "the exit code is %d, expected %d", code->valueint, v->valueint);
     for (int k = 0; k < 2 && !why[0]; k++) {
         const cJSON *e;
         cJSON_ArrayForEach(e, get(x, k ? "traceLacks" : "traceContains"))

@@ -268,7 +268,7 @@ static int serve(int argc, char **argv)
     struct mockapi_server *srv = NULL;
     struct engine *eng = NULL;
     struct gitlab_server *gl = NULL;
-    char runner_config[700];
+    char runner_config[700] = "";
     struct control *ctl = NULL;
     FILE *journal = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
@@ -407,6 +407,8 @@ out:
         event_base_free(base);
     if (default_dir[0]) {
         unlink(default_path);
+        if (runner_config[0]) /* beside the kubeconfig, so in our directory too */
+            unlink(runner_config);
         if (default_ca[0] && ca_file == default_ca)
             unlink(default_ca);
         rmdir(default_dir);

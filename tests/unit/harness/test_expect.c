@@ -1,7 +1,8 @@
 /* test_expect.c -- tests harness/expect.c: every expectation kind passing and failing with its
  * exact message, the default without "expect", timeouts and signals, journal counts through
  * matches, rules, faults and listener rules, "before", what cannot be checked, durations as Go
- * prints them, and another section (kubectl's) named in every message */
+ * prints them, another section (kubectl's) named in every message, and the fake GitLab's jobs
+ * (state, failureReason, exitCode, traceContains, traceLacks, a job that does not exist) */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -596,6 +597,107 @@ static void test_kubectl_section(void **state)
     scenario_free(s);
 }
 
+/* ---- the fake GitLab's jobs ---- */
+
+#define GL_JOBS "'gitlab': {'jobs': [{'name': 'build'}, {'name': 'deploy'}]}"
+
+/* What glrun_jobs_json() gives after a run: build failed with a trace, deploy never ran. */
+static cJSON *gl_jobs(void)
+{
+    char *t = dq("[{'id': 1, 'name': 'build', 'state': 'failed', 'failure_reason': "
+                 "'script_failure', 'exit_code': 1, 'trace_length': 24, 'patches': 2, "
+                 "'updates': 1, 'trace': '$ make test\\nboom: error\\n'},"
+                 " {'id': 2, 'name': 'deploy', 'state': 'pending', 'failure_reason': '', "
+                 "'trace_length': 0, 'patches': 0, 'updates': 0, 'trace': ''}]");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_gitlab_jobs_pass(void **state)
+{
+    (void)state;
+    struct scenario *s =
+        scen("{'name': 'x', " GL_JOBS ", 'expect': {'gitlab': {'jobs': ["
+             "{'name': 'build', 'state': 'failed', 'failureReason': 'script_failure', "
+             "'exitCode': 1, 'traceContains': ['$ make test', 'boom'], 'traceLacks': ['panic']},"
+             " {'job': 2, 'state': 'pending'}, {'name': 'deploy'}]}}}");
+    cJSON *jobs = gl_jobs();
+    struct expect_input in = ran("");
+    in.gitlab_jobs = jobs;
+    check(s, &in,
+          "PASS gitlab.jobs[0] (job 'build'): failed (script_failure), exit 1\n"
+          "PASS gitlab.jobs[1] (job 2): pending\n"
+          "PASS gitlab.jobs[2] (job 'deploy'): pending",
+          EXPECT_PASS);
+    /* what each checked, in the report's expected column */
+    check_short(s, &in,
+                "gitlabJob|state failed, failureReason 'script_failure', exitCode 1, trace has "
+                "'$ make test', trace has 'boom', trace lacks 'panic'|failed (script_failure), "
+                "exit 1\n"
+                "gitlabJob|state pending|pending\n"
+                "gitlabJob|exists|pending");
+    cJSON_Delete(jobs);
+    scenario_free(s);
+}
+
+static void test_gitlab_jobs_fail(void **state)
+{
+    (void)state;
+    /* one expectation per way to fail, each against the same jobs */
+    static const struct {
+        const char *x;    /* one gitlab.jobs expectation */
+        const char *want; /* its line */
+    } cases[] = {
+        {"{'name': 'build', 'state': 'success'}",
+         "FAIL gitlab.jobs[0] (job 'build'): the job is failed, expected success"},
+        {"{'name': 'build', 'failureReason': 'job_canceled'}",
+         "FAIL gitlab.jobs[0] (job 'build'): failure_reason is "
+         "'script_failure', expected 'job_canceled'"},
+        {"{'name': 'build', 'exitCode': 2}",
+         "FAIL gitlab.jobs[0] (job 'build'): the exit code is 1, expected 2"},
+        {"{'name': 'deploy', 'exitCode': 0}",
+         "FAIL gitlab.jobs[0] (job 'deploy'): the runner sent no exit code, expected 0"},
+        {"{'name': 'build', 'traceContains': ['$ make test', 'all passed']}",
+         "FAIL gitlab.jobs[0] (job 'build'): the "
+         "trace (24 bytes) lacks 'all passed'"},
+        {"{'name': 'build', 'traceLacks': ['boom']}",
+         "FAIL gitlab.jobs[0] (job 'build'): the trace (24 bytes) contains "
+         "'boom'"},
+        {"{'job': 9, 'state': 'success'}",
+         "FAIL gitlab.jobs[0] (job 9): the fake GitLab has no job 9"},
+        /* the first mismatch is the one told: state before the trace */
+        {"{'name': 'build', 'state': 'success', 'traceLacks': ['boom']}",
+         "FAIL gitlab.jobs[0] (job 'build'): the job is failed, "
+         "expected success"},
+    };
+    cJSON *jobs = gl_jobs();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024], want[1024];
+        snprintf(text, sizeof text,
+                 "{'name': 'x', " GL_JOBS ", 'expect': {'gitlab': {'jobs': [%s]}}}", cases[i].x);
+        snprintf(want, sizeof want, "%s", cases[i].want);
+        struct scenario *s = scen(text);
+        struct expect_input in = ran("");
+        in.gitlab_jobs = jobs;
+        check(s, &in, want, EXPECT_FAIL);
+        scenario_free(s);
+    }
+    cJSON_Delete(jobs);
+
+    /* the fake GitLab did not run at all (kubefault run without it): every job is missing */
+    struct scenario *s = scen("{'name': 'x', " GL_JOBS ", 'expect': {'gitlab': {'jobs': ["
+                              "{'name': 'build', 'state': 'success'}]}}}");
+    struct expect_input in = ran("");
+    check(s, &in,
+          "FAIL gitlab.jobs[0] (job 'build'): the fake GitLab has no job 'build' "
+          "(it did not run)",
+          EXPECT_FAIL);
+    check_short(s, &in, "gitlabJob|state success|no such job");
+    scenario_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +716,8 @@ int main(void)
         cmocka_unit_test(test_before),
         cmocka_unit_test(test_everything),
         cmocka_unit_test(test_kubectl_section),
+        cmocka_unit_test(test_gitlab_jobs_pass),
+        cmocka_unit_test(test_gitlab_jobs_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

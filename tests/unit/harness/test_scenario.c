@@ -375,6 +375,39 @@ static void round_trip(const char *path)
     scenario_free(s);
 }
 
+/* good-gitlab.json: the section's settings, jobs converted to the protocol's words, GitLab
+ * matches. */
+static void gitlab_model(void **state)
+{
+    struct scenario *s = load_ok(DATA_DIR "/good-gitlab.json");
+    const cJSON *job;
+
+    (void)state;
+    assert_true(s->gitlab.present);
+    assert_int_equal(s->gitlab.long_poll_ms, 2000);
+    assert_int_equal(s->gitlab.update_interval_s, 1);
+    assert_string_equal(s->gitlab.runner_token, "glrt-kubefault-good-file");
+    assert_int_equal(cJSON_GetArraySize(s->gitlab.jobs), 2);
+    job = cJSON_GetArrayItem(s->gitlab.jobs, 0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(job, "project_id")->valueint, 7);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(job, "repo_url")->valuestring,
+                        "https://gitlab.example.com/group/proj.git");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(job, "before_sha"));
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(job, "after_script"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(job, "afterScript"));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(job, "timeout")->valueint, 600);
+    job = cJSON_GetArrayItem(s->gitlab.jobs, 1);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(job, "timeout")->valueint, 900);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(job, "steps"));
+
+    assert_int_equal(s->nrules, 3);
+    for (size_t i = 0; i < s->nrules; i++)
+        assert_int_equal(s->rules[i].match.server, MATCH_SERVER_GITLAB);
+    assert_string_equal(s->rules[0].fault->name, "gitlab-no-job");
+    assert_string_equal(s->rules[2].fault->name, "gitlab-cancel");
+    scenario_free(s);
+}
+
 static void good_files_round_trip(void **state)
 {
     char paths[MAX_FILES][512];
@@ -733,6 +766,7 @@ int main(void)
         cmocka_unit_test(bad_files_give_their_errors),
         cmocka_unit_test(good_files_check_ok),
         cmocka_unit_test(full_model),
+        cmocka_unit_test(gitlab_model),
         cmocka_unit_test(good_files_round_trip),
         cmocka_unit_test(defaults),
         cmocka_unit_test(check_reports_ok_and_errors),
