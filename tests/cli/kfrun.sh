@@ -391,5 +391,12 @@ else
   skipped "gitlab section (needs curl and python3's tomllib)"
 fi
 
+# the GitLab examples end to end with the reference job client in GitLab mode: a trace PATCH
+# answered 500 once (resent, the job succeeds), jobs/request held 1.5 s by a delay rule
+examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scenarios/examples" && pwd)
+kf glex run "$examples/gitlab-trace-rejected-once.json" "$examples/gitlab-slow-jobs-request.json"
+check "run: the GitLab examples pass with the reference job client" \
+  bash -c "[ $rc = 0 ] && grep -q '2 passed, 0 failed' '$work/glex.out'"
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
