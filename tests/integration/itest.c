@@ -691,6 +691,86 @@ const char *itest_resp_header(const struct itest_resp *r, const char *name, char
     return find_header(r->headers, name, buf, len);
 }
 
+void itest_assert_code(const struct itest_resp *r, long code)
+{
+    if (r->curl != CURLE_OK)
+        fail_msg("transfer failed: %s", curl_easy_strerror(r->curl));
+    if (r->code != code)
+        fail_msg("status %ld, want %ld: %.300s", r->code, code, r->body);
+}
+
+void itest_assert_header(const struct itest_resp *r, const char *name, const char *want)
+{
+    char buf[256];
+    const char *v = itest_resp_header(r, name, buf, sizeof buf);
+    if (!want) {
+        if (v)
+            fail_msg("header %s: \"%s\", want none", name, v);
+        return;
+    }
+    if (!v || strcmp(v, want) != 0)
+        fail_msg("header %s: \"%s\", want \"%s\"", name, v ? v : "(none)", want);
+}
+
+void itest_assert_body(const struct itest_resp *r, const char *want)
+{
+    if (strcmp(r->body, want) != 0)
+        fail_msg("body %s, want %s", r->body, want);
+}
+
+/* Over the cap the transfer fails (CURLE_WRITE_ERROR) instead of the test: itest_http may run on
+ * a thread where cmocka must not jump. */
+static size_t on_http_data(char *p, size_t sz, size_t n, void *arg)
+{
+    struct growbuf *b = arg;
+    grow_add(b, p, sz * n);
+    return b->overflow ? 0 : sz * n;
+}
+
+void itest_http(const struct itest_http_req *r, struct itest_resp *out)
+{
+    struct growbuf body = {0}, head = {0};
+    struct curl_slist *hl = NULL;
+    char ct[256];
+    memset(out, 0, sizeof *out);
+    CURL *h = curl_easy_init();
+    if (!h) {
+        out->curl = CURLE_FAILED_INIT;
+        goto out;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, r->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : (long)ITEST_WAIT_MS);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+    if (r->body) {
+        size_t len = r->body_len ? r->body_len : strlen(r->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+        snprintf(ct, sizeof ct, "Content-Type: %s",
+                 r->content_type ? r->content_type : "application/json");
+        hl = curl_slist_append(hl, ct);
+    }
+    hl = curl_slist_append(hl, "Expect:");
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        hl = curl_slist_append(hl, r->headers[i]);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    if (r->ca_file && r->ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_http_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_http_data);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
+    out->curl = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->code);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &out->connects);
+out:
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+    out->body = body.data ? body.data : calloc(1, 1);
+    out->len = body.len;
+    out->headers = head.data ? head.data : calloc(1, 1);
+}
+
 cJSON *itest_json_ct(struct itest *t, const char *method, const char *path,
                      const char *content_type, const void *body, size_t len, long *code)
 {
@@ -830,6 +910,29 @@ const char *itest_jstr(const cJSON *o, const char *path)
 {
     const cJSON *v = itest_jget(o, path);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double itest_jnum(const cJSON *o, const char *path)
+{
+    const cJSON *v = itest_jget(o, path);
+    if (!cJSON_IsNumber(v))
+        itest_fail_json(cJSON_Duplicate(o, 1), "%s: not a number", path);
+    return v->valuedouble;
+}
+
+int itest_jbool(const cJSON *o, const char *path)
+{
+    const cJSON *v = itest_jget(o, path);
+    if (!cJSON_IsBool(v))
+        itest_fail_json(cJSON_Duplicate(o, 1), "%s: not a boolean", path);
+    return cJSON_IsTrue(v);
+}
+
+void itest_assert_jstr(const cJSON *o, const char *path, const char *want)
+{
+    const char *v = itest_jstr(o, path);
+    if (!v || strcmp(v, want) != 0)
+        itest_fail_json(cJSON_Duplicate(o, 1), "%s: want \"%s\"", path, want);
 }
 
 cJSON *itest_wait_field(struct itest *t, const char *path, const char *jpath, const char *want,

@@ -122,6 +122,34 @@ void itest_resp_release(struct itest_resp *r);
 /** The value of a response header (case-insensitive, last one wins) into buf, or NULL. */
 const char *itest_resp_header(const struct itest_resp *r, const char *name, char *buf, size_t len);
 
+/** Fail the test unless the transfer completed with HTTP status code. */
+void itest_assert_code(const struct itest_resp *r, long code);
+
+/** Fail the test unless header name has exactly the value want; want NULL: unless it is absent. */
+void itest_assert_header(const struct itest_resp *r, const char *name, const char *want);
+
+/** Fail the test unless the body is exactly want. */
+void itest_assert_body(const struct itest_resp *r, const char *want);
+
+/* ---- libcurl requests to another server on the loop (the control API, the fake GitLab) ---- */
+
+struct itest_http_req {
+    const char *method;         /**< sent as given (a custom request line), even without a body */
+    const char *url;            /**< absolute: "http://127.0.0.1:PORT/path" */
+    const void *body;           /**< NULL: none */
+    size_t body_len;            /**< 0 with a body: strlen(body) */
+    const char *content_type;   /**< NULL: application/json when there is a body */
+    const char *const *headers; /**< extra "Name: value" lines, NULL-terminated; may be NULL */
+    const char *ca_file;        /**< NULL or "": curl's own trust store */
+    long timeout_ms;            /**< 0: ITEST_WAIT_MS */
+};
+
+/** One request on a fresh handle with curl's own defaults (its Accept header; no Authorization
+ *  unless in headers), "Expect: 100-continue" suppressed. Every failure, a response over
+ *  ITEST_MAX_BODY included, is reported in out->curl rather than failing the test, so it may run
+ *  on a thread of the test's own. Release out with itest_resp_release(). */
+void itest_http(const struct itest_http_req *r, struct itest_resp *out);
+
 /** method path [JSON body] -> parsed JSON answer (fails the test when it is not JSON); the HTTP
  *  status in *code. Caller frees with cJSON_Delete(). */
 cJSON *itest_json(struct itest *t, const char *method, const char *path, const char *body,
@@ -160,6 +188,15 @@ const cJSON *itest_jget(const cJSON *o, const char *path);
 
 /** The string at a dotted path, or NULL. */
 const char *itest_jstr(const cJSON *o, const char *path);
+
+/** The number at a dotted path; fails the test when it is absent or not a number. */
+double itest_jnum(const cJSON *o, const char *path);
+
+/** The boolean at a dotted path (1 true, 0 false); fails the test when it is not a boolean. */
+int itest_jbool(const cJSON *o, const char *path);
+
+/** Fail the test unless the string at a dotted path is exactly want. o is borrowed. */
+void itest_assert_jstr(const cJSON *o, const char *path, const char *want);
 
 /** GET path every 10 ms until the string at jpath equals want or timeout_ms passes. Returns the
  *  matching object (caller frees with cJSON_Delete), or NULL on timeout. */

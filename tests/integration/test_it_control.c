@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "harness/control.h"
+#include "ctlclient.h"
 #include "itest.h"
 #include "rcclient.h"
 
@@ -47,8 +48,7 @@ static const char scenario_text[] =
 static struct {
     struct engine *engine; /* the server's (itest_engine) */
     struct control *control;
-    char url[128];
-    char token[CONTROL_TOKEN_MAX + 1];
+    struct ctlc api; /* the control API's address and token */
     char err[512];
 } F;
 
@@ -58,10 +58,8 @@ static void up(void *arg, struct mockapi_server *s)
 {
     (void)arg;
     if ((F.control =
-             control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err, sizeof F.err))) {
-        snprintf(F.url, sizeof F.url, "%s", control_url(F.control));
-        snprintf(F.token, sizeof F.token, "%s", control_token(F.control));
-    }
+             control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err, sizeof F.err)))
+        ctlc_init(&F.api, F.control);
 }
 
 static void down(void *arg, struct mockapi_server *s)
@@ -102,145 +100,6 @@ static struct itest *start3(void **state, int64_t schedule_ms, int64_t start_ms,
 static struct itest *start(void **state, int64_t schedule_ms, int64_t start_ms)
 {
     return start3(state, schedule_ms, start_ms, 0);
-}
-
-/* ---- the control client ---- */
-
-struct gbuf {
-    char *data;
-    size_t len;
-};
-
-struct cresp {
-    long code;
-    char *body;
-    size_t len;
-    char *head;
-    size_t head_len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    struct gbuf *b = arg;
-    size_t add = sz * n;
-    if (b->len + add > ITEST_MAX_BODY)
-        return 0;
-    char *nb = realloc(b->data, b->len + add + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + b->len, p, add);
-    b->len += add;
-    nb[b->len] = '\0';
-    b->data = nb;
-    return add;
-}
-
-/* A request to the control port. token NULL: the right one; "": none. */
-static void ctl_raw(const char *method, const char *path, const char *body, size_t body_len,
-                    const char *token, struct cresp *out)
-{
-    char url[1200], auth[CONTROL_TOKEN_MAX + 32];
-    struct gbuf b = {NULL, 0}, h = {NULL, 0};
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    struct curl_slist *hdrs = NULL;
-    snprintf(url, sizeof url, "%s%s", F.url, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ITEST_WAIT_MS);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    }
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    if (!token || *token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : F.token);
-        hdrs = curl_slist_append(hdrs, auth);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->code);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
-    out->body = b.data ? b.data : calloc(1, 1);
-    out->len = b.len;
-    out->head = h.data ? h.data : calloc(1, 1);
-    out->head_len = h.len;
-    if (rc != CURLE_OK) {
-        free(out->body);
-        free(out->head);
-        fail_msg("control %s %s: %s", method, path, curl_easy_strerror(rc));
-    }
-}
-
-static void cresp_release(struct cresp *r)
-{
-    free(r->body);
-    free(r->head);
-    memset(r, 0, sizeof *r);
-}
-
-/* method path [body] on the control port -> parsed JSON (the test fails when it is not), the
- * status in *code. Caller frees. */
-static cJSON *ctl(const char *method, const char *path, const char *body, long *code)
-{
-    struct cresp r;
-    ctl_raw(method, path, body, body ? strlen(body) : 0, NULL, &r);
-    *code = r.code;
-    cJSON *j = cJSON_Parse(r.body);
-    if (!j) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%.200s", r.body);
-        cresp_release(&r);
-        fail_msg("control %s %s: not JSON: %s", method, path, msg);
-    }
-    cresp_release(&r);
-    return j;
-}
-
-/* The same, failing unless the answer is want. */
-static cJSON *ctl_ok(const char *method, const char *path, const char *body, long want)
-{
-    long code;
-    cJSON *j = ctl(method, path, body, &code);
-    if (code != want)
-        itest_fail_json(j, "control %s %s: %ld, want %ld", method, path, code, want);
-    return j;
-}
-
-/* An error answer: the code and a message containing want (NULL: any). */
-static void ctl_err(const char *method, const char *path, const char *body, long want_code,
-                    const char *want)
-{
-    long code;
-    cJSON *j = ctl(method, path, body, &code);
-    const char *msg = itest_jstr(j, "error");
-    if (code != want_code || !msg || (want && !strstr(msg, want)))
-        itest_fail_json(j, "control %s %s: want %ld with \"%s\"", method, path, want_code,
-                        want ? want : "");
-    cJSON_Delete(j);
-}
-
-static double jnum(const cJSON *o, const char *path)
-{
-    const cJSON *v = itest_jget(o, path);
-    if (!cJSON_IsNumber(v))
-        itest_fail_json(cJSON_Duplicate(o, 1), "%s: not a number", path);
-    return v->valuedouble;
-}
-
-static int jbool(const cJSON *o, const char *path)
-{
-    const cJSON *v = itest_jget(o, path);
-    if (!cJSON_IsBool(v))
-        itest_fail_json(cJSON_Duplicate(o, 1), "%s: not a boolean", path);
-    return cJSON_IsTrue(v);
 }
 
 /* The rule called name in a GET /v1/rules answer. Borrowed. */
@@ -292,36 +151,36 @@ static void create_pod(struct itest *t, const char *name)
 static void test_auth(void **state)
 {
     start(state, 0, 0);
-    assert_int_equal(strlen(F.token), 32); /* a random per-run token */
-    assert_true(strncmp(F.url, "http://127.0.0.1:", 17) == 0);
-    struct cresp r;
+    assert_int_equal(strlen(F.api.token), 32); /* a random per-run token */
+    assert_true(strncmp(F.api.url, "http://127.0.0.1:", 17) == 0);
+    struct itest_resp r;
     const char *tokens[] = {"", "wrong", "Bearer"};
     for (size_t i = 0; i < 3; i++) {
-        ctl_raw("GET", "/v1/status", NULL, 0, tokens[i], &r);
+        ctlc_request(&F.api, "GET", "/v1/status", NULL, 0, tokens[i], &r);
         assert_int_equal(r.code, 401);
         cJSON *j = cJSON_Parse(r.body);
         assert_non_null(j);
         assert_non_null(strstr(itest_jstr(j, "error"), "bearer token"));
-        assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
-        assert_non_null(strstr(r.head, "Content-Type: application/json"));
+        assert_non_null(strstr(r.headers, "WWW-Authenticate: Bearer"));
+        assert_non_null(strstr(r.headers, "Content-Type: application/json"));
         cJSON_Delete(j);
-        cresp_release(&r);
+        itest_resp_release(&r);
     }
     /* a prefix of the token, or the token with more after it, is not the token */
     char half[CONTROL_TOKEN_MAX + 8];
-    snprintf(half, sizeof half, "%.16s", F.token);
-    ctl_raw("GET", "/v1/status", NULL, 0, half, &r);
+    snprintf(half, sizeof half, "%.16s", F.api.token);
+    ctlc_request(&F.api, "GET", "/v1/status", NULL, 0, half, &r);
     assert_int_equal(r.code, 401);
-    cresp_release(&r);
-    snprintf(half, sizeof half, "%sx", F.token);
-    ctl_raw("GET", "/v1/status", NULL, 0, half, &r);
+    itest_resp_release(&r);
+    snprintf(half, sizeof half, "%sx", F.api.token);
+    ctlc_request(&F.api, "GET", "/v1/status", NULL, 0, half, &r);
     assert_int_equal(r.code, 401);
-    cresp_release(&r);
+    itest_resp_release(&r);
     /* unknown paths are not revealed without the token either */
-    ctl_raw("GET", "/v1/nothing", NULL, 0, "", &r);
+    ctlc_request(&F.api, "GET", "/v1/nothing", NULL, 0, "", &r);
     assert_int_equal(r.code, 401);
-    cresp_release(&r);
-    cJSON_Delete(ctl_ok("GET", "/v1/status", NULL, 200));
+    itest_resp_release(&r);
+    cJSON_Delete(ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200));
 }
 
 /* ---- status ---- */
@@ -331,23 +190,23 @@ static void test_status(void **state)
     struct itest *t = start(state, 0, 0);
     itest_must(t, "GET", CMS, NULL, NULL, 200);
     itest_must(t, "GET", CMS "/x", NULL, NULL, 404);
-    cJSON *s = ctl_ok("GET", "/v1/status", NULL, 200);
+    cJSON *s = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
     assert_string_equal(itest_jstr(s, "scenario"), "ctl");
     assert_string_equal(itest_jstr(s, "file"), "ctl.json");
     assert_string_equal(itest_jstr(s, "state"), "Started");
     assert_string_equal(itest_jstr(s, "listener"), "normal");
     assert_string_equal(itest_jstr(s, "apiUrl"), itest_url(t));
-    assert_true(jbool(s, "started"));
-    assert_true(jnum(s, "elapsedMs") >= 0);
-    assert_int_equal((int)jnum(s, "seed"), 7);
-    assert_int_equal((int)jnum(s, "rules"), 4);
-    assert_int_equal((int)jnum(s, "rulesEnabled"), 2);
+    assert_true(itest_jbool(s, "started"));
+    assert_true(itest_jnum(s, "elapsedMs") >= 0);
+    assert_int_equal((int)itest_jnum(s, "seed"), 7);
+    assert_int_equal((int)itest_jnum(s, "rules"), 4);
+    assert_int_equal((int)itest_jnum(s, "rulesEnabled"), 2);
     /* control requests are not API requests: only the two above are counted and journaled */
-    assert_int_equal((int)jnum(s, "requests"), 2);
-    assert_int_equal((int)jnum(s, "journalEntries"), 2);
+    assert_int_equal((int)itest_jnum(s, "requests"), 2);
+    assert_int_equal((int)itest_jnum(s, "journalEntries"), 2);
     cJSON_Delete(s);
-    s = ctl_ok("GET", "/v1/status", NULL, 200);
-    assert_int_equal((int)jnum(s, "requests"), 2);
+    s = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
+    assert_int_equal((int)itest_jnum(s, "requests"), 2);
     cJSON_Delete(s);
 }
 
@@ -356,13 +215,13 @@ static void test_status(void **state)
 static void test_rules_counts(void **state)
 {
     struct itest *t = start(state, 0, 0);
-    cJSON *rules = ctl_ok("GET", "/v1/rules", NULL, 200);
+    cJSON *rules = ctlc_ok(&F.api, "GET", "/v1/rules", NULL, 200);
     const cJSON *busy = rule_in(rules, "busy");
-    assert_false(jbool(busy, "enabled"));
+    assert_false(itest_jbool(busy, "enabled"));
     assert_string_equal(itest_jstr(busy, "fault"), "status");
     assert_string_equal(itest_jstr(busy, "layer"), "http");
-    assert_int_equal((int)jnum(busy, "spec.code"), 503);
-    assert_int_equal((int)jnum(busy, "matched"), 0);
+    assert_int_equal((int)itest_jnum(busy, "spec.code"), 503);
+    assert_int_equal((int)itest_jnum(busy, "matched"), 0);
     const cJSON *down = rule_in(rules, "down");
     assert_string_equal(itest_jstr(down, "layer"), "listener");
     assert_string_equal(itest_jstr(rule_in(rules, "broken"), "requireState"), "broken");
@@ -377,15 +236,15 @@ static void test_rules_counts(void **state)
                         "etcdserver: request timed out");
     itest_must(t, "GET", SECRET, NULL, NULL, 404);
     itest_must(t, "GET", SECRET, NULL, NULL, 404);
-    cJSON *once = ctl_ok("GET", "/v1/rules/once", NULL, 200);
-    assert_int_equal((int)jnum(once, "matched"), 3);
-    assert_int_equal((int)jnum(once, "fired"), 1);
-    assert_true(jbool(once, "enabled"));
+    cJSON *once = ctlc_ok(&F.api, "GET", "/v1/rules/once", NULL, 200);
+    assert_int_equal((int)itest_jnum(once, "matched"), 3);
+    assert_int_equal((int)itest_jnum(once, "fired"), 1);
+    assert_true(itest_jbool(once, "enabled"));
     cJSON_Delete(once);
     /* a disabled rule does not count */
     itest_must(t, "GET", CMS, NULL, NULL, 200);
-    once = ctl_ok("GET", "/v1/rules/busy", NULL, 200);
-    assert_int_equal((int)jnum(once, "matched"), 0);
+    once = ctlc_ok(&F.api, "GET", "/v1/rules/busy", NULL, 200);
+    assert_int_equal((int)itest_jnum(once, "matched"), 0);
     cJSON_Delete(once);
 }
 
@@ -394,40 +253,40 @@ static void test_add_remove_rules(void **state)
 {
     struct itest *t = start(state, 0, 0);
     itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
-    cJSON *r = ctl_ok("POST", "/v1/rules",
-                      "{\"name\": \"teapot\", \"match\": {\"resource\": \"serviceaccounts\"},"
-                      " \"fault\": {\"type\": \"status\", \"code\": 418, \"message\": \"tea\"}}",
-                      201);
+    cJSON *r = ctlc_ok(&F.api, "POST", "/v1/rules",
+                       "{\"name\": \"teapot\", \"match\": {\"resource\": \"serviceaccounts\"},"
+                       " \"fault\": {\"type\": \"status\", \"code\": 418, \"message\": \"tea\"}}",
+                       201);
     assert_string_equal(itest_jstr(r, "name"), "teapot");
-    assert_true(jbool(r, "enabled"));
+    assert_true(itest_jbool(r, "enabled"));
     cJSON_Delete(r);
     long code;
     itest_assert_status(
         itest_json(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, &code), &code, 418,
         NULL, "tea");
-    r = ctl_ok("GET", "/v1/rules", NULL, 200);
-    assert_int_equal((int)jnum(rule_in(r, "teapot"), "fired"), 1);
+    r = ctlc_ok(&F.api, "GET", "/v1/rules", NULL, 200);
+    assert_int_equal((int)itest_jnum(rule_in(r, "teapot"), "fired"), 1);
     cJSON_Delete(r);
     /* the scenario's own checks apply: a duplicate name, an unknown fault type */
-    ctl_err("POST", "/v1/rules", "{\"name\": \"teapot\", \"fault\": {\"type\": \"hang\"}}", 400,
-            "duplicate rule name \"teapot\"");
-    ctl_err("POST", "/v1/rules", "{\"name\": \"x\", \"fault\": {\"type\": \"latncy\"}}", 400,
-            "unknown fault type \"latncy\"");
-    ctl_err("POST", "/v1/rules", "{\"name\": ", 400, "rule:1:");
+    ctlc_err(&F.api, "POST", "/v1/rules", "{\"name\": \"teapot\", \"fault\": {\"type\": \"hang\"}}",
+             400, "duplicate rule name \"teapot\"");
+    ctlc_err(&F.api, "POST", "/v1/rules", "{\"name\": \"x\", \"fault\": {\"type\": \"latncy\"}}",
+             400, "unknown fault type \"latncy\"");
+    ctlc_err(&F.api, "POST", "/v1/rules", "{\"name\": ", 400, "rule:1:");
     /* removed: requests are served again, the name is free, the rule is gone from the list */
-    r = ctl_ok("DELETE", "/v1/rules/teapot", NULL, 200);
+    r = ctlc_ok(&F.api, "DELETE", "/v1/rules/teapot", NULL, 200);
     assert_string_equal(itest_jstr(r, "removed"), "teapot");
     cJSON_Delete(r);
     itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
-    ctl_err("GET", "/v1/rules/teapot", NULL, 404, "unknown rule \"teapot\"");
+    ctlc_err(&F.api, "GET", "/v1/rules/teapot", NULL, 404, "unknown rule \"teapot\"");
     /* a listener rule added on: the port refuses at once; removed: it accepts again */
-    cJSON_Delete(ctl_ok("POST", "/v1/rules",
-                        "{\"name\": \"down2\", \"fault\": {\"type\": \"refuse\"}}", 201));
-    cJSON *s = ctl_ok("GET", "/v1/status", NULL, 200);
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules",
+                         "{\"name\": \"down2\", \"fault\": {\"type\": \"refuse\"}}", 201));
+    cJSON *s = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
     assert_string_equal(itest_jstr(s, "listener"), "refuse");
     cJSON_Delete(s);
-    cJSON_Delete(ctl_ok("DELETE", "/v1/rules/down2", NULL, 200));
-    s = ctl_ok("GET", "/v1/status", NULL, 200);
+    cJSON_Delete(ctlc_ok(&F.api, "DELETE", "/v1/rules/down2", NULL, 200));
+    s = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
     assert_string_equal(itest_jstr(s, "listener"), "normal");
     cJSON_Delete(s);
     itest_must(t, "GET", "/api/v1/namespaces/default/serviceaccounts", NULL, NULL, 200);
@@ -438,18 +297,19 @@ static void test_add_remove_timeline(void **state)
 {
     struct itest *t = start(state, 0, 0);
     long code;
-    cJSON *tl = ctl_ok("GET", "/v1/timeline", NULL, 200);
+    cJSON *tl = ctlc_ok(&F.api, "GET", "/v1/timeline", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tl, "timeline")), 1);
     cJSON_Delete(tl);
     /* on at once: configmaps answer 503 */
-    cJSON *e = ctl_ok("POST", "/v1/timeline", "{\"at\": \"0s\", \"enable\": \"busy\"}", 201);
+    cJSON *e =
+        ctlc_ok(&F.api, "POST", "/v1/timeline", "{\"at\": \"0s\", \"enable\": \"busy\"}", 201);
     assert_string_equal(itest_jstr(e, "enable"), "busy");
-    assert_true(jnum(e, "index") >= 1);
+    assert_true(itest_jnum(e, "index") >= 1);
     cJSON_Delete(e);
     int on = 0;
     for (int i = 0; i < 100 && !on; i++) { /* the timer fires on the loop: bounded wait */
-        cJSON *r = ctl_ok("GET", "/v1/rules/busy", NULL, 200);
-        on = jbool(r, "enabled");
+        cJSON *r = ctlc_ok(&F.api, "GET", "/v1/rules/busy", NULL, 200);
+        on = itest_jbool(r, "enabled");
         cJSON_Delete(r);
         if (!on)
             nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
@@ -457,45 +317,46 @@ static void test_add_remove_timeline(void **state)
     assert_true(on);
     itest_assert_status(itest_json(t, "GET", CMS, NULL, &code), &code, 503, NULL, "busy");
     /* an entry an hour away, then removed: it never fires */
-    e = ctl_ok("POST", "/v1/timeline", "{\"at\": \"1h\", \"disable\": \"busy\"}", 201);
-    int later = (int)jnum(e, "index");
+    e = ctlc_ok(&F.api, "POST", "/v1/timeline", "{\"at\": \"1h\", \"disable\": \"busy\"}", 201);
+    int later = (int)itest_jnum(e, "index");
     assert_string_equal(itest_jstr(e, "state"), "armed");
     cJSON_Delete(e);
     char path[64];
     snprintf(path, sizeof path, "/v1/timeline/%d", later);
-    e = ctl_ok("DELETE", path, NULL, 200);
+    e = ctlc_ok(&F.api, "DELETE", path, NULL, 200);
     assert_string_equal(itest_jstr(e, "state"), "removed");
     cJSON_Delete(e);
-    ctl_err("DELETE", path, NULL, 404, "no timeline entry");
-    ctl_err("POST", "/v1/timeline", "{\"at\": \"1s\", \"enable\": \"nope\"}", 400, "\"nope\"");
-    ctl_err("POST", "/v1/timeline", "{\"at\": 5, \"enable\": \"busy\"}", 400, "unit");
+    ctlc_err(&F.api, "DELETE", path, NULL, 404, "no timeline entry");
+    ctlc_err(&F.api, "POST", "/v1/timeline", "{\"at\": \"1s\", \"enable\": \"nope\"}", 400,
+             "\"nope\"");
+    ctlc_err(&F.api, "POST", "/v1/timeline", "{\"at\": 5, \"enable\": \"busy\"}", 400, "unit");
 }
 
 static void test_enable_disable(void **state)
 {
     struct itest *t = start(state, 0, 0);
     itest_must(t, "GET", CMS, NULL, NULL, 200);
-    cJSON *r = ctl_ok("POST", "/v1/rules/busy/enable", NULL, 200);
-    assert_true(jbool(r, "enabled"));
+    cJSON *r = ctlc_ok(&F.api, "POST", "/v1/rules/busy/enable", NULL, 200);
+    assert_true(itest_jbool(r, "enabled"));
     assert_string_equal(itest_jstr(r, "name"), "busy");
     cJSON_Delete(r);
     long code;
     itest_assert_status(itest_json(t, "GET", CMS, NULL, &code), &code, 503, "ServiceUnavailable",
                         "busy");
     /* enabling twice is harmless */
-    cJSON_Delete(ctl_ok("POST", "/v1/rules/busy/enable", "{}", 200));
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/busy/enable", "{}", 200));
     itest_assert_status(itest_json(t, "GET", CMS, NULL, &code), &code, 503, NULL, "busy");
-    r = ctl_ok("GET", "/v1/rules/busy", NULL, 200);
-    assert_int_equal((int)jnum(r, "fired"), 2);
+    r = ctlc_ok(&F.api, "GET", "/v1/rules/busy", NULL, 200);
+    assert_int_equal((int)itest_jnum(r, "fired"), 2);
     cJSON_Delete(r);
-    r = ctl_ok("POST", "/v1/rules/busy/disable", NULL, 200);
-    assert_false(jbool(r, "enabled"));
+    r = ctlc_ok(&F.api, "POST", "/v1/rules/busy/disable", NULL, 200);
+    assert_false(itest_jbool(r, "enabled"));
     cJSON_Delete(r);
     itest_must(t, "GET", CMS, NULL, NULL, 200);
 
     /* a listener rule: the API port refuses connections while it is on */
-    cJSON_Delete(ctl_ok("POST", "/v1/rules/down/enable", NULL, 200));
-    cJSON *s = ctl_ok("GET", "/v1/status", NULL, 200);
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/down/enable", NULL, 200));
+    cJSON *s = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
     assert_string_equal(itest_jstr(s, "listener"), "refuse");
     cJSON_Delete(s);
     struct itest_req req = {0};
@@ -505,21 +366,21 @@ static void test_enable_disable(void **state)
     itest_request(t, &req, &resp);
     assert_int_equal(resp.curl, CURLE_COULDNT_CONNECT);
     itest_resp_release(&resp);
-    cJSON_Delete(ctl_ok("POST", "/v1/rules/down/disable", NULL, 200));
-    s = ctl_ok("GET", "/v1/status", NULL, 200);
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/down/disable", NULL, 200));
+    s = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
     assert_string_equal(itest_jstr(s, "listener"), "normal");
     cJSON_Delete(s);
     itest_must(t, "GET", CMS, NULL, NULL, 200);
 
     /* rule names are path segments, percent-decoded */
-    cJSON_Delete(ctl_ok("GET", "/v1/rules/%6fnce", NULL, 200));
-    ctl_err("POST", "/v1/rules/nope/enable", NULL, 404,
-            "unknown rule \"nope\" (known: busy, once, down, broken)");
-    ctl_err("POST", "/v1/rules/busy/toggle", NULL, 404,
-            "unknown rule action \"toggle\" (known: enable, disable)");
-    ctl_err("GET", "/v1/rules/busy/enable", NULL, 405, "allowed: POST");
-    ctl_err("POST", "/v1/rules/busy/enable", "{\"on\":true}", 400, "unknown key \"on\"");
-    ctl_err("POST", "/v1/rules/busy/enable", "[1]", 400, "not a JSON object");
+    cJSON_Delete(ctlc_ok(&F.api, "GET", "/v1/rules/%6fnce", NULL, 200));
+    ctlc_err(&F.api, "POST", "/v1/rules/nope/enable", NULL, 404,
+             "unknown rule \"nope\" (known: busy, once, down, broken)");
+    ctlc_err(&F.api, "POST", "/v1/rules/busy/toggle", NULL, 404,
+             "unknown rule action \"toggle\" (known: enable, disable)");
+    ctlc_err(&F.api, "GET", "/v1/rules/busy/enable", NULL, 405, "allowed: POST");
+    ctlc_err(&F.api, "POST", "/v1/rules/busy/enable", "{\"on\":true}", 400, "unknown key \"on\"");
+    ctlc_err(&F.api, "POST", "/v1/rules/busy/enable", "[1]", 400, "not a JSON object");
 }
 
 /* ---- the named state and reset ---- */
@@ -528,28 +389,28 @@ static void test_state(void **state)
 {
     struct itest *t = start(state, 0, 0);
     itest_must(t, "GET", SVC, NULL, NULL, 404);
-    cJSON *s = ctl_ok("PUT", "/v1/state", "{\"state\": \"broken\"}", 200);
+    cJSON *s = ctlc_ok(&F.api, "PUT", "/v1/state", "{\"state\": \"broken\"}", 200);
     assert_string_equal(itest_jstr(s, "state"), "broken");
     assert_string_equal(itest_jstr(s, "previous"), "Started");
     cJSON_Delete(s);
-    s = ctl_ok("GET", "/v1/state", NULL, 200);
+    s = ctlc_ok(&F.api, "GET", "/v1/state", NULL, 200);
     assert_string_equal(itest_jstr(s, "state"), "broken");
     cJSON_Delete(s);
     long code;
     itest_assert_status(itest_json(t, "GET", SVC, NULL, &code), &code, 500, NULL, "state");
-    s = ctl_ok("PUT", "/v1/state", "{\"state\": \"fixed\"}", 200);
+    s = ctlc_ok(&F.api, "PUT", "/v1/state", "{\"state\": \"fixed\"}", 200);
     cJSON_Delete(s);
     itest_must(t, "GET", SVC, NULL, NULL, 404);
 
-    ctl_err("PUT", "/v1/state", NULL, 400, "missing JSON body");
-    ctl_err("PUT", "/v1/state", "{}", 400, "missing key \"state\"");
-    ctl_err("PUT", "/v1/state", "{\"state\": 3}", 400, "\"state\": expected a string");
-    ctl_err("PUT", "/v1/state", "{\"state\": \"a b\"}", 400, "bad state name \"a b\"");
-    ctl_err("PUT", "/v1/state", "{\"state\": \"x\", \"extra\": 1}", 400,
-            "unknown key \"extra\" (known: state)");
-    ctl_err("PUT", "/v1/state", "{\"state\": ", 400, "not a JSON object");
-    ctl_err("POST", "/v1/state", "{\"state\": \"x\"}", 405, "allowed: GET, PUT");
-    s = ctl_ok("GET", "/v1/state", NULL, 200);
+    ctlc_err(&F.api, "PUT", "/v1/state", NULL, 400, "missing JSON body");
+    ctlc_err(&F.api, "PUT", "/v1/state", "{}", 400, "missing key \"state\"");
+    ctlc_err(&F.api, "PUT", "/v1/state", "{\"state\": 3}", 400, "\"state\": expected a string");
+    ctlc_err(&F.api, "PUT", "/v1/state", "{\"state\": \"a b\"}", 400, "bad state name \"a b\"");
+    ctlc_err(&F.api, "PUT", "/v1/state", "{\"state\": \"x\", \"extra\": 1}", 400,
+             "unknown key \"extra\" (known: state)");
+    ctlc_err(&F.api, "PUT", "/v1/state", "{\"state\": ", 400, "not a JSON object");
+    ctlc_err(&F.api, "POST", "/v1/state", "{\"state\": \"x\"}", 405, "allowed: GET, PUT");
+    s = ctlc_ok(&F.api, "GET", "/v1/state", NULL, 200);
     assert_string_equal(itest_jstr(s, "state"), "fixed");
     cJSON_Delete(s);
 }
@@ -561,20 +422,20 @@ static void test_reset(void **state)
     itest_assert_status(itest_json(t, "GET", SECRET, NULL, &code), &code, 500, NULL,
                         "etcdserver: request timed out");
     itest_must(t, "GET", SECRET, NULL, NULL, 404);
-    cJSON_Delete(ctl_ok("POST", "/v1/rules/busy/enable", NULL, 200));
-    cJSON_Delete(ctl_ok("POST", "/v1/rules/once/disable", NULL, 200));
-    cJSON_Delete(ctl_ok("PUT", "/v1/state", "{\"state\":\"broken\"}", 200));
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/busy/enable", NULL, 200));
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/once/disable", NULL, 200));
+    cJSON_Delete(ctlc_ok(&F.api, "PUT", "/v1/state", "{\"state\":\"broken\"}", 200));
 
-    cJSON *s = ctl_ok("POST", "/v1/reset", NULL, 200);
+    cJSON *s = ctlc_ok(&F.api, "POST", "/v1/reset", NULL, 200);
     assert_string_equal(itest_jstr(s, "state"), "Started");
-    assert_int_equal((int)jnum(s, "rulesEnabled"), 2);
-    assert_int_equal((int)jnum(s, "journalEntries"), 2); /* the journal goes on */
+    assert_int_equal((int)itest_jnum(s, "rulesEnabled"), 2);
+    assert_int_equal((int)itest_jnum(s, "journalEntries"), 2); /* the journal goes on */
     cJSON_Delete(s);
-    cJSON *rules = ctl_ok("GET", "/v1/rules", NULL, 200);
-    assert_false(jbool(rule_in(rules, "busy"), "enabled"));
-    assert_true(jbool(rule_in(rules, "once"), "enabled"));
-    assert_int_equal((int)jnum(rule_in(rules, "once"), "matched"), 0);
-    assert_int_equal((int)jnum(rule_in(rules, "once"), "fired"), 0);
+    cJSON *rules = ctlc_ok(&F.api, "GET", "/v1/rules", NULL, 200);
+    assert_false(itest_jbool(rule_in(rules, "busy"), "enabled"));
+    assert_true(itest_jbool(rule_in(rules, "once"), "enabled"));
+    assert_int_equal((int)itest_jnum(rule_in(rules, "once"), "matched"), 0);
+    assert_int_equal((int)itest_jnum(rule_in(rules, "once"), "fired"), 0);
     cJSON_Delete(rules);
     /* counting starts over: "first: 1" fires again */
     itest_assert_status(itest_json(t, "GET", SECRET, NULL, &code), &code, 500, NULL,
@@ -582,7 +443,7 @@ static void test_reset(void **state)
     itest_must(t, "GET", SECRET, NULL, NULL, 404);
     itest_must(t, "GET", CMS, NULL, NULL, 200);
     itest_must(t, "GET", SVC, NULL, NULL, 404);
-    ctl_err("GET", "/v1/reset", NULL, 405, "allowed: POST");
+    ctlc_err(&F.api, "GET", "/v1/reset", NULL, 405, "allowed: POST");
 }
 
 /* ---- the journal ---- */
@@ -596,7 +457,7 @@ static void test_journal(void **state)
     itest_must(t, "POST", CMS, NULL, "{\"metadata\":{\"name\":\"c1\"}}", 201);
     itest_must(t, "GET", CMS "/c1", NULL, NULL, 200);
 
-    cJSON *j = ctl_ok("GET", "/v1/journal", NULL, 200);
+    cJSON *j = ctlc_ok(&F.api, "GET", "/v1/journal", NULL, 200);
     const cJSON *entries = itest_jget(j, "entries");
     assert_int_equal(cJSON_GetArraySize(entries), 4);
     const cJSON *e0 = itest_jget(j, "entries.0");
@@ -605,55 +466,55 @@ static void test_journal(void **state)
     assert_string_equal(itest_jstr(e0, "rule"), "once");
     assert_string_equal(itest_jstr(e0, "fault"), "error");
     assert_string_equal(itest_jstr(e0, "matched"), "once(1)");
-    assert_int_equal((int)jnum(e0, "code"), 500);
-    assert_true(jbool(e0, "complete"));
+    assert_int_equal((int)itest_jnum(e0, "code"), 500);
+    assert_true(itest_jbool(e0, "complete"));
     assert_non_null(itest_jget(e0, "t_ms"));
     const cJSON *e1 = itest_jget(j, "entries.1");
     assert_null(itest_jget(e1, "rule"));
     assert_string_equal(itest_jstr(e1, "matched"), "once(2)");
-    assert_int_equal((int)jnum(e1, "code"), 404);
+    assert_int_equal((int)itest_jnum(e1, "code"), 404);
     const cJSON *e2 = itest_jget(j, "entries.2");
     assert_string_equal(itest_jstr(e2, "verb"), "create");
-    assert_int_equal((int)jnum(e2, "code"), 201);
-    assert_true(jnum(e2, "bytes") > 0);
-    double seq1 = jnum(e1, "seq"), seq3 = jnum(itest_jget(j, "entries.3"), "seq");
-    assert_int_equal((long)jnum(j, "next"), (long)seq3);
-    assert_false(jbool(j, "more"));
+    assert_int_equal((int)itest_jnum(e2, "code"), 201);
+    assert_true(itest_jnum(e2, "bytes") > 0);
+    double seq1 = itest_jnum(e1, "seq"), seq3 = itest_jnum(itest_jget(j, "entries.3"), "seq");
+    assert_int_equal((long)itest_jnum(j, "next"), (long)seq3);
+    assert_false(itest_jbool(j, "more"));
     cJSON_Delete(j);
 
     /* since: only newer entries; times=false: no timestamps */
     char path[128];
     snprintf(path, sizeof path, "/v1/journal?since=%.0f&times=false", seq1);
-    j = ctl_ok("GET", path, NULL, 200);
+    j = ctlc_ok(&F.api, "GET", path, NULL, 200);
     assert_int_equal(cJSON_GetArraySize(itest_jget(j, "entries")), 2);
     assert_string_equal(itest_jstr(itest_jget(j, "entries.0"), "verb"), "create");
     assert_null(itest_jget(itest_jget(j, "entries.0"), "t_ms"));
     assert_null(itest_jget(itest_jget(j, "entries.0"), "done_ms"));
     cJSON_Delete(j);
     snprintf(path, sizeof path, "/v1/journal?since=%.0f", seq3);
-    j = ctl_ok("GET", path, NULL, 200);
+    j = ctlc_ok(&F.api, "GET", path, NULL, 200);
     assert_int_equal(cJSON_GetArraySize(itest_jget(j, "entries")), 0);
-    assert_int_equal((long)jnum(j, "next"), (long)seq3);
+    assert_int_equal((long)itest_jnum(j, "next"), (long)seq3);
     cJSON_Delete(j);
 
     /* paging with limit */
-    j = ctl_ok("GET", "/v1/journal?limit=3", NULL, 200);
+    j = ctlc_ok(&F.api, "GET", "/v1/journal?limit=3", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(itest_jget(j, "entries")), 3);
-    assert_true(jbool(j, "more"));
-    double next = jnum(j, "next");
+    assert_true(itest_jbool(j, "more"));
+    double next = itest_jnum(j, "next");
     cJSON_Delete(j);
     snprintf(path, sizeof path, "/v1/journal?limit=3&since=%.0f", next);
-    j = ctl_ok("GET", path, NULL, 200);
+    j = ctlc_ok(&F.api, "GET", path, NULL, 200);
     assert_int_equal(cJSON_GetArraySize(itest_jget(j, "entries")), 1);
-    assert_false(jbool(j, "more"));
+    assert_false(itest_jbool(j, "more"));
     cJSON_Delete(j);
 
     /* JSON lines */
-    struct cresp r;
-    ctl_raw("GET", "/v1/journal?format=jsonl&times=0", NULL, 0, NULL, &r);
+    struct itest_resp r;
+    ctlc_request(&F.api, "GET", "/v1/journal?format=jsonl&times=0", NULL, 0, NULL, &r);
     assert_int_equal(r.code, 200);
-    assert_non_null(strstr(r.head, "Content-Type: application/jsonl"));
-    assert_non_null(strstr(r.head, "X-Kubefault-More: false"));
+    assert_non_null(strstr(r.headers, "Content-Type: application/jsonl"));
+    assert_non_null(strstr(r.headers, "X-Kubefault-More: false"));
     size_t lines = 0;
     for (char *line = r.body, *nl; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
         *nl = '\0';
@@ -664,16 +525,16 @@ static void test_journal(void **state)
         cJSON_Delete(o);
     }
     assert_int_equal(lines, 4);
-    cresp_release(&r);
+    itest_resp_release(&r);
 
-    ctl_err("GET", "/v1/journal?since=x", NULL, 400, "\"since\": expected an integer");
-    ctl_err("GET", "/v1/journal?since=-1", NULL, 400, "\"since\"");
-    ctl_err("GET", "/v1/journal?limit=1000001", NULL, 400, "\"limit\"");
-    ctl_err("GET", "/v1/journal?times=maybe", NULL, 400, "expected true or false");
-    ctl_err("GET", "/v1/journal?format=xml", NULL, 400, "expected json or jsonl");
-    ctl_err("GET", "/v1/journal?sinse=1", NULL, 400,
-            "unknown query parameter \"sinse\" (known: since, limit, times, format)");
-    ctl_err("DELETE", "/v1/journal", NULL, 405, NULL);
+    ctlc_err(&F.api, "GET", "/v1/journal?since=x", NULL, 400, "\"since\": expected an integer");
+    ctlc_err(&F.api, "GET", "/v1/journal?since=-1", NULL, 400, "\"since\"");
+    ctlc_err(&F.api, "GET", "/v1/journal?limit=1000001", NULL, 400, "\"limit\"");
+    ctlc_err(&F.api, "GET", "/v1/journal?times=maybe", NULL, 400, "expected true or false");
+    ctlc_err(&F.api, "GET", "/v1/journal?format=xml", NULL, 400, "expected json or jsonl");
+    ctlc_err(&F.api, "GET", "/v1/journal?sinse=1", NULL, 400,
+             "unknown query parameter \"sinse\" (known: since, limit, times, format)");
+    ctlc_err(&F.api, "DELETE", "/v1/journal", NULL, 405, NULL);
 }
 
 /* ---- pods ---- */
@@ -683,37 +544,39 @@ static void test_pod_advance_and_ready(void **state)
     struct itest *t = start(state, LONG_MS, LONG_MS); /* nothing moves unless told */
     create_pod(t, "p1");
     create_pod(t, "p2");
-    cJSON *r = ctl_ok("POST", "/v1/pods/default/p1/advance", NULL, 200);
+    cJSON *r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p1/advance", NULL, 200);
     assert_string_equal(itest_jstr(r, "action"), "advance");
-    assert_false(jbool(r, "gone"));
+    assert_false(itest_jbool(r, "gone"));
     assert_string_equal(itest_jstr(r, "pod.spec.nodeName"), "kubefault-node");
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Pending");
     cJSON_Delete(r);
-    r = ctl_ok("POST", "/v1/pods/default/p1/advance", NULL, 200);
+    r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p1/advance", NULL, 200);
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Running");
     cJSON_Delete(r);
-    ctl_err("POST", "/v1/pods/default/p1/advance", NULL, 409, "no lifecycle step waiting");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/advance", NULL, 409, "no lifecycle step waiting");
     cJSON *pod = itest_json(t, "GET", PODS "/p1", NULL, &(long){0});
     assert_string_equal(itest_jstr(pod, "status.phase"), "Running");
     cJSON_Delete(pod);
 
     /* ready runs both steps of a fresh pod at once */
-    r = ctl_ok("POST", "/v1/pods/default/p2/ready", NULL, 200);
+    r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/ready", NULL, 200);
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Running");
     assert_string_equal(itest_jstr(condition(itest_jget(r, "pod"), "Ready"), "status"), "True");
     assert_true(cJSON_IsTrue(itest_jget(r, "pod.status.containerStatuses.0.ready")));
     cJSON_Delete(r);
     /* and again: nothing to change */
     long long rv = itest_list_rv(t, PODS);
-    cJSON_Delete(ctl_ok("POST", "/v1/pods/default/p2/ready", NULL, 200));
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/ready", NULL, 200));
     assert_int_equal(itest_list_rv(t, PODS), rv);
 
-    ctl_err("POST", "/v1/pods/default/nope/advance", NULL, 404, "pod \"default/nope\" not found");
-    ctl_err("POST", "/v1/pods/default/p1/explode", NULL, 404,
-            "unknown pod action \"explode\" (known: advance, delete, evict, fail, ready, "
-            "files, stages)");
-    ctl_err("GET", "/v1/pods/default/p1/ready", NULL, 405, "allowed: POST");
-    ctl_err("POST", "/v1/pods/default/p1/ready", "{\"now\":1}", 400, "unknown key \"now\"");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/nope/advance", NULL, 404,
+             "pod \"default/nope\" not found");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/explode", NULL, 404,
+             "unknown pod action \"explode\" (known: advance, delete, evict, fail, ready, "
+             "files, stages)");
+    ctlc_err(&F.api, "GET", "/v1/pods/default/p1/ready", NULL, 405, "allowed: POST");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/ready", "{\"now\":1}", 400,
+             "unknown key \"now\"");
 }
 
 /* What ran inside a pod: the stage a runner-style attach started, the output log it wrote. */
@@ -735,33 +598,36 @@ static void test_pod_files_and_stages(void **state)
     assert_int_equal(rcc_wait_end(c, 5000), 0);
     rcc_free(c);
 
-    cJSON *r = ctl_ok("GET", "/v1/pods/default/p1/stages", NULL, 200);
+    cJSON *r = ctlc_ok(&F.api, "GET", "/v1/pods/default/p1/stages", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(r), 1);
     assert_string_equal(itest_jstr(r, "0.container"), "c");
     assert_string_equal(itest_jstr(r, "0.stage"), "get_sources");
     assert_string_equal(itest_jstr(r, "0.script"), "/scripts-1-2/get_sources");
-    assert_int_equal(jnum(itest_jget(r, "0"), "exitCode"), 0);
+    assert_int_equal(itest_jnum(itest_jget(r, "0"), "exitCode"), 0);
     cJSON_Delete(r);
-    r = ctl_ok("GET", "/v1/pods/default/p1/files", NULL, 200);
+    r = ctlc_ok(&F.api, "GET", "/v1/pods/default/p1/files", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(r), 1);
     assert_string_equal(itest_jstr(r, "0.path"), "/logs-1-2/output.log");
     cJSON_Delete(r);
-    struct cresp raw;
-    ctl_raw("GET", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 0, NULL, &raw);
+    struct itest_resp raw;
+    ctlc_request(&F.api, "GET", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 0,
+                 NULL, &raw);
     assert_int_equal(raw.code, 200);
     assert_string_equal(raw.body, "{\"script\": \"/scripts-1-2/get_sources\"}\n\n"
                                   "{\"command_exit_code\": 0, \"script\": "
                                   "\"/scripts-1-2/get_sources\"}\n");
-    cresp_release(&raw);
-    r = ctl_ok("DELETE", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 200);
+    itest_resp_release(&raw);
+    r = ctlc_ok(&F.api, "DELETE", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 200);
     assert_string_equal(itest_jstr(r, "deleted"), "/logs-1-2/output.log");
     cJSON_Delete(r);
-    ctl_err("GET", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 404,
-            "no file \"/logs-1-2/output.log\" in pod \"default/p1\"");
-    ctl_err("DELETE", "/v1/pods/default/p1/files", NULL, 400, "which file?");
-    ctl_err("GET", "/v1/pods/default/nope/stages", NULL, 404, "pod \"default/nope\" not found");
-    ctl_err("POST", "/v1/pods/default/p1/stages", NULL, 405, "allowed: GET");
-    ctl_err("GET", "/v1/pods/default/p1/files?name=x", NULL, 400, "unknown query parameter");
+    ctlc_err(&F.api, "GET", "/v1/pods/default/p1/files?path=/logs-1-2/output.log", NULL, 404,
+             "no file \"/logs-1-2/output.log\" in pod \"default/p1\"");
+    ctlc_err(&F.api, "DELETE", "/v1/pods/default/p1/files", NULL, 400, "which file?");
+    ctlc_err(&F.api, "GET", "/v1/pods/default/nope/stages", NULL, 404,
+             "pod \"default/nope\" not found");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/stages", NULL, 405, "allowed: GET");
+    ctlc_err(&F.api, "GET", "/v1/pods/default/p1/files?name=x", NULL, 400,
+             "unknown query parameter");
 }
 
 static void test_pod_fail(void **state)
@@ -769,10 +635,10 @@ static void test_pod_fail(void **state)
     struct itest *t = start(state, 0, 0);
     create_pod(t, "p1");
     cJSON_Delete(itest_wait_field(t, PODS "/p1", "status.phase", "Running", ITEST_WAIT_MS));
-    cJSON *r = ctl_ok("POST", "/v1/pods/default/p1/fail",
-                      "{\"reason\":\"Evicted\",\"message\":\"The node was low on resource: "
-                      "memory.\",\"exitCode\":1}",
-                      200);
+    cJSON *r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p1/fail",
+                       "{\"reason\":\"Evicted\",\"message\":\"The node was low on resource: "
+                       "memory.\",\"exitCode\":1}",
+                       200);
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Failed");
     assert_string_equal(itest_jstr(r, "pod.status.reason"), "Evicted");
     assert_string_equal(itest_jstr(r, "pod.status.message"),
@@ -781,7 +647,8 @@ static void test_pod_fail(void **state)
     assert_string_equal(itest_jstr(ready, "status"), "False");
     /* the kubelet's words for a failed pod (status/generate.go) */
     assert_string_equal(itest_jstr(ready, "reason"), "PodFailed");
-    assert_int_equal((int)jnum(r, "pod.status.containerStatuses.0.state.terminated.exitCode"), 1);
+    assert_int_equal((int)itest_jnum(r, "pod.status.containerStatuses.0.state.terminated.exitCode"),
+                     1);
     assert_string_equal(itest_jstr(r, "pod.status.containerStatuses.0.state.terminated.reason"),
                         "Error");
     cJSON_Delete(r);
@@ -789,16 +656,16 @@ static void test_pod_fail(void **state)
     assert_string_equal(itest_jstr(pod, "status.phase"), "Failed");
     cJSON_Delete(pod);
     /* failing again changes nothing; a failed pod cannot be made ready */
-    cJSON_Delete(ctl_ok("POST", "/v1/pods/default/p1/fail", NULL, 200));
-    ctl_err("POST", "/v1/pods/default/p1/ready", NULL, 409, "is Failed");
-    ctl_err("POST", "/v1/pods/default/p1/fail", "{\"exitCode\":256}", 400,
-            "\"exitCode\": expected an integer from 0 to 255");
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/pods/default/p1/fail", NULL, 200));
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/ready", NULL, 409, "is Failed");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/fail", "{\"exitCode\":256}", 400,
+             "\"exitCode\": expected an integer from 0 to 255");
     /* a Pending pod fails too, and its lifecycle does not move it out of Failed */
     create_pod(t, "p2");
-    r = ctl_ok("POST", "/v1/pods/default/p2/fail", NULL, 200);
+    r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/fail", NULL, 200);
     assert_string_equal(itest_jstr(r, "pod.status.phase"), "Failed");
     cJSON_Delete(r);
-    ctl_err("POST", "/v1/pods/default/p2/ready", NULL, 409, "is Failed");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p2/ready", NULL, 409, "is Failed");
     pod = itest_json(t, "GET", PODS "/p2", NULL, &(long){0});
     assert_string_equal(itest_jstr(pod, "status.phase"), "Failed");
     cJSON_Delete(pod);
@@ -813,14 +680,14 @@ static void test_pod_evict_order(void **state)
     snprintf(path, sizeof path, PODS "?watch=true&resourceVersion=%lld", itest_list_rv(t, PODS));
     struct itest_stream *st = itest_stream_open(t, path, NULL);
 
-    cJSON *r = ctl_ok("POST", "/v1/pods/default/p1/evict", NULL, 200);
+    cJSON *r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p1/evict", NULL, 200);
     const cJSON *dt = condition(itest_jget(r, "pod"), "DisruptionTarget");
     assert_non_null(dt);
     assert_string_equal(itest_jstr(dt, "status"), "True");
     assert_string_equal(itest_jstr(dt, "reason"), "EvictionByEvictionAPI");
     assert_string_equal(itest_jstr(dt, "message"), "Eviction API: evicting");
     assert_non_null(itest_jget(r, "pod.metadata.deletionTimestamp"));
-    assert_int_equal((int)jnum(r, "pod.metadata.deletionGracePeriodSeconds"), 30);
+    assert_int_equal((int)itest_jnum(r, "pod.metadata.deletionGracePeriodSeconds"), 30);
     cJSON_Delete(r);
 
     /* watchers see the condition, then the deletion timestamp, then the pod go */
@@ -834,16 +701,16 @@ static void test_pod_evict_order(void **state)
     cJSON_Delete(itest_expect_event(st, "DELETED", "p1", ITEST_WAIT_MS));
     itest_stream_close(st);
     assert_int_equal(api_code(t, "GET", PODS "/p1", NULL), 404);
-    ctl_err("POST", "/v1/pods/default/p1/evict", NULL, 404, "not found");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p1/evict", NULL, 404, "not found");
 
     /* custom wording, grace 0: gone at once */
     create_pod(t, "p2");
     cJSON_Delete(itest_wait_field(t, PODS "/p2", "status.phase", "Running", ITEST_WAIT_MS));
-    r = ctl_ok("POST", "/v1/pods/default/p2/evict",
-               "{\"reason\":\"TerminationByKubelet\",\"message\":\"Pod was terminated in "
-               "response to imminent node shutdown.\",\"gracePeriodSeconds\":0}",
-               200);
-    assert_true(jbool(r, "gone"));
+    r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/evict",
+                "{\"reason\":\"TerminationByKubelet\",\"message\":\"Pod was terminated in "
+                "response to imminent node shutdown.\",\"gracePeriodSeconds\":0}",
+                200);
+    assert_true(itest_jbool(r, "gone"));
     assert_true(cJSON_IsNull(itest_jget(r, "pod")));
     cJSON_Delete(r);
     assert_int_equal(api_code(t, "GET", PODS "/p2", NULL), 404);
@@ -855,28 +722,28 @@ static void test_pod_delete(void **state)
     struct itest *t = start3(state, LONG_MS, LONG_MS, 2000);
     /* an unscheduled pod goes at once, as kube-apiserver deletes it */
     create_pod(t, "p1");
-    cJSON *r = ctl_ok("POST", "/v1/pods/default/p1/delete", NULL, 200);
-    assert_true(jbool(r, "gone"));
+    cJSON *r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p1/delete", NULL, 200);
+    assert_true(itest_jbool(r, "gone"));
     cJSON_Delete(r);
     assert_int_equal(api_code(t, "GET", PODS "/p1", NULL), 404);
     /* a scheduled one is deleted gracefully */
     create_pod(t, "p2");
-    cJSON_Delete(ctl_ok("POST", "/v1/pods/default/p2/ready", NULL, 200));
-    r = ctl_ok("POST", "/v1/pods/default/p2/delete", "{\"gracePeriodSeconds\": 5}", 200);
-    assert_false(jbool(r, "gone"));
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/ready", NULL, 200));
+    r = ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/delete", "{\"gracePeriodSeconds\": 5}", 200);
+    assert_false(itest_jbool(r, "gone"));
     assert_non_null(itest_jget(r, "pod.metadata.deletionTimestamp"));
-    assert_int_equal((int)jnum(r, "pod.metadata.deletionGracePeriodSeconds"), 5);
+    assert_int_equal((int)itest_jnum(r, "pod.metadata.deletionGracePeriodSeconds"), 5);
     cJSON_Delete(r);
     /* deleting again changes nothing; readiness is refused */
-    cJSON_Delete(ctl_ok("POST", "/v1/pods/default/p2/delete", NULL, 200));
-    ctl_err("POST", "/v1/pods/default/p2/ready", NULL, 409, "being deleted");
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/pods/default/p2/delete", NULL, 200));
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p2/ready", NULL, 409, "being deleted");
     assert_true(itest_wait_code(t, PODS "/p2", 404, ITEST_WAIT_MS));
-    ctl_err("POST", "/v1/pods/default/p2/delete", NULL, 404, "not found");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p2/delete", NULL, 404, "not found");
     create_pod(t, "p3");
-    ctl_err("POST", "/v1/pods/default/p3/delete", "{\"gracePeriodSeconds\": -1}", 400,
-            "\"gracePeriodSeconds\": expected an integer");
-    ctl_err("POST", "/v1/pods/default/p3/delete", "{\"gracePeriodSeconds\": 1.5}", 400,
-            "\"gracePeriodSeconds\": expected an integer");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p3/delete", "{\"gracePeriodSeconds\": -1}", 400,
+             "\"gracePeriodSeconds\": expected an integer");
+    ctlc_err(&F.api, "POST", "/v1/pods/default/p3/delete", "{\"gracePeriodSeconds\": 1.5}", 400,
+             "\"gracePeriodSeconds\": expected an integer");
 }
 
 /* ---- errors ---- */
@@ -884,20 +751,22 @@ static void test_pod_delete(void **state)
 static void test_errors(void **state)
 {
     start(state, 0, 0);
-    ctl_err("GET", "/", NULL, 404, "no such endpoint \"/\"");
-    ctl_err("GET", "/v2/status", NULL, 404, "no such endpoint \"/v2/status\" (known: /v1/status");
-    ctl_err("GET", "/v1/status/", NULL, 404, "empty path segment");
-    ctl_err("GET", "/v1//status", NULL, 404, "empty path segment");
-    ctl_err("GET", "/v1/a/b/c/d/e/f/g/h", NULL, 404, "no such endpoint");
-    ctl_err("GET", "/v1/rules/%zz", NULL, 400, "bad path segment");
-    ctl_err("GET", "/v1/rules/a%00b", NULL, 400, "bad path segment");
-    ctl_err("GET", "/v1/status?verbose=1", NULL, 400, "unknown query parameter \"verbose\"");
+    ctlc_err(&F.api, "GET", "/", NULL, 404, "no such endpoint \"/\"");
+    ctlc_err(&F.api, "GET", "/v2/status", NULL, 404,
+             "no such endpoint \"/v2/status\" (known: /v1/status");
+    ctlc_err(&F.api, "GET", "/v1/status/", NULL, 404, "empty path segment");
+    ctlc_err(&F.api, "GET", "/v1//status", NULL, 404, "empty path segment");
+    ctlc_err(&F.api, "GET", "/v1/a/b/c/d/e/f/g/h", NULL, 404, "no such endpoint");
+    ctlc_err(&F.api, "GET", "/v1/rules/%zz", NULL, 400, "bad path segment");
+    ctlc_err(&F.api, "GET", "/v1/rules/a%00b", NULL, 400, "bad path segment");
+    ctlc_err(&F.api, "GET", "/v1/status?verbose=1", NULL, 400,
+             "unknown query parameter \"verbose\"");
 
-    struct cresp r;
-    ctl_raw("POST", "/v1/status", NULL, 0, NULL, &r);
+    struct itest_resp r;
+    ctlc_request(&F.api, "POST", "/v1/status", NULL, 0, NULL, &r);
     assert_int_equal(r.code, 405);
-    assert_non_null(strstr(r.head, "Allow: GET"));
-    cresp_release(&r);
+    assert_non_null(strstr(r.headers, "Allow: GET"));
+    itest_resp_release(&r);
 
     /* bounded bodies: over the cap is 413, and the connection serves on */
     size_t big = CONTROL_MAX_BODY_BYTES + 1;
@@ -905,18 +774,18 @@ static void test_errors(void **state)
     assert_non_null(body);
     memset(body, ' ', big);
     body[big] = '\0';
-    ctl_raw("PUT", "/v1/state", body, big, NULL, &r);
+    ctlc_request(&F.api, "PUT", "/v1/state", body, big, NULL, &r);
     assert_int_equal(r.code, 413);
     assert_non_null(strstr(r.body, "larger than 65536 bytes"));
-    cresp_release(&r);
+    itest_resp_release(&r);
     free(body);
     /* a long path */
     char path[CONTROL_MAX_PATH_BYTES + 64];
     memset(path, 'a', sizeof path - 1);
     path[0] = '/';
     path[sizeof path - 1] = '\0';
-    ctl_err("GET", path, NULL, 414, "path longer than 1024 bytes");
-    cJSON_Delete(ctl_ok("GET", "/v1/status", NULL, 200));
+    ctlc_err(&F.api, "GET", path, NULL, 414, "path longer than 1024 bytes");
+    cJSON_Delete(ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200));
 }
 
 /* A control server on a chosen token and a busy port. */
@@ -950,17 +819,15 @@ static void test_token_and_port(void **state)
     p.port = 0;
     itest_run(t, on_pick, &p);
     assert_non_null(p.c);
-    char save[sizeof F.url];
-    snprintf(save, sizeof save, "%s", F.url);
-    snprintf(F.url, sizeof F.url, "%s", control_url(p.c));
-    struct cresp r;
-    ctl_raw("GET", "/v1/status", NULL, 0, "sekrit", &r);
+    struct ctlc picked;
+    ctlc_init(&picked, p.c);
+    struct itest_resp r;
+    ctlc_request(&picked, "GET", "/v1/status", NULL, 0, "sekrit", &r);
     assert_int_equal(r.code, 200);
-    cresp_release(&r);
-    ctl_raw("GET", "/v1/status", NULL, 0, F.token, &r);
+    itest_resp_release(&r);
+    ctlc_request(&picked, "GET", "/v1/status", NULL, 0, F.api.token, &r);
     assert_int_equal(r.code, 401);
-    cresp_release(&r);
-    snprintf(F.url, sizeof F.url, "%s", save);
+    itest_resp_release(&r);
     itest_run(t, on_unpick, &p);
 }
 

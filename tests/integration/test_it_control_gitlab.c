@@ -23,6 +23,8 @@
 #include "harness/engine.h"
 #include "harness/glrun.h"
 #include "harness/scenario.h"
+#include "ctlclient.h"
+#include "gltest.h"
 #include "itest.h"
 #include "mockapi/gitlab/gitlab.h"
 
@@ -33,28 +35,25 @@
 static struct {
     struct engine *engine;
     struct control *control;
-    struct gitlab_server *gl;
-    char url[128];    /* the control API */
-    char gl_url[128]; /* the fake GitLab, "http://127.0.0.1:PORT/" */
-    char token[CONTROL_TOKEN_MAX + 1];
+    struct gltest gl; /* the fake GitLab */
+    struct ctlc api;  /* the control API's address and token */
     char err[512];
 } F;
 
+/* arg: the itest server (the fake GitLab runs on its loop). */
 static void up(void *arg, struct mockapi_server *s)
 {
-    (void)arg;
     struct scenario *sc = engine_scenario(F.engine);
     if (sc->gitlab.present) {
-        F.gl = glrun_start(F.engine, mockapi_server_base(s), sc, NULL, F.err, sizeof F.err);
-        if (!F.gl)
+        struct gitlab_server *gs =
+            glrun_start(F.engine, mockapi_server_base(s), sc, NULL, F.err, sizeof F.err);
+        if (!gs)
             return;
-        snprintf(F.gl_url, sizeof F.gl_url, "%s", gitlab_server_url(F.gl));
+        gltest_init(&F.gl, arg, gs);
     }
     if ((F.control =
-             control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err, sizeof F.err))) {
-        snprintf(F.url, sizeof F.url, "%s", control_url(F.control));
-        snprintf(F.token, sizeof F.token, "%s", control_token(F.control));
-    }
+             control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err, sizeof F.err)))
+        ctlc_init(&F.api, F.control);
 }
 
 /* As kubefault serve ends: the control API, the engine, then the fake GitLab. */
@@ -65,15 +64,15 @@ static void down(void *arg, struct mockapi_server *s)
     control_free(F.control);
     F.control = NULL;
     engine_stop(F.engine);
-    gitlab_server_free(F.gl);
-    F.gl = NULL;
+    gitlab_server_free(F.gl.gs);
+    F.gl.gs = NULL;
 }
 
 static int teardown(void **state)
 {
     if (*state)
         itest_run(*state, down, NULL);
-    int rc = itest_teardown(state);
+    int rc = gltest_teardown(state, &F.gl); /* down() freed the fake GitLab itself */
     memset(&F, 0, sizeof F);
     return rc;
 }
@@ -86,7 +85,7 @@ static struct itest *start(void **state, const char *scenario)
     struct itest_opts o = {.scenario_file = "ctlgl.json", .single_quoted = 1};
     struct itest *t = itest_start_scenario(state, scenario, &o);
     F.engine = itest_engine(t);
-    itest_run(t, up, NULL);
+    itest_run(t, up, t);
     if (!F.control)
         fail_msg("set-up: %s", F.err);
     return t;
@@ -94,196 +93,21 @@ static struct itest *start(void **state, const char *scenario)
 
 /* ---- HTTP to either port ---- */
 
-struct gbuf {
-    char *data;
-    size_t len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    struct gbuf *b = arg;
-    size_t add = sz * n;
-    if (b->len + add > ITEST_MAX_BODY)
-        return 0;
-    char *nb = realloc(b->data, b->len + add + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + b->len, p, add);
-    b->len += add;
-    nb[b->len] = '\0';
-    b->data = nb;
-    return add;
-}
-
-/* method url [body with ct] and up to two extra header lines; the transfer's result in out
- * (release with itest_resp_release). */
-static void http(const char *method, const char *url, const char *body, const char *ct,
-                 const char *h1, const char *h2, long timeout_ms, struct itest_resp *out)
-{
-    struct gbuf b = {NULL, 0}, h = {NULL, 0};
-    struct curl_slist *hl = NULL;
-    char cth[128];
-    memset(out, 0, sizeof *out);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : (long)ITEST_WAIT_MS);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        snprintf(cth, sizeof cth, "Content-Type: %s", ct ? ct : "application/json");
-        hl = curl_slist_append(hl, cth);
-    }
-    hl = curl_slist_append(hl, "Expect:");
-    if (h1)
-        hl = curl_slist_append(hl, h1);
-    if (h2)
-        hl = curl_slist_append(hl, h2);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    out->curl = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->code);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    out->body = b.data ? b.data : calloc(1, 1);
-    out->len = b.len;
-    out->headers = h.data ? h.data : calloc(1, 1);
-}
-
-/* method path [body] on the control port -> parsed JSON (the test fails when it is not), the
- * status in *code. Caller frees. */
-static cJSON *ctl(const char *method, const char *path, const char *body, long *code)
-{
-    char url[512], auth[CONTROL_TOKEN_MAX + 32];
-    struct itest_resp r;
-    snprintf(url, sizeof url, "%s%s", F.url, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", F.token);
-    http(method, url, body, NULL, auth, NULL, 0, &r);
-    if (r.curl != CURLE_OK) {
-        itest_resp_release(&r);
-        fail_msg("control %s %s: %s", method, path, curl_easy_strerror(r.curl));
-    }
-    *code = r.code;
-    cJSON *j = cJSON_Parse(r.body);
-    if (!j) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%.200s", r.body);
-        itest_resp_release(&r);
-        fail_msg("control %s %s: not JSON: %s", method, path, msg);
-    }
-    itest_resp_release(&r);
-    return j;
-}
-
-static cJSON *ctl_ok(const char *method, const char *path, const char *body, long want)
-{
-    long code;
-    cJSON *j = ctl(method, path, body, &code);
-    if (code != want)
-        itest_fail_json(j, "control %s %s: %ld, want %ld", method, path, code, want);
-    return j;
-}
-
-/* An error answer: the code and exactly the message want. */
-static void ctl_err(const char *method, const char *path, const char *body, long want_code,
-                    const char *want)
-{
-    long code;
-    cJSON *j = ctl(method, path, body, &code);
-    const char *msg = itest_jstr(j, "error");
-    if (code != want_code || !msg || strcmp(msg, want) != 0)
-        itest_fail_json(j, "control %s %s: want %ld with \"%s\"", method, path, want_code, want);
-    cJSON_Delete(j);
-}
-
-static double jnum(const cJSON *o, const char *path)
-{
-    const cJSON *v = itest_jget(o, path);
-    if (!cJSON_IsNumber(v))
-        itest_fail_json(cJSON_Duplicate(o, 1), "%s: not a number", path);
-    return v->valuedouble;
-}
-
-static void assert_jstr(const cJSON *o, const char *path, const char *want)
-{
-    const char *v = itest_jstr(o, path);
-    if (!v || strcmp(v, want) != 0)
-        itest_fail_json(cJSON_Duplicate(o, 1), "%s: want \"%s\"", path, want);
-}
-
-/* POST jobs/request as the runner does, with the X-GitLab-Last-Update value it last saw (""
- * for none: answered at once, as Workhorse does); timeout_ms 0: ITEST_WAIT_MS. */
-static void request_job_since(const char *last_update, long timeout_ms, struct itest_resp *out)
-{
-    char url[256], body[512];
-    snprintf(url, sizeof url, "%sapi/v4/jobs/request", F.gl_url);
-    snprintf(body, sizeof body,
-             "{\"info\":{\"name\":\"gitlab-runner\",\"executor\":\"kubernetes\"},"
-             "\"token\":\"" RUNNER_TOKEN "\",\"last_update\":\"%s\"}",
-             last_update);
-    http("POST", url, body, NULL, NULL, NULL, timeout_ms, out);
-}
-
 static void request_job(long timeout_ms, struct itest_resp *out)
 {
-    request_job_since("", timeout_ms, out);
+    gltest_request_job(&F.gl, RUNNER_TOKEN, "", timeout_ms, out);
 }
 
 static void trace_patch(int64_t id, const char *tok, const char *range, const char *data,
                         struct itest_resp *out)
 {
-    char url[256], th[320], rh[128];
-    snprintf(url, sizeof url, "%sapi/v4/jobs/%lld/trace", F.gl_url, (long long)id);
+    char path[64], th[320], rh[128];
+    snprintf(path, sizeof path, "jobs/%lld/trace", (long long)id);
     snprintf(th, sizeof th, "JOB-TOKEN: %s", tok);
     snprintf(rh, sizeof rh, "Content-Range: %s", range);
-    http("PATCH", url, data, "text/plain", th, rh, 0, out);
-}
-
-static void update_job(int64_t id, const char *body, struct itest_resp *out)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%sapi/v4/jobs/%lld", F.gl_url, (long long)id);
-    http("PUT", url, body, NULL, NULL, NULL, 0, out);
-}
-
-static void assert_code(const struct itest_resp *r, long code)
-{
-    if (r->curl != CURLE_OK)
-        fail_msg("transfer failed: %s", curl_easy_strerror(r->curl));
-    if (r->code != code)
-        fail_msg("status %ld, want %ld: %.300s", r->code, code, r->body);
-}
-
-static void assert_header(const struct itest_resp *r, const char *name, const char *want)
-{
-    char buf[256];
-    const char *v = itest_resp_header(r, name, buf, sizeof buf);
-    if (!v || strcmp(v, want) != 0)
-        fail_msg("header %s: \"%s\", want \"%s\"", name, v ? v : "(none)", want);
-}
-
-/* jobs/request must hand out a job: its id, and its token into tok. */
-static int64_t take_job(char *tok, size_t toklen)
-{
-    struct itest_resp r;
-    request_job(0, &r);
-    assert_code(&r, 201);
-    cJSON *job = cJSON_Parse(r.body);
-    itest_resp_release(&r);
-    if (!job)
-        fail_msg("jobs/request: not JSON");
-    int64_t id = (int64_t)jnum(job, "id");
-    const char *t = itest_jstr(job, "token");
-    if (!t)
-        itest_fail_json(job, "jobs/request: no token");
-    snprintf(tok, toklen, "%s", t);
-    cJSON_Delete(job);
-    return id;
+    struct gltest_req r = {
+        .method = "PATCH", .path = path, .body = data, .ct = "text/plain", .h1 = th, .h2 = rh};
+    gltest_do(&F.gl, &r, out);
 }
 
 /* The journal entry with this seq (times left out), or the test fails. Caller frees. */
@@ -292,9 +116,9 @@ static cJSON *journal_entry(uint64_t seq)
     char path[64];
     snprintf(path, sizeof path, "/v1/journal?times=false&since=%llu&limit=1",
              (unsigned long long)(seq - 1));
-    cJSON *j = ctl_ok("GET", path, NULL, 200);
+    cJSON *j = ctlc_ok(&F.api, "GET", path, NULL, 200);
     cJSON *e = cJSON_DetachItemFromArray(cJSON_GetObjectItemCaseSensitive(j, "entries"), 0);
-    if (!e || jnum(e, "seq") != (double)seq) {
+    if (!e || itest_jnum(e, "seq") != (double)seq) {
         cJSON_Delete(e);
         itest_fail_json(j, "no journal entry %llu", (unsigned long long)seq);
     }
@@ -324,7 +148,7 @@ static void assert_gl_entry(const cJSON *e, const char *method, const char *endp
     v = itest_jstr(e, "fault");
     if (fault ? !v || strcmp(v, fault) != 0 : v != NULL)
         itest_fail_json(dup, "fault: want %s", fault ? fault : "none");
-    if (jnum(e, "code") != (double)code)
+    if (itest_jnum(e, "code") != (double)code)
         itest_fail_json(dup, "code: want %ld", code);
     cJSON_Delete(dup);
 }
@@ -339,38 +163,38 @@ static const char lifecycle[] =
 static void test_job_lifecycle(void **state)
 {
     start(state, lifecycle);
-    cJSON *st = ctl_ok("GET", "/v1/status", NULL, 200);
-    assert_jstr(st, "gitlabUrl", F.gl_url);
+    cJSON *st = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
+    itest_assert_jstr(st, "gitlabUrl", F.gl.url);
     cJSON_Delete(st);
 
-    cJSON *jobs = ctl_ok("GET", "/v1/gitlab/jobs", NULL, 200);
+    cJSON *jobs = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs", NULL, 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(jobs, "jobs")), 1);
-    assert_jstr(jobs, "jobs.0.name", "build");
-    assert_jstr(jobs, "jobs.0.state", "pending");
-    assert_true(jnum(jobs, "jobs.0.id") == 1);
-    assert_true(jnum(jobs, "jobs.0.trace_length") == 0);
+    itest_assert_jstr(jobs, "jobs.0.name", "build");
+    itest_assert_jstr(jobs, "jobs.0.state", "pending");
+    assert_true(itest_jnum(jobs, "jobs.0.id") == 1);
+    assert_true(itest_jnum(jobs, "jobs.0.trace_length") == 0);
     assert_null(itest_jget(jobs, "jobs.0.trace")); /* the list leaves traces out by default */
     cJSON_Delete(jobs);
 
     char tok[300];
-    int64_t id = take_job(tok, sizeof tok);
+    int64_t id = gltest_take_job(&F.gl, tok, sizeof tok);
     assert_int_equal(id, 1);
-    cJSON *j = ctl_ok("GET", "/v1/gitlab/jobs/1", NULL, 200);
-    assert_jstr(j, "state", "running");
-    assert_jstr(j, "trace", "");
+    cJSON *j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 200);
+    itest_assert_jstr(j, "state", "running");
+    itest_assert_jstr(j, "trace", "");
     cJSON_Delete(j);
 
     struct itest_resp r;
     trace_patch(id, tok, "0-12", "$ echo hi\nhi\n", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Job-Status", "running");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Job-Status", "running");
     itest_resp_release(&r);
-    j = ctl_ok("GET", "/v1/gitlab/jobs/1", NULL, 200);
-    assert_jstr(j, "state", "running");
-    assert_jstr(j, "trace", "$ echo hi\nhi\n");
-    assert_true(jnum(j, "trace_length") == 13);
-    assert_true(jnum(j, "patches") == 1);
-    assert_true(jnum(j, "updates") == 0);
+    j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 200);
+    itest_assert_jstr(j, "state", "running");
+    itest_assert_jstr(j, "trace", "$ echo hi\nhi\n");
+    assert_true(itest_jnum(j, "trace_length") == 13);
+    assert_true(itest_jnum(j, "patches") == 1);
+    assert_true(itest_jnum(j, "updates") == 0);
     cJSON_Delete(j);
 
     char body[512];
@@ -378,21 +202,21 @@ static void test_job_lifecycle(void **state)
              "{\"token\":\"%s\",\"state\":\"success\",\"exit_code\":0,"
              "\"output\":{\"checksum\":\"crc32:530a4a20\",\"bytesize\":13}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    assert_header(&r, "Job-Status", "success");
+    gltest_update_job(&F.gl, id, body, &r);
+    itest_assert_code(&r, 200);
+    itest_assert_header(&r, "Job-Status", "success");
     itest_resp_release(&r);
 
-    j = ctl_ok("GET", "/v1/gitlab/jobs/1?trace=false", NULL, 200);
-    assert_jstr(j, "state", "success");
-    assert_jstr(j, "failure_reason", "");
-    assert_true(jnum(j, "exit_code") == 0);
-    assert_true(jnum(j, "updates") == 1);
+    j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1?trace=false", NULL, 200);
+    itest_assert_jstr(j, "state", "success");
+    itest_assert_jstr(j, "failure_reason", "");
+    assert_true(itest_jnum(j, "exit_code") == 0);
+    assert_true(itest_jnum(j, "updates") == 1);
     assert_null(itest_jget(j, "trace"));
     cJSON_Delete(j);
-    jobs = ctl_ok("GET", "/v1/gitlab/jobs?trace=true", NULL, 200);
-    assert_jstr(jobs, "jobs.0.trace", "$ echo hi\nhi\n");
-    assert_jstr(jobs, "jobs.0.state", "success");
+    jobs = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs?trace=true", NULL, 200);
+    itest_assert_jstr(jobs, "jobs.0.trace", "$ echo hi\nhi\n");
+    itest_assert_jstr(jobs, "jobs.0.state", "success");
     cJSON_Delete(jobs);
 
     /* the journal: the three GitLab requests with their server, endpoint and job */
@@ -401,27 +225,28 @@ static void test_job_lifecycle(void **state)
     cJSON_Delete(e);
     e = journal_entry(2);
     assert_gl_entry(e, "PATCH", "trace", 1, NULL, NULL, 202);
-    assert_jstr(e, "path", "/api/v4/jobs/1/trace");
+    itest_assert_jstr(e, "path", "/api/v4/jobs/1/trace");
     cJSON_Delete(e);
     e = journal_entry(3);
     assert_gl_entry(e, "PUT", "update", 1, NULL, NULL, 200);
     cJSON_Delete(e);
 
     /* errors: an unknown job, a bad id, a finished job, the wrong method or parameter */
-    ctl_err("GET", "/v1/gitlab/jobs/99", NULL, 404, "job 99 not found");
-    ctl_err("GET", "/v1/gitlab/jobs/x1", NULL, 404,
-            "no such job \"x1\" (job ids are integers from 1)");
-    ctl_err("GET", "/v1/gitlab/jobs/0", NULL, 404,
-            "no such job \"0\" (job ids are integers from 1)");
-    ctl_err("POST", "/v1/gitlab/jobs/1/cancel", NULL, 409, "job 1 already finished (success)");
-    ctl_err("POST", "/v1/gitlab/jobs/1/stop", NULL, 404,
-            "no such job action \"stop\" (known: cancel)");
-    ctl_err("DELETE", "/v1/gitlab/jobs/1", NULL, 405,
-            "method DELETE not allowed on /v1/gitlab/jobs/1 (allowed: GET)");
-    ctl_err("GET", "/v1/gitlab/jobs?traces=1", NULL, 400,
-            "unknown query parameter \"traces\" (known: trace)");
-    ctl_err("GET", "/v1/gitlab/jobs/1?trace=maybe", NULL, 400,
-            "query parameter \"trace\": expected true or false");
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs/99", NULL, 404, "job 99 not found");
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs/x1", NULL, 404,
+                "no such job \"x1\" (job ids are integers from 1)");
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs/0", NULL, 404,
+                "no such job \"0\" (job ids are integers from 1)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/1/cancel", NULL, 409,
+                "job 1 already finished (success)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/1/stop", NULL, 404,
+                "no such job action \"stop\" (known: cancel)");
+    ctlc_err_is(&F.api, "DELETE", "/v1/gitlab/jobs/1", NULL, 405,
+                "method DELETE not allowed on /v1/gitlab/jobs/1 (allowed: GET)");
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs?traces=1", NULL, 400,
+                "unknown query parameter \"traces\" (known: trace)");
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs/1?trace=maybe", NULL, 400,
+                "query parameter \"trace\": expected true or false");
 }
 
 /* ---- rules on jobs/request: no job, a 503, a hang the client abandons, then the job ---- */
@@ -445,14 +270,14 @@ static void test_request_rules(void **state)
     struct itest_resp r;
     /* 1: no-job fires; the job stays pending */
     request_job(0, &r);
-    assert_code(&r, 204);
+    itest_assert_code(&r, 204);
     itest_resp_release(&r);
-    cJSON *j = ctl_ok("GET", "/v1/gitlab/jobs/1", NULL, 200);
-    assert_jstr(j, "state", "pending");
+    cJSON *j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 200);
+    itest_assert_jstr(j, "state", "pending");
     cJSON_Delete(j);
     /* 2: no-job has had its one; gl-503 sees its first */
     request_job(0, &r);
-    assert_code(&r, 503);
+    itest_assert_code(&r, 503);
     if (strcmp(r.body, "{\"message\":\"503 Service Unavailable\"}") != 0)
         fail_msg("503 body: %s", r.body);
     itest_resp_release(&r);
@@ -465,15 +290,15 @@ static void test_request_rules(void **state)
     itest_resp_release(&r);
     /* 4: every rule has fired its once: the job */
     char tok[300];
-    assert_int_equal(take_job(tok, sizeof tok), 1);
+    assert_int_equal(gltest_take_job(&F.gl, tok, sizeof tok), 1);
 
     cJSON *e = journal_entry(1);
     assert_gl_entry(e, "POST", "jobs/request", 0, "no-job", "gitlab-no-job", 204);
-    assert_jstr(e, "matched", "no-job(1)");
+    itest_assert_jstr(e, "matched", "no-job(1)");
     cJSON_Delete(e);
     e = journal_entry(2);
     assert_gl_entry(e, "POST", "jobs/request", 0, "gl-503", "status", 503);
-    assert_jstr(e, "matched", "no-job(2),gl-503(1)");
+    itest_assert_jstr(e, "matched", "no-job(2),gl-503(1)");
     cJSON_Delete(e);
     /* the abandoned request ends incomplete once the server notices the close: wait for it */
     int64_t until = itest_now_ms() + ITEST_WAIT_MS;
@@ -494,8 +319,8 @@ static void test_request_rules(void **state)
     assert_gl_entry(e, "POST", "jobs/request", 0, NULL, NULL, 201);
     cJSON_Delete(e);
 
-    cJSON *rules = ctl_ok("GET", "/v1/rules/stuck", NULL, 200);
-    assert_true(jnum(rules, "fired") == 1);
+    cJSON *rules = ctlc_ok(&F.api, "GET", "/v1/rules/stuck", NULL, 200);
+    assert_true(itest_jnum(rules, "fired") == 1);
     cJSON_Delete(rules);
 }
 
@@ -515,26 +340,26 @@ static void test_trace_rules(void **state)
 {
     start(state, trace_rules);
     char tok[300];
-    int64_t id = take_job(tok, sizeof tok);
+    int64_t id = gltest_take_job(&F.gl, tok, sizeof tok);
     struct itest_resp r;
     trace_patch(id, tok, "0-2", "abc", &r);
-    assert_code(&r, 403);
+    itest_assert_code(&r, 403);
     if (strcmp(r.body, "{\"message\":\"403 Forbidden\"}") != 0)
         fail_msg("403 body: %s", r.body);
     itest_resp_release(&r);
-    cJSON *j = ctl_ok("GET", "/v1/gitlab/jobs/1", NULL, 200);
-    assert_jstr(j, "state", "running");
-    assert_true(jnum(j, "trace_length") == 0); /* the rejected patch never reached the job */
+    cJSON *j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 200);
+    itest_assert_jstr(j, "state", "running");
+    assert_true(itest_jnum(j, "trace_length") == 0); /* the rejected patch never reached the job */
     cJSON_Delete(j);
 
     /* the resend: the cancel rule cancels job 1, then the patch is served */
     trace_patch(id, tok, "0-2", "abc", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Job-Status", "canceling");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Job-Status", "canceling");
     itest_resp_release(&r);
-    j = ctl_ok("GET", "/v1/gitlab/jobs/1", NULL, 200);
-    assert_jstr(j, "state", "canceling");
-    assert_jstr(j, "trace", "abc");
+    j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 200);
+    itest_assert_jstr(j, "state", "canceling");
+    itest_assert_jstr(j, "trace", "abc");
     cJSON_Delete(j);
 
     /* the runner's final update ends it canceled */
@@ -543,12 +368,12 @@ static void test_trace_rules(void **state)
              "{\"token\":\"%s\",\"state\":\"failed\",\"failure_reason\":\"script_failure\","
              "\"output\":{\"checksum\":\"crc32:352441c2\",\"bytesize\":3}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    assert_header(&r, "Job-Status", "canceled");
+    gltest_update_job(&F.gl, id, body, &r);
+    itest_assert_code(&r, 200);
+    itest_assert_header(&r, "Job-Status", "canceled");
     itest_resp_release(&r);
-    j = ctl_ok("GET", "/v1/gitlab/jobs/1", NULL, 200);
-    assert_jstr(j, "state", "canceled");
+    j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 200);
+    itest_assert_jstr(j, "state", "canceled");
     cJSON_Delete(j);
 
     cJSON *e = journal_entry(2);
@@ -572,31 +397,33 @@ static void test_control_cancel(void **state)
 {
     start(state, empty_queue);
     char tok[300];
-    int64_t id = take_job(tok, sizeof tok);
-    cJSON *j = ctl_ok("POST", "/v1/gitlab/jobs/1/cancel", NULL, 200);
-    assert_jstr(j, "state", "canceling");
+    int64_t id = gltest_take_job(&F.gl, tok, sizeof tok);
+    cJSON *j = ctlc_ok(&F.api, "POST", "/v1/gitlab/jobs/1/cancel", NULL, 200);
+    itest_assert_jstr(j, "state", "canceling");
     assert_null(itest_jget(j, "trace"));
     cJSON_Delete(j);
-    ctl_err("POST", "/v1/gitlab/jobs/1/cancel", NULL, 409, "job 1 is already canceling");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/1/cancel", NULL, 409,
+                "job 1 is already canceling");
 
     struct itest_resp r;
     trace_patch(id, tok, "0-2", "abc", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Job-Status", "canceling");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Job-Status", "canceling");
     itest_resp_release(&r);
 
     /* a pending job is canceled at once and never handed out */
-    j = ctl_ok("POST", "/v1/gitlab/jobs", "{\"name\": \"later\"}", 201);
-    assert_true(jnum(j, "id") == 2);
-    assert_jstr(j, "state", "pending");
+    j = ctlc_ok(&F.api, "POST", "/v1/gitlab/jobs", "{\"name\": \"later\"}", 201);
+    assert_true(itest_jnum(j, "id") == 2);
+    itest_assert_jstr(j, "state", "pending");
     cJSON_Delete(j);
-    j = ctl_ok("POST", "/v1/gitlab/jobs/2/cancel", "{}", 200);
-    assert_jstr(j, "state", "canceled");
+    j = ctlc_ok(&F.api, "POST", "/v1/gitlab/jobs/2/cancel", "{}", 200);
+    itest_assert_jstr(j, "state", "canceled");
     cJSON_Delete(j);
-    ctl_err("POST", "/v1/gitlab/jobs/2/cancel", NULL, 409, "job 2 already finished (canceled)");
-    ctl_err("POST", "/v1/gitlab/jobs/9/cancel", NULL, 404, "job 9 not found");
-    ctl_err("POST", "/v1/gitlab/jobs/1/cancel", "{\"now\": true}", 400,
-            "unknown key \"now\" (known: none)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/2/cancel", NULL, 409,
+                "job 2 already finished (canceled)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/9/cancel", NULL, 404, "job 9 not found");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/1/cancel", "{\"now\": true}", 400,
+                "unknown key \"now\" (known: none)");
     request_job(200, &r); /* nothing pending: the long poll ends with 204 (client bound 200 ms) */
     assert_true(r.curl == CURLE_OPERATION_TIMEDOUT || r.code == 204);
     itest_resp_release(&r);
@@ -619,7 +446,7 @@ static void *wait_for_job(void *arg)
         itest_resp_header(&W.r, "X-GitLab-Last-Update", last, sizeof last);
     itest_resp_release(&W.r);
     int64_t t0 = itest_now_ms();
-    request_job_since(last, 0, &W.r);
+    gltest_request_job(&F.gl, RUNNER_TOKEN, last, 0, &W.r);
     W.ms = itest_now_ms() - t0;
     return NULL;
 }
@@ -631,7 +458,7 @@ static void wait_held(uint64_t seq)
     for (;;) {
         char path[64];
         snprintf(path, sizeof path, "/v1/journal?since=%llu", (unsigned long long)(seq - 1));
-        cJSON *j = ctl_ok("GET", path, NULL, 200);
+        cJSON *j = ctlc_ok(&F.api, "GET", path, NULL, 200);
         int held = itest_jget(j, "entries.0.open") != NULL;
         cJSON_Delete(j);
         if (held)
@@ -647,20 +474,20 @@ static void test_control_queue(void **state)
 {
     start(state, empty_queue);
     char tok[300];
-    assert_int_equal(take_job(tok, sizeof tok), 1); /* the scenario's one job */
+    assert_int_equal(gltest_take_job(&F.gl, tok, sizeof tok), 1); /* the scenario's one job */
 
     /* a runner waits in the long poll (3 s); a job queued now answers it at once */
     memset(&W, 0, sizeof W);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, wait_for_job, NULL), 0);
     wait_held(3);
-    cJSON *j = ctl_ok("POST", "/v1/gitlab/jobs",
-                      "{\"name\": \"queued\", \"id\": 7, \"script\": [\"make test\"], "
-                      "\"timeout\": \"90s\", \"variables\": {\"FOO\": \"bar\"}}",
-                      201);
-    assert_true(jnum(j, "id") == 7);
-    assert_jstr(j, "name", "queued");
-    assert_jstr(j, "state", "pending");
+    cJSON *j = ctlc_ok(&F.api, "POST", "/v1/gitlab/jobs",
+                       "{\"name\": \"queued\", \"id\": 7, \"script\": [\"make test\"], "
+                       "\"timeout\": \"90s\", \"variables\": {\"FOO\": \"bar\"}}",
+                       201);
+    assert_true(itest_jnum(j, "id") == 7);
+    itest_assert_jstr(j, "name", "queued");
+    itest_assert_jstr(j, "state", "pending");
     cJSON_Delete(j);
     pthread_join(th, NULL);
     if (W.r.curl != CURLE_OK || W.r.code != 201) {
@@ -672,30 +499,31 @@ static void test_control_queue(void **state)
     cJSON *job = cJSON_Parse(W.r.body);
     itest_resp_release(&W.r);
     assert_non_null(job);
-    assert_true(jnum(job, "id") == 7);
-    assert_jstr(job, "job_info.name", "queued");
-    assert_true(jnum(job, "runner_info.timeout") == 90);
+    assert_true(itest_jnum(job, "id") == 7);
+    itest_assert_jstr(job, "job_info.name", "queued");
+    assert_true(itest_jnum(job, "runner_info.timeout") == 90);
     cJSON_Delete(job);
-    j = ctl_ok("GET", "/v1/gitlab/jobs/7", NULL, 200);
-    assert_jstr(j, "state", "running");
+    j = ctlc_ok(&F.api, "GET", "/v1/gitlab/jobs/7", NULL, 200);
+    itest_assert_jstr(j, "state", "running");
     cJSON_Delete(j);
 
     /* the scenario's validation, every message; the queue's own refusals */
-    ctl_err("POST", "/v1/gitlab/jobs", "{\"timeout\": \"1ms\", \"bogus\": 1}", 400,
-            "job: unknown key \"bogus\" (accepted: id, token, name, stage, projectId, "
-            "projectName, repoUrl, ref, sha, beforeSha, image, services, variables, script, "
-            "afterScript, steps, timeout, credentials, extra)");
-    ctl_err("POST", "/v1/gitlab/jobs", "{\"timeout\": \"1ms\"}", 400,
-            "job: timeout: expected a duration from 1s to 720h");
-    ctl_err("POST", "/v1/gitlab/jobs", "[1]", 400, "job: expected an object, got array");
-    ctl_err("POST", "/v1/gitlab/jobs", NULL, 400,
-            "job: missing JSON body (expected one job: name, image, script, ...)");
-    ctl_err("POST", "/v1/gitlab/jobs", "{\"id\": 7}", 409,
-            "cannot queue the job: id 7 is taken by another job");
-    ctl_err("POST", "/v1/gitlab/jobs?wait=1", "{}", 400,
-            "unknown query parameter \"wait\" (known: none)");
-    ctl_err("PUT", "/v1/gitlab/jobs", "{}", 405,
-            "method PUT not allowed on /v1/gitlab/jobs (allowed: GET, POST)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs", "{\"timeout\": \"1ms\", \"bogus\": 1}", 400,
+                "job: unknown key \"bogus\" (accepted: id, token, name, stage, projectId, "
+                "projectName, repoUrl, ref, sha, beforeSha, image, services, variables, script, "
+                "afterScript, steps, timeout, credentials, extra)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs", "{\"timeout\": \"1ms\"}", 400,
+                "job: timeout: expected a duration from 1s to 720h");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs", "[1]", 400,
+                "job: expected an object, got array");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs", NULL, 400,
+                "job: missing JSON body (expected one job: name, image, script, ...)");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs", "{\"id\": 7}", 409,
+                "cannot queue the job: id 7 is taken by another job");
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs?wait=1", "{}", 400,
+                "unknown query parameter \"wait\" (known: none)");
+    ctlc_err_is(&F.api, "PUT", "/v1/gitlab/jobs", "{}", 405,
+                "method PUT not allowed on /v1/gitlab/jobs (allowed: GET, POST)");
 }
 
 /* ---- a run without a fake GitLab ---- */
@@ -705,11 +533,11 @@ static void test_no_gitlab(void **state)
     start(state, "{'name': 'plain', 'seed': 1}");
     static const char msg[] = "no fake GitLab in this run: the scenario has no gitlab section "
                               "(kubefault serve --gitlab)";
-    ctl_err("GET", "/v1/gitlab/jobs", NULL, 404, msg);
-    ctl_err("POST", "/v1/gitlab/jobs", "{\"name\": \"x\"}", 404, msg);
-    ctl_err("GET", "/v1/gitlab/jobs/1", NULL, 404, msg);
-    ctl_err("POST", "/v1/gitlab/jobs/1/cancel", NULL, 404, msg);
-    cJSON *st = ctl_ok("GET", "/v1/status", NULL, 200);
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs", NULL, 404, msg);
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs", "{\"name\": \"x\"}", 404, msg);
+    ctlc_err_is(&F.api, "GET", "/v1/gitlab/jobs/1", NULL, 404, msg);
+    ctlc_err_is(&F.api, "POST", "/v1/gitlab/jobs/1/cancel", NULL, 404, msg);
+    cJSON *st = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
     assert_null(itest_jget(st, "gitlabUrl"));
     cJSON_Delete(st);
 }

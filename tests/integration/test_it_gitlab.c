@@ -18,192 +18,30 @@
 
 #include <cmocka.h>
 
+#include "gltest.h"
 #include "itest.h"
 #include "mockapi/gitlab/gitlab.h"
 #include "mockapi/http/conn.h"
 
 #define LONG_POLL_MS 300 /* a short long poll: tests wait for it in full */
 
-/* One GitLab server per test (tests run one after another). */
-static struct {
-    struct gitlab_server *gs;
-    char url[128];
-    char token[300];
-    char ca_file[64];
-} G;
-
-struct make_args {
-    struct gitlab_server_opts o;
-    char err[256];
-};
-
-static void make_gl(void *arg, struct mockapi_server *s)
-{
-    struct make_args *a = arg;
-    G.gs = gitlab_server_new(mockapi_server_base(s), &a->o, a->err, sizeof a->err);
-    if (!G.gs)
-        return;
-    snprintf(G.url, sizeof G.url, "%s", gitlab_server_url(G.gs));
-    snprintf(G.token, sizeof G.token, "%s", gitlab_server_runner_token(G.gs));
-    const char *pem = gitlab_server_ca_pem(G.gs);
-    if (pem) {
-        snprintf(G.ca_file, sizeof G.ca_file, "/tmp/kf-gl-ca-XXXXXX");
-        int fd = mkstemp(G.ca_file);
-        if (fd >= 0) {
-            ssize_t n = write(fd, pem, strlen(pem));
-            (void)n;
-            close(fd);
-        }
-    }
-}
-
-static void free_gl(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    gitlab_server_free(G.gs);
-    G.gs = NULL;
-}
+/* One fake GitLab per test (tests run one after another). */
+static struct gltest G;
 
 static struct itest *gl_start(void **state, const struct gitlab_server_opts *o)
 {
-    memset(&G, 0, sizeof G);
-    struct itest_opts io = {0};
-    struct itest *t = itest_start(state, &io);
-    struct make_args a = {.o = *o};
-    if (!a.o.long_poll_ms)
-        a.o.long_poll_ms = LONG_POLL_MS;
-    itest_run(t, make_gl, &a);
-    if (!G.gs)
-        fail_msg("gitlab_server_new: %s", a.err);
-    return t;
+    struct gitlab_server_opts go = *o;
+    if (!go.long_poll_ms)
+        go.long_poll_ms = LONG_POLL_MS;
+    return gltest_start(state, &G, NULL, &go);
 }
 
 static int gl_teardown(void **state)
 {
-    if (*state && G.gs)
-        itest_run(*state, free_gl, NULL);
-    if (G.ca_file[0])
-        unlink(G.ca_file);
-    G.ca_file[0] = '\0';
-    return itest_teardown(state);
+    return gltest_teardown(state, &G);
 }
 
 /* ---- requests ---- */
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    size_t add = size * n;
-    char *nd = realloc(b->data, b->len + add + 1);
-    if (!nd)
-        return 0;
-    memcpy(nd + b->len, p, add);
-    b->len += add;
-    nd[b->len] = '\0';
-    b->data = nd;
-    return add;
-}
-
-struct glreq {
-    const char *method;
-    const char *path;    /* below /api/v4/ */
-    const char *body;    /* NULL: none */
-    size_t body_len;     /* 0: strlen(body) */
-    const char *ct;      /* NULL: application/json with a body */
-    const char *h1, *h2; /* extra "Name: value" lines */
-    long timeout_ms;     /* 0: ITEST_WAIT_MS */
-};
-
-static void gl_do(const struct glreq *r, struct itest_resp *out)
-{
-    memset(out, 0, sizeof *out);
-    CURL *h = curl_easy_init();
-    assert_non_null(h);
-    char url[512];
-    snprintf(url, sizeof url, "%sapi/v4/%s", G.url, r->path);
-    struct buf body = {0}, head = {0};
-    struct curl_slist *hl = NULL;
-    char ct[128];
-    if (r->body) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", r->ct ? r->ct : "application/json");
-        hl = curl_slist_append(hl, ct);
-    }
-    hl = curl_slist_append(hl, "Expect:");
-    if (r->h1)
-        hl = curl_slist_append(hl, r->h1);
-    if (r->h2)
-        hl = curl_slist_append(hl, r->h2);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    if (r->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-                         (long)(r->body_len ? r->body_len : strlen(r->body)));
-    }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : ITEST_WAIT_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (G.ca_file[0])
-        curl_easy_setopt(h, CURLOPT_CAINFO, G.ca_file);
-    out->curl = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->code);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(h);
-    out->body = body.data ? body.data : calloc(1, 1);
-    out->len = body.len;
-    out->headers = head.data ? head.data : calloc(1, 1);
-}
-
-static void assert_code(const struct itest_resp *r, long code)
-{
-    if (r->curl != CURLE_OK)
-        fail_msg("transfer failed: %s", curl_easy_strerror(r->curl));
-    if (r->code != code)
-        fail_msg("status %ld, want %ld: %.300s", r->code, code, r->body);
-}
-
-static void assert_header(const struct itest_resp *r, const char *name, const char *want)
-{
-    char buf[256];
-    const char *v = itest_resp_header(r, name, buf, sizeof buf);
-    if (!want) {
-        if (v)
-            fail_msg("header %s: \"%s\", want none", name, v);
-        return;
-    }
-    if (!v || strcmp(v, want) != 0)
-        fail_msg("header %s: \"%s\", want \"%s\"", name, v ? v : "(none)", want);
-}
-
-static void assert_body(const struct itest_resp *r, const char *want)
-{
-    if (strcmp(r->body, want) != 0)
-        fail_msg("body %s, want %s", r->body, want);
-}
-
-/* POST jobs/request with the runner token (or tok) and last_update ("" for none). */
-static void request_job(const char *tok, const char *last_update, long timeout_ms,
-                        struct itest_resp *out)
-{
-    char body[1024];
-    snprintf(body, sizeof body,
-             "{\"info\":{\"name\":\"gitlab-runner\",\"executor\":\"kubernetes\"},"
-             "\"token\":\"%s\",\"last_update\":\"%s\"}",
-             tok ? tok : G.token, last_update);
-    struct glreq r = {
-        .method = "POST", .path = "jobs/request", .body = body, .timeout_ms = timeout_ms};
-    gl_do(&r, out);
-}
 
 static void trace_patch(int64_t id, const char *tok, const char *range, const char *data,
                         struct itest_resp *out)
@@ -212,123 +50,59 @@ static void trace_patch(int64_t id, const char *tok, const char *range, const ch
     snprintf(path, sizeof path, "jobs/%lld/trace?debug_trace=false", (long long)id);
     snprintf(th, sizeof th, "JOB-TOKEN: %s", tok);
     snprintf(rh, sizeof rh, "Content-Range: %s", range ? range : "");
-    struct glreq r = {.method = "PATCH",
-                      .path = path,
-                      .body = data,
-                      .ct = "text/plain",
-                      .h1 = th,
-                      .h2 = range ? rh : NULL};
-    gl_do(&r, out);
+    struct gltest_req r = {.method = "PATCH",
+                           .path = path,
+                           .body = data,
+                           .ct = "text/plain",
+                           .h1 = th,
+                           .h2 = range ? rh : NULL};
+    gltest_do(&G, &r, out);
 }
 
-static void update_job(int64_t id, const char *body, struct itest_resp *out)
+/* jobs/request with the runner token and no last_update must answer code. */
+static void request_answers(long code)
 {
-    char path[64];
-    snprintf(path, sizeof path, "jobs/%lld", (long long)id);
-    struct glreq r = {.method = "PUT", .path = path, .body = body};
-    gl_do(&r, out);
-}
-
-/* ---- jobs on the server thread ---- */
-
-struct add_args {
-    const char *spec; /* JSON or NULL */
-    int64_t id;
-    char err[256];
-};
-
-static void add_job_fn(void *arg, struct mockapi_server *s)
-{
-    (void)s;
-    struct add_args *a = arg;
-    cJSON *spec = a->spec ? cJSON_Parse(a->spec) : NULL;
-    a->id = gitlab_job_add(G.gs, spec, a->err, sizeof a->err);
-    cJSON_Delete(spec);
-}
-
-static int64_t add_job(struct itest *t, const char *spec)
-{
-    struct add_args a = {.spec = spec};
-    itest_run(t, add_job_fn, &a);
-    if (a.id < 0)
-        fail_msg("gitlab_job_add: %s", a.err);
-    return a.id;
-}
-
-struct job_snapshot {
-    int64_t id;
-    int found;
-    char token[300];
-    enum gitlab_job_state state;
-    char reason[128];
-    int has_exit_code, exit_code;
-    char trace[4096];
-    size_t trace_len;
-    uint32_t crc;
-    unsigned patches, range_errors, updates, checksum_failures;
-};
-
-static void get_job_fn(void *arg, struct mockapi_server *s)
-{
-    (void)s;
-    struct job_snapshot *j = arg;
-    struct gitlab_job_info info;
-    j->found = gitlab_job_get(G.gs, j->id, &info) == 0;
-    if (!j->found)
-        return;
-    snprintf(j->token, sizeof j->token, "%s", info.token);
-    j->state = info.state;
-    snprintf(j->reason, sizeof j->reason, "%s", info.failure_reason);
-    j->has_exit_code = info.has_exit_code;
-    j->exit_code = info.exit_code;
-    j->trace_len = info.trace_len;
-    size_t n = info.trace_len < sizeof j->trace - 1 ? info.trace_len : sizeof j->trace - 1;
-    if (n)
-        memcpy(j->trace, info.trace, n);
-    j->trace[n] = '\0';
-    j->crc = info.trace_crc;
-    j->patches = info.patches;
-    j->range_errors = info.range_errors;
-    j->updates = info.updates;
-    j->checksum_failures = info.checksum_failures;
-}
-
-static void get_job(struct itest *t, int64_t id, struct job_snapshot *out)
-{
-    memset(out, 0, sizeof *out);
-    out->id = id;
-    itest_run(t, get_job_fn, out);
-    if (!out->found)
-        fail_msg("no job %lld", (long long)id);
-}
-
-struct cancel_args {
-    int64_t id;
-    int rc;
-};
-
-static void cancel_fn(void *arg, struct mockapi_server *s)
-{
-    (void)s;
-    struct cancel_args *a = arg;
-    a->rc = gitlab_job_cancel(G.gs, a->id);
-}
-
-/* Start a job and take it: returns its id; its token in tok. */
-static int64_t take_job(struct itest *t, const char *spec, char *tok, size_t toklen)
-{
-    int64_t id = add_job(t, spec);
     struct itest_resp r;
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 201);
-    cJSON *p = cJSON_Parse(r.body);
+    gltest_request_job(&G, NULL, "", 0, &r);
+    itest_assert_code(&r, code);
     itest_resp_release(&r);
-    assert_non_null(p);
-    const char *jt = itest_jstr(p, "token");
-    if (!jt || (int64_t)cJSON_GetObjectItemCaseSensitive(p, "id")->valuedouble != id)
-        itest_fail_json(p, "not job %lld", (long long)id);
-    snprintf(tok, toklen, "%s", jt);
-    cJSON_Delete(p);
+}
+
+/* jobs/request on an empty queue answers 204 at once: its X-GitLab-Last-Update into lu. */
+static void empty_queue_last_update(char *lu, size_t len)
+{
+    struct itest_resp r;
+    gltest_request_job(&G, NULL, "", 0, &r);
+    itest_assert_code(&r, 204);
+    assert_non_null(itest_resp_header(&r, "X-GitLab-Last-Update", lu, len));
+    itest_resp_release(&r);
+}
+
+/* A trace PATCH (as trace_patch) that must answer code. */
+static void patch_answers(int64_t id, const char *tok, const char *range, const char *data,
+                          long code)
+{
+    struct itest_resp r;
+    trace_patch(id, tok, range, data, &r);
+    itest_assert_code(&r, code);
+    itest_resp_release(&r);
+}
+
+/* A job update (PUT jobs/<id> with body) that must answer code. */
+static void update_answers(int64_t id, const char *body, long code)
+{
+    struct itest_resp r;
+    gltest_update_job(&G, id, body, &r);
+    itest_assert_code(&r, code);
+    itest_resp_release(&r);
+}
+
+/* Add a job (spec NULL: defaults) and take it: returns its id; its token in tok. */
+static int64_t take_job(const char *spec, char *tok, size_t toklen)
+{
+    int64_t id = gltest_add_job(&G, spec);
+    if (gltest_take_job(&G, tok, toklen) != id)
+        fail_msg("not job %lld", (long long)id);
     return id;
 }
 
@@ -341,8 +115,8 @@ static void test_request_no_job(void **state)
     struct itest_resp r;
     /* without last_update (the runner's first request): 204 at once, with the queue's value */
     int64_t t0 = itest_now_ms();
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
+    gltest_request_job(&G, NULL, "", 0, &r);
+    itest_assert_code(&r, 204);
     assert_true(itest_now_ms() - t0 < LONG_POLL_MS);
     char lu[64];
     assert_non_null(itest_resp_header(&r, "X-GitLab-Last-Update", lu, sizeof lu));
@@ -350,17 +124,17 @@ static void test_request_no_job(void **state)
     itest_resp_release(&r);
     /* with the current last_update: held for the long poll, then 204 */
     t0 = itest_now_ms();
-    request_job(NULL, lu, 0, &r);
+    gltest_request_job(&G, NULL, lu, 0, &r);
     int64_t took = itest_now_ms() - t0;
-    assert_code(&r, 204);
-    assert_header(&r, "X-GitLab-Last-Update", lu);
+    itest_assert_code(&r, 204);
+    itest_assert_header(&r, "X-GitLab-Last-Update", lu);
     if (took < LONG_POLL_MS - 20 || took > LONG_POLL_MS + 2000)
         fail_msg("held %lld ms, want about %d", (long long)took, LONG_POLL_MS);
     itest_resp_release(&r);
     /* a stale last_update is answered at once */
     t0 = itest_now_ms();
-    request_job(NULL, "stale", 0, &r);
-    assert_code(&r, 204);
+    gltest_request_job(&G, NULL, "stale", 0, &r);
+    itest_assert_code(&r, 204);
     assert_true(itest_now_ms() - t0 < LONG_POLL_MS);
     itest_resp_release(&r);
 }
@@ -378,29 +152,24 @@ static void *bg_request_main(void *arg)
     char body[512];
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"last_update\":\"%s\"}", G.token,
              b->last_update);
-    struct glreq r = {.method = "POST", .path = "jobs/request", .body = body};
-    gl_do(&r, &b->r);
+    struct gltest_req r = {.method = "POST", .path = "jobs/request", .body = body};
+    gltest_do(&G, &r, &b->r);
     return NULL;
 }
 
 static void test_long_poll_answered_by_new_job(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1, .long_poll_ms = 4000};
-    struct itest *t = gl_start(state, &o);
-    struct itest_resp r;
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
+    gl_start(state, &o);
     struct bg_request b = {0};
-    assert_non_null(
-        itest_resp_header(&r, "X-GitLab-Last-Update", b.last_update, sizeof b.last_update));
-    itest_resp_release(&r);
+    empty_queue_last_update(b.last_update, sizeof b.last_update);
     int64_t t0 = itest_now_ms();
     assert_int_equal(pthread_create(&b.th, NULL, bg_request_main, &b), 0);
     usleep(200 * 1000); /* let the request be held */
-    int64_t id = add_job(t, "{\"name\":\"late\"}");
+    int64_t id = gltest_add_job(&G, "{\"name\":\"late\"}");
     pthread_join(b.th, NULL);
     int64_t took = itest_now_ms() - t0;
-    assert_code(&b.r, 201);
+    itest_assert_code(&b.r, 201);
     if (took >= 3000)
         fail_msg("answered after %lld ms: not woken by the new job", (long long)took);
     char lu[64];
@@ -412,44 +181,34 @@ static void test_long_poll_answered_by_new_job(void **state)
     assert_true(cJSON_GetObjectItemCaseSensitive(p, "id")->valuedouble == (double)id);
     assert_string_equal(itest_jstr(p, "job_info.name"), "late");
     cJSON_Delete(p);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_RUNNING);
 }
 
 static void test_long_poll_client_gone(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1, .long_poll_ms = 4000};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     struct itest_resp r;
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
     struct bg_request b = {0};
-    assert_non_null(
-        itest_resp_header(&r, "X-GitLab-Last-Update", b.last_update, sizeof b.last_update));
-    itest_resp_release(&r);
+    empty_queue_last_update(b.last_update, sizeof b.last_update);
     /* the client gives up while held: the server forgets it */
-    request_job(NULL, b.last_update, 150, &r);
+    gltest_request_job(&G, NULL, b.last_update, 150, &r);
     assert_int_equal(r.curl, CURLE_OPERATION_TIMEDOUT);
     itest_resp_release(&r);
     usleep(50 * 1000);
     /* a new job goes to the next request, not to the vanished one */
-    int64_t id = add_job(t, NULL);
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 201);
-    itest_resp_release(&r);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    int64_t id = gltest_add_job(&G, NULL);
+    request_answers(201);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_RUNNING);
     /* freeing the server ends a request it still holds */
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
-    assert_non_null(
-        itest_resp_header(&r, "X-GitLab-Last-Update", b.last_update, sizeof b.last_update));
-    itest_resp_release(&r);
+    empty_queue_last_update(b.last_update, sizeof b.last_update);
     assert_int_equal(pthread_create(&b.th, NULL, bg_request_main, &b), 0);
     usleep(200 * 1000);
-    itest_run(t, free_gl, NULL);
+    gltest_free_server(&G);
     pthread_join(b.th, NULL);
     assert_int_not_equal(b.r.curl, CURLE_OK);
     assert_int_not_equal(b.r.curl, CURLE_OPERATION_TIMEDOUT);
@@ -459,13 +218,13 @@ static void test_long_poll_client_gone(void **state)
 static void test_request_payload(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1};
-    struct itest *t = gl_start(state, &o);
-    int64_t id = add_job(t, "{\"id\":42,\"token\":\"job-tok\",\"image\":\"alpine:3.20\","
-                            "\"script\":[\"echo hi\"],\"variables\":{\"FOO\":\"bar\"}}");
+    gl_start(state, &o);
+    int64_t id = gltest_add_job(&G, "{\"id\":42,\"token\":\"job-tok\",\"image\":\"alpine:3.20\","
+                                    "\"script\":[\"echo hi\"],\"variables\":{\"FOO\":\"bar\"}}");
     assert_int_equal(id, 42);
     struct itest_resp r;
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 201);
+    gltest_request_job(&G, NULL, "", 0, &r);
+    itest_assert_code(&r, 201);
     char ct[64];
     assert_non_null(itest_resp_header(&r, "Content-Type", ct, sizeof ct));
     assert_string_equal(ct, "application/json");
@@ -485,42 +244,40 @@ static void test_request_payload(void **state)
     assert_non_null(itest_jget(p, "credentials"));
     cJSON_Delete(p);
     /* handed out once: the next request finds nothing */
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
-    itest_resp_release(&r);
+    request_answers(204);
     /* the token may also come as a RUNNER-TOKEN header */
-    add_job(t, NULL);
+    gltest_add_job(&G, NULL);
     char h[320];
     snprintf(h, sizeof h, "RUNNER-TOKEN: %s", G.token);
-    struct glreq q = {.method = "POST", .path = "jobs/request", .h1 = h};
-    gl_do(&q, &r);
-    assert_code(&r, 201);
+    struct gltest_req q = {.method = "POST", .path = "jobs/request", .h1 = h};
+    gltest_do(&G, &q, &r);
+    itest_assert_code(&r, 201);
     itest_resp_release(&r);
 }
 
 static void test_request_bad_token(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     assert_int_equal(strncmp(G.token, "glrt-", 5), 0);
-    add_job(t, NULL);
+    gltest_add_job(&G, NULL);
     struct itest_resp r;
-    request_job("glrt-wrong", "", 0, &r);
-    assert_code(&r, 403);
-    assert_body(&r, "{\"message\":\"403 Forbidden\"}");
-    assert_header(&r, "Content-Type", "application/json");
+    gltest_request_job(&G, "glrt-wrong", "", 0, &r);
+    itest_assert_code(&r, 403);
+    itest_assert_body(&r, "{\"message\":\"403 Forbidden\"}");
+    itest_assert_header(&r, "Content-Type", "application/json");
     itest_resp_release(&r);
-    struct glreq q = {.method = "POST", .path = "jobs/request", .body = "{}"};
-    gl_do(&q, &r);
-    assert_code(&r, 403);
+    struct gltest_req q = {.method = "POST", .path = "jobs/request", .body = "{}"};
+    gltest_do(&G, &q, &r);
+    itest_assert_code(&r, 403);
     itest_resp_release(&r);
-    struct glreq nj = {.method = "POST", .path = "jobs/request", .body = "not json"};
-    gl_do(&nj, &r);
-    assert_code(&r, 400);
+    struct gltest_req nj = {.method = "POST", .path = "jobs/request", .body = "not json"};
+    gltest_do(&G, &nj, &r);
+    itest_assert_code(&r, 400);
     itest_resp_release(&r);
     /* the job was not handed out */
-    struct job_snapshot j;
-    get_job(t, 1, &j);
+    struct gltest_job j;
+    gltest_job_get(&G, 1, &j);
     assert_int_equal(j.state, GITLAB_JOB_PENDING);
 }
 
@@ -529,53 +286,47 @@ static void test_request_bad_token(void **state)
 static void test_trace_append_range_resend(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1, .update_interval_s = 7};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     char tok[300];
-    int64_t id = take_job(t, NULL, tok, sizeof tok);
+    int64_t id = take_job(NULL, tok, sizeof tok);
     struct itest_resp r;
     trace_patch(id, tok, "0-5", "hello ", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Job-Status", "running");
-    assert_header(&r, "Range", "0-6");
-    assert_header(&r, "X-GitLab-Trace-Update-Interval", "7");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Job-Status", "running");
+    itest_assert_header(&r, "Range", "0-6");
+    itest_assert_header(&r, "X-GitLab-Trace-Update-Interval", "7");
     itest_resp_release(&r);
     trace_patch(id, tok, "6-10", "world", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Range", "0-11");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Range", "0-11");
     itest_resp_release(&r);
     /* a gap: 416 with the length GitLab has */
     trace_patch(id, tok, "20-22", "xyz", &r);
-    assert_code(&r, 416);
-    assert_header(&r, "Range", "0-11");
-    assert_body(&r, "{\"error\":\"416 Range Not Satisfiable\"}");
+    itest_assert_code(&r, 416);
+    itest_assert_header(&r, "Range", "0-11");
+    itest_assert_body(&r, "{\"error\":\"416 Range Not Satisfiable\"}");
     itest_resp_release(&r);
     /* an overlapping resend is not appended either (GitLab appends only at the end) */
     trace_patch(id, tok, "6-10", "world", &r);
-    assert_code(&r, 416);
-    assert_header(&r, "Range", "0-11");
+    itest_assert_code(&r, 416);
+    itest_assert_header(&r, "Range", "0-11");
     itest_resp_release(&r);
     /* the runner then continues from 11 */
-    trace_patch(id, tok, "11-11", "\n", &r);
-    assert_code(&r, 202);
-    itest_resp_release(&r);
+    patch_answers(id, tok, "11-11", "\n", 202);
     /* missing and malformed Content-Range */
     trace_patch(id, tok, NULL, "x", &r);
-    assert_code(&r, 400);
-    assert_body(&r, "{\"error\":\"400 Missing header Content-Range\"}");
+    itest_assert_code(&r, 400);
+    itest_assert_body(&r, "{\"error\":\"400 Missing header Content-Range\"}");
     itest_resp_release(&r);
-    trace_patch(id, tok, "bytes 12-13", "xy", &r);
-    assert_code(&r, 400);
-    itest_resp_release(&r);
+    patch_answers(id, tok, "bytes 12-13", "xy", 400);
     /* wrong token, unknown job: 403 (never 404) */
     trace_patch(id, "nope", "12-12", "x", &r);
-    assert_code(&r, 403);
-    assert_body(&r, "{\"message\":\"403 Forbidden\"}");
+    itest_assert_code(&r, 403);
+    itest_assert_body(&r, "{\"message\":\"403 Forbidden\"}");
     itest_resp_release(&r);
-    trace_patch(999, tok, "0-0", "x", &r);
-    assert_code(&r, 403);
-    itest_resp_release(&r);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    patch_answers(999, tok, "0-0", "x", 403);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_string_equal(j.trace, "hello world\n");
     assert_int_equal(j.patches, 3);
     assert_int_equal(j.range_errors, 2);
@@ -584,77 +335,65 @@ static void test_trace_append_range_resend(void **state)
 static void test_trace_size_cap(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1, .max_trace_bytes = 8};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     char tok[300];
-    int64_t id = take_job(t, NULL, tok, sizeof tok);
+    int64_t id = take_job(NULL, tok, sizeof tok);
     struct itest_resp r;
     /* an empty first patch stores nothing (the runner skips them; curl does not) */
     trace_patch(id, tok, "0-0", "", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Range", "0-0");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Range", "0-0");
     itest_resp_release(&r);
-    trace_patch(id, tok, "0-5", "123456", &r);
-    assert_code(&r, 202);
-    itest_resp_release(&r);
-    trace_patch(id, tok, "6-8", "789", &r);
-    assert_code(&r, 403);
-    itest_resp_release(&r);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    patch_answers(id, tok, "0-5", "123456", 202);
+    patch_answers(id, tok, "6-8", "789", 403);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_FAILED);
     assert_string_equal(j.reason, "trace_size_exceeded");
     assert_int_equal(j.trace_len, 6);
     /* the job is over: further patches are refused with its state */
     trace_patch(id, tok, "6-6", "7", &r);
-    assert_code(&r, 403);
-    assert_header(&r, "Job-Status", "failed");
-    assert_body(&r, "{\"message\":\"403 Forbidden - Job is not running\"}");
+    itest_assert_code(&r, 403);
+    itest_assert_header(&r, "Job-Status", "failed");
+    itest_assert_body(&r, "{\"message\":\"403 Forbidden - Job is not running\"}");
     itest_resp_release(&r);
 }
 
 static void test_cancel(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     char tok[300];
-    int64_t id = take_job(t, NULL, tok, sizeof tok);
-    struct cancel_args c = {.id = id};
-    itest_run(t, cancel_fn, &c);
-    assert_int_equal(c.rc, 0);
+    int64_t id = take_job(NULL, tok, sizeof tok);
+    assert_int_equal(gltest_job_cancel(&G, id), 0);
     struct itest_resp r;
     trace_patch(id, tok, "0-2", "abc", &r);
-    assert_code(&r, 202);
-    assert_header(&r, "Job-Status", "canceling");
+    itest_assert_code(&r, 202);
+    itest_assert_header(&r, "Job-Status", "canceling");
     itest_resp_release(&r);
     /* the runner's final update: the job ends canceled */
-    update_job(id, "{\"token\":\"x\",\"state\":\"failed\",\"failure_reason\":\"script_failure\"}",
-               &r);
-    assert_code(&r, 403); /* wrong token first */
-    itest_resp_release(&r);
+    update_answers(id,
+                   "{\"token\":\"x\",\"state\":\"failed\",\"failure_reason\":\"script_failure\"}",
+                   403); /* wrong token first */
     char body[512];
     snprintf(body, sizeof body,
              "{\"token\":\"%s\",\"state\":\"failed\",\"failure_reason\":\"script_failure\","
              "\"output\":{\"checksum\":\"crc32:352441c2\",\"bytesize\":3}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    assert_header(&r, "Job-Status", "canceled");
+    gltest_update_job(&G, id, body, &r);
+    itest_assert_code(&r, 200);
+    itest_assert_header(&r, "Job-Status", "canceled");
     itest_resp_release(&r);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_CANCELED);
     /* a pending job is canceled at once and never handed out; a finished one cannot be */
-    int64_t id2 = add_job(t, NULL);
-    c.id = id2;
-    itest_run(t, cancel_fn, &c);
-    assert_int_equal(c.rc, 0);
-    get_job(t, id2, &j);
+    int64_t id2 = gltest_add_job(&G, NULL);
+    assert_int_equal(gltest_job_cancel(&G, id2), 0);
+    gltest_job_get(&G, id2, &j);
     assert_int_equal(j.state, GITLAB_JOB_CANCELED);
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
-    itest_resp_release(&r);
-    itest_run(t, cancel_fn, &c);
-    assert_int_equal(c.rc, -1);
+    request_answers(204);
+    assert_int_equal(gltest_job_cancel(&G, id2), -1);
 }
 
 /* ---- job update ---- */
@@ -662,66 +401,58 @@ static void test_cancel(void **state)
 static void test_update_success_failed(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     char tok[300], body[512];
-    int64_t id = take_job(t, NULL, tok, sizeof tok);
+    int64_t id = take_job(NULL, tok, sizeof tok);
     struct itest_resp r;
-    trace_patch(id, tok, "0-8", "123456789", &r);
-    assert_code(&r, 202);
-    itest_resp_release(&r);
+    patch_answers(id, tok, "0-8", "123456789", 202);
     /* keep-alive */
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"state\":\"running\",\"checksum\":\"crc32:1\"}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    assert_body(&r, "200");
-    assert_header(&r, "Job-Status", "running");
+    gltest_update_job(&G, id, body, &r);
+    itest_assert_code(&r, 200);
+    itest_assert_body(&r, "200");
+    itest_assert_header(&r, "Job-Status", "running");
     itest_resp_release(&r);
     /* an unknown state */
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"state\":\"exploded\"}", tok);
-    update_job(id, body, &r);
-    assert_code(&r, 400);
-    itest_resp_release(&r);
+    update_answers(id, body, 400);
     /* missing token, bad field */
-    update_job(id, "{\"state\":\"success\"}", &r);
-    assert_code(&r, 400);
-    assert_body(&r, "{\"error\":\"token is missing\"}");
+    gltest_update_job(&G, id, "{\"state\":\"success\"}", &r);
+    itest_assert_code(&r, 400);
+    itest_assert_body(&r, "{\"error\":\"token is missing\"}");
     itest_resp_release(&r);
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"exit_code\":\"x\"}", tok);
-    update_job(id, body, &r);
-    assert_code(&r, 400);
-    itest_resp_release(&r);
+    update_answers(id, body, 400);
     /* success with the right checksum (older runners' unpadded "%x" form, still accepted) */
     snprintf(body, sizeof body,
              "{\"token\":\"%s\",\"state\":\"success\",\"exit_code\":0,"
              "\"output\":{\"checksum\":\"crc32:cbf43926\",\"bytesize\":9}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    assert_header(&r, "Job-Status", "success");
+    gltest_update_job(&G, id, body, &r);
+    itest_assert_code(&r, 200);
+    itest_assert_header(&r, "Job-Status", "success");
     itest_resp_release(&r);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_SUCCESS);
     assert_int_equal(j.crc, 0xcbf43926u);
     /* running, exploded and success carried the right token; the two 400s before it did not */
     assert_int_equal(j.updates, 3);
     /* a finished job refuses updates */
-    update_job(id, body, &r);
-    assert_code(&r, 403);
-    assert_header(&r, "Job-Status", "success");
+    gltest_update_job(&G, id, body, &r);
+    itest_assert_code(&r, 403);
+    itest_assert_header(&r, "Job-Status", "success");
     itest_resp_release(&r);
 
     /* failed with reason and exit code, no trace at all */
-    id = take_job(t, NULL, tok, sizeof tok);
+    id = take_job(NULL, tok, sizeof tok);
     snprintf(body, sizeof body,
              "{\"token\":\"%s\",\"state\":\"failed\",\"failure_reason\":\"script_failure\","
              "\"exit_code\":3,\"output\":{\"checksum\":\"crc32:0\",\"bytesize\":0}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    itest_resp_release(&r);
-    get_job(t, id, &j);
+    update_answers(id, body, 200);
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_FAILED);
     assert_string_equal(j.reason, "script_failure");
     assert_true(j.has_exit_code && j.exit_code == 3);
@@ -730,55 +461,46 @@ static void test_update_success_failed(void **state)
 static void test_update_checksum_strict_412(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1, .strict_checksum = 1};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     char tok[300], body[512];
-    int64_t id = take_job(t, NULL, tok, sizeof tok);
+    int64_t id = take_job(NULL, tok, sizeof tok);
     struct itest_resp r;
-    trace_patch(id, tok, "0-3", "1234", &r);
-    assert_code(&r, 202);
-    itest_resp_release(&r);
+    patch_answers(id, tok, "0-3", "1234", 202);
     /* the runner says it sent 9 bytes: strict_checksum answers 412 and the runner rewinds */
     snprintf(body, sizeof body,
              "{\"token\":\"%s\",\"state\":\"success\","
              "\"output\":{\"checksum\":\"crc32:cbf43926\",\"bytesize\":9}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 412);
+    gltest_update_job(&G, id, body, &r);
+    itest_assert_code(&r, 412);
     assert_non_null(strstr(r.body, "412 Precondition Failed"));
     itest_resp_release(&r);
-    struct job_snapshot j;
-    get_job(t, id, &j);
+    struct gltest_job j;
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_RUNNING);
     assert_int_equal(j.checksum_failures, 1);
     /* the rewind: resending from 0 meets 416 with the real length, then the rest goes on */
     trace_patch(id, tok, "0-8", "123456789", &r);
-    assert_code(&r, 416);
-    assert_header(&r, "Range", "0-4");
+    itest_assert_code(&r, 416);
+    itest_assert_header(&r, "Range", "0-4");
     itest_resp_release(&r);
-    trace_patch(id, tok, "4-8", "56789", &r);
-    assert_code(&r, 202);
-    itest_resp_release(&r);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    itest_resp_release(&r);
-    get_job(t, id, &j);
+    patch_answers(id, tok, "4-8", "56789", 202);
+    update_answers(id, body, 200);
+    gltest_job_get(&G, id, &j);
     assert_int_equal(j.state, GITLAB_JOB_SUCCESS);
 }
 
 static void test_update_checksum_as_gitlab(void **state)
 {
     struct gitlab_server_opts o = {.plain_http = 1};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     char tok[300], body[512];
-    int64_t id = take_job(t, NULL, tok, sizeof tok);
-    struct itest_resp r;
+    int64_t id = take_job(NULL, tok, sizeof tok);
     snprintf(body, sizeof body,
              "{\"token\":\"%s\",\"state\":\"success\","
              "\"output\":{\"checksum\":\"crc32:cbf43926\",\"bytesize\":9}}",
              tok);
-    update_job(id, body, &r);
-    assert_code(&r, 200);
-    itest_resp_release(&r);
+    update_answers(id, body, 200);
 }
 
 /* ---- verify, 404, hooks, TLS ---- */
@@ -790,27 +512,27 @@ static void test_verify_and_404(void **state)
     gl_start(state, &o);
     assert_string_equal(G.token, "glrt-fixedtoken");
     struct itest_resp r;
-    struct glreq q = {.method = "POST",
-                      .path = "runners/verify",
-                      .body = "{\"token\":\"glrt-fixedtoken\",\"system_id\":\"s_0\"}"};
-    gl_do(&q, &r);
-    assert_code(&r, 200);
-    assert_header(&r, "Content-Type", "application/json");
-    assert_body(&r, "{\"id\":12,\"token\":\"glrt-fixedtoken\",\"token_expires_at\":null}");
+    struct gltest_req q = {.method = "POST",
+                           .path = "runners/verify",
+                           .body = "{\"token\":\"glrt-fixedtoken\",\"system_id\":\"s_0\"}"};
+    gltest_do(&G, &q, &r);
+    itest_assert_code(&r, 200);
+    itest_assert_header(&r, "Content-Type", "application/json");
+    itest_assert_body(&r, "{\"id\":12,\"token\":\"glrt-fixedtoken\",\"token_expires_at\":null}");
     itest_resp_release(&r);
     q.body = "{\"token\":\"glrt-other\"}";
-    gl_do(&q, &r);
-    assert_code(&r, 403);
+    gltest_do(&G, &q, &r);
+    itest_assert_code(&r, 403);
     itest_resp_release(&r);
-    struct glreq nf = {.method = "GET", .path = "projects"};
-    gl_do(&nf, &r);
-    assert_code(&r, 404);
-    assert_header(&r, "Content-Type", "application/json");
-    assert_body(&r, "{\"error\":\"404 Not Found\"}");
+    struct gltest_req nf = {.method = "GET", .path = "projects"};
+    gltest_do(&G, &nf, &r);
+    itest_assert_code(&r, 404);
+    itest_assert_header(&r, "Content-Type", "application/json");
+    itest_assert_body(&r, "{\"error\":\"404 Not Found\"}");
     itest_resp_release(&r);
-    struct glreq wm = {.method = "GET", .path = "jobs/request"};
-    gl_do(&wm, &r);
-    assert_code(&r, 404);
+    struct gltest_req wm = {.method = "GET", .path = "jobs/request"};
+    gltest_do(&G, &wm, &r);
+    itest_assert_code(&r, 404);
     itest_resp_release(&r);
 }
 
@@ -851,14 +573,12 @@ static void test_hooks(void **state)
     struct gitlab_server_opts o = {.plain_http = 1, .hooks = &hooks};
     gl_start(state, &o);
     struct itest_resp r;
-    struct glreq q = {.method = "POST", .path = "runners/verify", .body = "{}"};
-    gl_do(&q, &r);
-    assert_code(&r, 503);
+    struct gltest_req q = {.method = "POST", .path = "runners/verify", .body = "{}"};
+    gltest_do(&G, &q, &r);
+    itest_assert_code(&r, 503);
     itest_resp_release(&r);
     assert_int_equal(atomic_load(&hook_last_ep), GLPROTO_EP_VERIFY);
-    request_job(NULL, "", 0, &r);
-    assert_code(&r, 204);
-    itest_resp_release(&r);
+    request_answers(204);
     assert_int_equal(atomic_load(&hook_last_ep), GLPROTO_EP_JOB_REQUEST);
     assert_int_equal(atomic_load(&hook_requests), 2);
     /* on_response runs once the answer is written; the client may see it a little earlier */
@@ -871,21 +591,19 @@ static void test_hooks(void **state)
 static void test_tls(void **state)
 {
     struct gitlab_server_opts o = {0};
-    struct itest *t = gl_start(state, &o);
+    gl_start(state, &o);
     assert_int_equal(strncmp(G.url, "https://127.0.0.1:", 18), 0);
     assert_true(G.ca_file[0] != '\0');
     char tok[300];
-    int64_t id = take_job(t, "{\"name\":\"tls\"}", tok, sizeof tok);
+    int64_t id = take_job("{\"name\":\"tls\"}", tok, sizeof tok);
     struct itest_resp r;
-    trace_patch(id, tok, "0-1", "ok", &r);
-    assert_code(&r, 202);
-    itest_resp_release(&r);
+    patch_answers(id, tok, "0-1", "ok", 202);
     /* without the CA, curl refuses the certificate */
     char ca[64];
     snprintf(ca, sizeof ca, "%s", G.ca_file);
     G.ca_file[0] = '\0';
-    struct glreq q = {.method = "POST", .path = "runners/verify", .body = "{}"};
-    gl_do(&q, &r);
+    struct gltest_req q = {.method = "POST", .path = "runners/verify", .body = "{}"};
+    gltest_do(&G, &q, &r);
     snprintf(G.ca_file, sizeof G.ca_file, "%s", ca);
     if (r.curl == CURLE_OK)
         fail_msg("TLS without the CA succeeded (%ld)", r.code);

@@ -19,15 +19,11 @@
 #include <cmocka.h>
 
 #include "harness/glclient.h"
+#include "gltest.h"
 #include "jobtest.h"
 #include "mockapi/gitlab/gitlab.h"
 
-static struct {
-    struct gitlab_server *gs;
-    char url[128];
-    char token[300];
-    char ca_file[64];
-} G;
+static struct gltest G; /* the fake GitLab of the running test */
 
 static atomic_int drop_patches; /* the trace PATCH hook: 2 = answer 500, 1 = answer 416 */
 static atomic_int dropped;
@@ -59,153 +55,23 @@ static enum hook_verdict on_gl_request(void *arg, struct conn *c, struct http_re
 
 static const struct gitlab_hooks gl_hooks = {.on_request = on_gl_request};
 
-struct make_args {
-    struct gitlab_server_opts o;
-    char err[256];
-};
-
-static void make_gl(void *arg, struct mockapi_server *s)
-{
-    struct make_args *a = arg;
-    G.gs = gitlab_server_new(mockapi_server_base(s), &a->o, a->err, sizeof a->err);
-    if (!G.gs)
-        return;
-    snprintf(G.url, sizeof G.url, "%s", gitlab_server_url(G.gs));
-    snprintf(G.token, sizeof G.token, "%s", gitlab_server_runner_token(G.gs));
-    const char *pem = gitlab_server_ca_pem(G.gs);
-    if (pem) {
-        snprintf(G.ca_file, sizeof G.ca_file, "/tmp/kf-glj-ca-XXXXXX");
-        int fd = mkstemp(G.ca_file);
-        if (fd >= 0) {
-            ssize_t n = write(fd, pem, strlen(pem));
-            (void)n;
-            close(fd);
-        }
-    }
-}
-
-static void free_gl(void *arg, struct mockapi_server *s)
-{
-    (void)arg;
-    (void)s;
-    gitlab_server_free(G.gs);
-    G.gs = NULL;
-}
-
 /* The kube fake with the job tests' hooks, and a GitLab server on its loop. */
 static struct itest *start(void **state, int tls, int64_t long_poll_ms)
 {
-    memset(&G, 0, sizeof G);
     atomic_store(&drop_patches, 0);
     atomic_store(&dropped, 0);
     jt_reset();
     struct itest_opts io = {.hooks = &jt_hooks};
-    struct itest *t = itest_start(state, &io);
-    struct make_args a = {.o = {.plain_http = !tls,
-                                .long_poll_ms = long_poll_ms ? long_poll_ms : 300,
-                                .update_interval_s = 1,
-                                .hooks = &gl_hooks}};
-    itest_run(t, make_gl, &a);
-    if (!G.gs)
-        fail_msg("gitlab_server_new: %s", a.err);
-    return t;
+    struct gitlab_server_opts o = {.plain_http = !tls,
+                                   .long_poll_ms = long_poll_ms ? long_poll_ms : 300,
+                                   .update_interval_s = 1,
+                                   .hooks = &gl_hooks};
+    return gltest_start(state, &G, &io, &o);
 }
 
 static int teardown(void **state)
 {
-    if (*state && G.gs)
-        itest_run(*state, free_gl, NULL);
-    if (G.ca_file[0])
-        unlink(G.ca_file);
-    G.ca_file[0] = '\0';
-    return itest_teardown(state);
-}
-
-struct add_args {
-    const char *spec;
-    int64_t id;
-    char err[256];
-};
-
-static void add_job_fn(void *arg, struct mockapi_server *s)
-{
-    (void)s;
-    struct add_args *a = arg;
-    cJSON *spec = cJSON_Parse(a->spec);
-    a->id = gitlab_job_add(G.gs, spec, a->err, sizeof a->err);
-    cJSON_Delete(spec);
-}
-
-static int64_t add_job(struct itest *t, const char *spec)
-{
-    struct add_args a = {.spec = spec};
-    itest_run(t, add_job_fn, &a);
-    if (a.id < 0)
-        fail_msg("gitlab_job_add: %s", a.err);
-    return a.id;
-}
-
-struct snap {
-    int64_t id;
-    int found;
-    enum gitlab_job_state state;
-    char reason[128];
-    int has_exit_code, exit_code;
-    char *trace;
-    size_t trace_len;
-    uint32_t crc;
-    int has_checksum;
-    uint32_t checksum;
-    uint64_t bytesize;
-    unsigned patches, range_errors, updates;
-};
-
-static void get_job_fn(void *arg, struct mockapi_server *s)
-{
-    (void)s;
-    struct snap *j = arg;
-    struct gitlab_job_info info;
-    j->found = gitlab_job_get(G.gs, j->id, &info) == 0;
-    if (!j->found)
-        return;
-    j->state = info.state;
-    snprintf(j->reason, sizeof j->reason, "%s", info.failure_reason);
-    j->has_exit_code = info.has_exit_code;
-    j->exit_code = info.exit_code;
-    j->trace_len = info.trace_len;
-    j->trace = malloc(info.trace_len + 1);
-    if (j->trace) {
-        if (info.trace_len)
-            memcpy(j->trace, info.trace, info.trace_len);
-        j->trace[info.trace_len] = '\0';
-    }
-    j->crc = info.trace_crc;
-    j->has_checksum = info.has_checksum;
-    j->checksum = info.checksum;
-    j->bytesize = info.bytesize;
-    j->patches = info.patches;
-    j->range_errors = info.range_errors;
-    j->updates = info.updates;
-}
-
-static void get_job(struct itest *t, int64_t id, struct snap *out)
-{
-    memset(out, 0, sizeof *out);
-    out->id = id;
-    itest_run(t, get_job_fn, out);
-    assert_true(out->found);
-}
-
-struct cancel_args {
-    int64_t id;
-    int rc;
-};
-
-static void cancel_fn(void *arg, struct mockapi_server *s)
-{
-    (void)s;
-    struct cancel_args *a = arg;
-    a->rc = gitlab_job_cancel(G.gs, a->id);
+    return gltest_teardown(state, &G);
 }
 
 /* One GitLab-mode run: the printed log and the runner's log lines (caller frees both). */
@@ -313,8 +179,8 @@ static char *strip(const char *s)
 static void test_job_success_trace(void **state)
 {
     struct itest *t = start(state, 1, 0);
-    int64_t id = add_job(t, "{\"name\":\"build\",\"image\":\"alpine:3.20\","
-                            "\"script\":[\"echo hello from gitlab\"],\"timeout\":600}");
+    int64_t id = gltest_add_job(&G, "{\"name\":\"build\",\"image\":\"alpine:3.20\","
+                                    "\"script\":[\"echo hello from gitlab\"],\"timeout\":600}");
     struct run r = {.t = t, .color = 1};
     run_job(&r);
     assert_int_equal(r.rc, 0);
@@ -327,8 +193,8 @@ static void test_job_success_trace(void **state)
     assert_contains(r.rlog, "Submitting job to coordinator...ok");
     assert_contains(r.log, "$ echo hello from gitlab");
     assert_contains(r.log, "section_start:");
-    struct snap s;
-    get_job(t, id, &s);
+    struct gltest_job s;
+    gltest_job_get(&G, id, &s);
     assert_int_equal(s.state, GITLAB_JOB_SUCCESS);
     assert_string_equal(s.reason, "");
     assert_int_equal(s.trace_len, strlen(r.log));
@@ -337,20 +203,18 @@ static void test_job_success_trace(void **state)
     assert_int_equal(s.checksum, s.crc);
     assert_int_equal(s.bytesize, s.trace_len);
     assert_true(s.patches >= 1);
-    free(s.trace);
     run_release(&r);
 
     /* without --color */
-    id = add_job(t, "{\"script\":[\"echo plain\"]}");
+    id = gltest_add_job(&G, "{\"script\":[\"echo plain\"]}");
     struct run p = {.t = t};
     run_job(&p);
     assert_int_equal(p.rc, 0);
-    get_job(t, id, &s);
+    gltest_job_get(&G, id, &s);
     char *stripped = strip(s.trace);
     assert_string_equal(stripped, p.log);
     assert_contains(s.trace, "\033[32;1mJob succeeded\033[0;m\n");
     free(stripped);
-    free(s.trace);
     run_release(&p);
 }
 
@@ -359,14 +223,14 @@ static void test_job_fails(void **state)
 {
     struct itest *t = start(state, 0, 0);
     atomic_store(&JT.step_exit, 3);
-    int64_t id = add_job(t, "{\"script\":[\"exit 3\"]}");
+    int64_t id = gltest_add_job(&G, "{\"script\":[\"exit 3\"]}");
     struct run r = {.t = t, .color = 1};
     run_job(&r);
     assert_int_equal(r.rc, 1);
     assert_string_equal(r.gr.state, "failed");
     assert_string_equal(r.gr.failure_reason, "script_failure");
-    struct snap s;
-    get_job(t, id, &s);
+    struct gltest_job s;
+    gltest_job_get(&G, id, &s);
     assert_int_equal(s.state, GITLAB_JOB_FAILED);
     assert_string_equal(s.reason, "script_failure");
     assert_true(s.has_exit_code);
@@ -374,7 +238,6 @@ static void test_job_fails(void **state)
     assert_memory_equal(s.trace, r.log, s.trace_len);
     assert_int_equal(s.trace_len, strlen(r.log));
     assert_contains(r.log, "ERROR: Job failed: command terminated with exit code 3");
-    free(s.trace);
     run_release(&r);
 }
 
@@ -424,24 +287,21 @@ static void test_cancel_from_gitlab(void **state)
 {
     struct itest *t = start(state, 0, 0);
     atomic_store(&JT.step_hang, 1);
-    int64_t id = add_job(t, "{\"script\":[\"sleep 1000\"]}");
+    int64_t id = gltest_add_job(&G, "{\"script\":[\"sleep 1000\"]}");
     struct run r = {.t = t, .color = 1};
     assert_int_equal(pthread_create(&r.th, NULL, run_main, &r), 0);
     assert_true(jt_wait_flag(&JT.step_started, 20000));
-    struct cancel_args c = {.id = id};
-    itest_run(t, cancel_fn, &c);
-    assert_int_equal(c.rc, 0);
+    assert_int_equal(gltest_job_cancel(&G, id), 0);
     pthread_join(r.th, NULL);
     assert_int_equal(r.rc, 1);
     assert_int_equal(r.cancel, 1);
     assert_contains(r.log, "ERROR: Job failed: canceled");
     assert_contains(r.rlog, "job-status=canceling");
-    struct snap s;
-    get_job(t, id, &s);
+    struct gltest_job s;
+    gltest_job_get(&G, id, &s);
     assert_int_equal(s.state, GITLAB_JOB_CANCELED);
     assert_int_equal(s.trace_len, strlen(r.log));
     assert_memory_equal(s.trace, r.log, s.trace_len);
-    free(s.trace);
     run_release(&r);
 }
 
@@ -451,20 +311,19 @@ static void test_dropped_patch_recovered(void **state)
 {
     struct itest *t = start(state, 0, 0);
     atomic_store(&drop_patches, 2);
-    int64_t id = add_job(t, "{\"script\":[\"echo one\",\"echo two\"]}");
+    int64_t id = gltest_add_job(&G, "{\"script\":[\"echo one\",\"echo two\"]}");
     struct run r = {.t = t, .color = 1};
     run_job(&r);
     assert_int_equal(r.rc, 0);
     assert_int_equal(atomic_load(&dropped), 2);
     assert_contains(r.rlog, "WARNING: Appending trace to coordinator... failed");
     assert_contains(r.rlog, "WARNING: Appending trace to coordinator... range mismatch");
-    struct snap s;
-    get_job(t, id, &s);
+    struct gltest_job s;
+    gltest_job_get(&G, id, &s);
     assert_int_equal(s.state, GITLAB_JOB_SUCCESS);
     assert_int_equal(s.trace_len, strlen(r.log));
     assert_memory_equal(s.trace, r.log, s.trace_len);
     assert_int_equal(s.checksum, s.crc);
-    free(s.trace);
     run_release(&r);
 }
 
