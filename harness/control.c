@@ -118,6 +118,21 @@ static void send_error(struct call *k, int code, const char *const *extra, const
     send_json(k, code, o, extra);
 }
 
+/* 400 with every message of d, "; "-separated, as `kubefault check` would print them */
+static void send_invalid(struct call *k, const struct diag *d)
+{
+    char msg[1024];
+    size_t n = 0;
+    msg[0] = '\0';
+    for (size_t i = 0; i < d->n && n < sizeof msg; i++) {
+        int w = snprintf(msg + n, sizeof msg - n, "%s%s", i ? "; " : "", d->msgs[i]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    send_error(k, HTTP_BADREQUEST, NULL, "%s", msg);
+}
+
 static void send_method_not_allowed(struct call *k, const char *allow)
 {
     const char *const extra[] = {"Allow", allow, NULL};
@@ -467,17 +482,7 @@ static void add_rule(struct call *k)
         r = scenario_add_rule(s, spec, &d);
     cJSON_Delete(spec);
     if (!r) {
-        /* every message, as `kubefault check` would print them */
-        char msg[1024];
-        size_t n = 0;
-        msg[0] = '\0';
-        for (size_t i = 0; i < d.n && n < sizeof msg; i++) {
-            int w = snprintf(msg + n, sizeof msg - n, "%s%s", i ? "; " : "", d.msgs[i]);
-            if (w < 0)
-                break;
-            n += (size_t)w;
-        }
-        send_error(k, HTTP_BADREQUEST, NULL, "%s", msg);
+        send_invalid(k, &d);
         diag_release(&d);
         return;
     }
@@ -1258,17 +1263,7 @@ static void add_job(struct call *k, struct gitlab_server *gl)
         job = scenario_gitlab_job(spec, "", &d);
     cJSON_Delete(spec);
     if (!job) {
-        /* every message, as `kubefault check` would print them */
-        char msg[1024];
-        size_t n = 0;
-        msg[0] = '\0';
-        for (size_t i = 0; i < d.n && n < sizeof msg; i++) {
-            int w = snprintf(msg + n, sizeof msg - n, "%s%s", i ? "; " : "", d.msgs[i]);
-            if (w < 0)
-                break;
-            n += (size_t)w;
-        }
-        send_error(k, HTTP_BADREQUEST, NULL, "%s", msg);
+        send_invalid(k, &d);
         diag_release(&d);
         return;
     }
