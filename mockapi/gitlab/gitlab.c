@@ -291,19 +291,30 @@ static int hold(struct gitlab_server *s, struct conn *c)
 
 /* ---- endpoints ---- */
 
+/* A runner's request body, read into rr, with its token (the body's, else a RUNNER-TOKEN header)
+ * checked: 0, or -1 once answered (400 for a bad body, 403 for a wrong token). */
+static int runner_request(struct gitlab_server *s, struct conn *c, struct http_request *req,
+                          struct glproto_runner_req *rr)
+{
+    char err[256];
+    if (glproto_parse_runner_req(req->body, req->body_len, rr, err, sizeof err) < 0) {
+        bad_request(c, err);
+        return -1;
+    }
+    const char *token =
+        rr->token[0] ? rr->token : http_request_header(req, GLPROTO_HDR_RUNNER_TOKEN);
+    if (!token || strcmp(token, s->runner_token) != 0) {
+        forbidden(c);
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_job_request(struct gitlab_server *s, struct conn *c, struct http_request *req)
 {
     struct glproto_runner_req rr;
-    char err[256];
-    if (glproto_parse_runner_req(req->body, req->body_len, &rr, err, sizeof err) < 0) {
-        bad_request(c, err);
+    if (runner_request(s, c, req, &rr) < 0)
         return;
-    }
-    const char *token = rr.token[0] ? rr.token : http_request_header(req, GLPROTO_HDR_RUNNER_TOKEN);
-    if (!token || strcmp(token, s->runner_token) != 0) {
-        forbidden(c);
-        return;
-    }
     int pending = 0;
     for (struct job *j = s->jobs; j && !pending; j = j->next)
         pending = j->state == GITLAB_JOB_PENDING;
@@ -476,16 +487,8 @@ static void handle_update(struct gitlab_server *s, struct conn *c, struct http_r
 static void handle_verify(struct gitlab_server *s, struct conn *c, struct http_request *req)
 {
     struct glproto_runner_req rr;
-    char err[256];
-    if (glproto_parse_runner_req(req->body, req->body_len, &rr, err, sizeof err) < 0) {
-        bad_request(c, err);
+    if (runner_request(s, c, req, &rr) < 0)
         return;
-    }
-    const char *token = rr.token[0] ? rr.token : http_request_header(req, GLPROTO_HDR_RUNNER_TOKEN);
-    if (!token || strcmp(token, s->runner_token) != 0) {
-        forbidden(c);
-        return;
-    }
     cJSON *o = cJSON_CreateObject();
     char *body = NULL;
     if (o && json_add(o, "id", cJSON_CreateNumber((double)s->o.runner_id)) &&
