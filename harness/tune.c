@@ -374,7 +374,7 @@ int tune_run(const struct tune_opts *o, struct tune_result *r, char *err, size_t
     struct scenario *s = NULL;
     struct child *kids = NULL;
     struct dist dist;
-    int rc = -1, pod_index = -1, have_dist = 0;
+    int rc = -1, pod_index = -1, have_dist = 0, child_rc = -1; /* child_rc: in a trial's child */
 
     memset(r, 0, sizeof *r);
     if (o->ntimeouts == 0 || o->ntimeouts > TUNE_VALUES_MAX)
@@ -554,7 +554,10 @@ int tune_run(const struct tune_opts *o, struct tune_result *r, char *err, size_t
                 run_trial(o, texts[next], dir, scale_arg, &rec);
                 run_rmtree(dir);
                 ssize_t w = write(fds[1], &rec, sizeof rec);
-                _exit(w == (ssize_t)sizeof rec ? 0 : 1);
+                /* free the parent's copies like the parent does (valgrind's leak check runs in
+                 * every child), then leave without the parent's atexit work */
+                child_rc = w == (ssize_t)sizeof rec ? 0 : 1;
+                goto out;
             }
             close(fds[1]);
             kids[slot] = (struct child){pid, fds[0], row, trial};
@@ -612,6 +615,8 @@ out:
     cJSON_Delete(doc);
     free(text);
     scenario_free(s);
+    if (child_rc >= 0)
+        _exit(child_rc);
     return rc;
 }
 

@@ -11,6 +11,7 @@ packages=(
   protobuf-compiler   # makes the protobuf test vectors (scripts/gen-proto-vectors.sh)
   curl ca-certificates
   clang-format        # the house format, checked by scripts/test.sh
+  valgrind            # scripts/valgrind.sh: the whole suite under memcheck (scripts/test.sh)
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh -- the README's test command: install what is needed, build, run every test (unit,
-# integration, the kubectl matrix), then the whole suite again under ASan+UBSan.
-# KF_SKIP_SANITIZE=1 skips the sanitizer pass (quicker local runs); CI never sets it.
+# integration, the kubectl matrix), then the whole suite again under ASan+UBSan, and once more
+# under valgrind (scripts/valgrind.sh).
+# KF_SKIP_SANITIZE=1 and KF_SKIP_VALGRIND=1 skip those passes (quicker local runs); CI sets neither.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,12 +19,16 @@ fi
 echo "== build (warnings are errors)"
 BUILD_DIR=build bash scripts/build.sh -DKF_WERROR=ON -DKF_SANITIZE=OFF
 echo "== tests"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$((2 * jobs))"
 
 if [ "${KF_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== sanitizer build (ASan+UBSan) and tests"
   BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DKF_WERROR=ON -DKF_SANITIZE=ON
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+    ctest --test-dir build-asan --output-on-failure -j"$((2 * jobs))"
+fi
+if [ "${KF_SKIP_VALGRIND:-0}" != 1 ]; then
+  echo "== valgrind (memcheck, --leak-check=full) over the whole suite, on the normal build"
+  bash scripts/valgrind.sh build
 fi
 echo "== all tests passed"

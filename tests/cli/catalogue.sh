@@ -4,20 +4,42 @@
 # (and the failing scenarios' result lines and evidence folders), writes a JUnit report, and says
 # how long the run took. Every scenario scales its timeouts down (poll_timeout 6 s, ...), so the
 # whole run takes a couple of minutes; each scenario is bounded by --timeout.
+#
+# --shard K/N runs only every N-th scenario file, starting with the K-th (CTest runs the catalogue
+# as N such tests at once: the scenarios mostly wait, so N of them share two cores well).
 set -u
-bin=${1:?usage: catalogue.sh /path/to/kubefault [SCENARIO...]}
+usage="usage: catalogue.sh /path/to/kubefault [--shard K/N] [SCENARIO...]"
+bin=${1:?$usage}
 shift
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 scenarios=$(cd "$here/../../scenarios" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [ $# -eq 0 ]; then
-  set -- "$scenarios"
+shard=
+if [ "${1:-}" = --shard ]; then
+  shard=${2:?$usage}
+  shift 2
 fi
-if ! compgen -G "$scenarios/*.json" >/dev/null && [ "$1" = "$scenarios" ]; then
+if ! compgen -G "$scenarios/*.json" >/dev/null && [ $# -eq 0 ]; then
   echo "SKIP no catalogue scenarios in $scenarios"
   exit 77
+fi
+if [ $# -eq 0 ] && [ -n "$shard" ]; then
+  k=${shard%/*} n=${shard#*/}
+  case "$k/$n" in
+  [1-9]*/[1-9]*) ;;
+  *) echo "$usage" >&2; exit 2 ;;
+  esac
+  [ "$k" -le "$n" ] || { echo "$usage: K is at most N" >&2; exit 2; }
+  i=0
+  for f in "$scenarios"/*.json; do
+    [ $((i % n + 1)) = "$k" ] && set -- "$@" "$f"
+    i=$((i + 1))
+  done
+  echo "shard $shard: $# of $i scenarios"
+elif [ $# -eq 0 ]; then
+  set -- "$scenarios"
 fi
 
 start=$(date +%s)

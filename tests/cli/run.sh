@@ -9,13 +9,13 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # check
 
-# start_server OUT ARGS...: start serve in the background; wait (at most 10 s) for its banner
+# start_server OUT ARGS...: start serve in the background; wait (at most 10 s: lib.sh) for its banner
 start_server() {
   local out=$1
   shift
   "$bin" serve "$@" >"$out" 2>"$out.err" &
   pid=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 "$TRIES"); do
     grep -q "listening on" "$out" 2>/dev/null && return 0
     kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.1
@@ -23,10 +23,10 @@ start_server() {
   return 1
 }
 
-# stop_server SIGNAL: send it, wait at most 10 s, and require exit status 0
+# stop_server SIGNAL: send it, wait at most 10 s (lib.sh), and require exit status 0
 stop_server() {
   kill -s "$1" "$pid"
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 "$TRIES"); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done

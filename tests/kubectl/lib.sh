@@ -12,10 +12,15 @@
 # Globals: KUBEFAULT (kubefault_arg); KUBECTL, TRANSPORT, HERE, SCENARIOS, WORK (faults_init); DIR,
 # SERVER_PID, SERVER_RC, PORT, SCHEME (begin); RC, OUT, ERR, MS, LAST (kc); PASSED, FAILED; WHY
 # (rc_is, text_is, ms_within). Environment: KUBECTL (default /usr/lib/google-cloud-sdk/bin/kubectl.1.32),
-# FAULTS_TRANSPORT (https, the default, or http), FAULTS_ONLY (a substring: run only the checks
+# FAULTS_TRANSPORT (https, the default, or http), KF_TEST_WRAPPER (START_TRIES), FAULTS_ONLY (a substring: run only the checks
 # whose name contains it), FAULTS_KEEP=1 (keep the work directory and print its path).
 
 usage() { echo "usage: $0 /path/to/kubefault" >&2; exit 2; }
+
+# START_TRIES: tenths of a second a server gets to print its banner. KF_TEST_WRAPPER (tests/wrap.sh)
+# runs every kubefault under a wrapper such as valgrind, which starts it hundreds of times slower.
+START_TRIES=100
+[ -z "${KF_TEST_WRAPPER:-}" ] || START_TRIES=600
 
 # kubefault_arg "$@": exactly one argument, an executable kubefault (sets KUBEFAULT); exit 2
 # otherwise.
@@ -63,7 +68,7 @@ faults_cleanup() {
 # ---------------------------------------------------------------------------------------------------
 # The server. begin SCENARIO: start kubefault on it (sets DIR, SERVER_PID, PORT, SCHEME); 0 when it
 # is up. Otherwise 1, with its exit status in SERVER_RC (a server still without its banner after
-# 10 s is killed first).
+# 10 s, 60 s under a slow wrapper such as valgrind (KF_TEST_WRAPPER), is killed first).
 begin() {
   local name=$1 args i url
   DIR=$WORK/$name.$RANDOM
@@ -73,7 +78,7 @@ begin() {
   args+=("$SCENARIOS/$name.json")
   "$KUBEFAULT" "${args[@]}" >"$DIR/server.out" 2>"$DIR/server.log" &
   SERVER_PID=$!
-  for i in $(seq 100); do # at most 10 s
+  for i in $(seq "$START_TRIES"); do # at most 10 s (60 s under a slow wrapper)
     if server_up "$DIR/server.out"; then
       url=$(sed -n 's/.* listening on \(https*\):\/\/127\.0\.0\.1:\([0-9]*\).*/\1 \2/p' \
         "$DIR/server.out")

@@ -80,19 +80,20 @@ start_server() {
   KUBECONFIG_FILE=$dir/kubeconfig
   "$KUBEFAULT" "${args[@]}" >"$dir/server.out" 2>"$SERVER_LOG" &
   SERVER_PID=$!
-  retry 100 server_up_or_gone "$dir/server.out"      # at most 10 s
+  retry "$START_TRIES" server_up_or_gone "$dir/server.out" # at most 10 s (lib.sh)
   server_up "$dir/server.out"
 }
 # (server_up FILE: lib.sh)
 server_gone() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
 server_up_or_gone() { server_up "$1" || server_gone; }
 
-# stop_server: SIGTERM, then SIGKILL after 5 s. Returns 0 when the server exited 0 within the 5 s.
+# stop_server: SIGTERM, then SIGKILL after 5 s (30 s under a slow wrapper, whose exit checks take
+# time). Returns 0 when the server exited 0 in time.
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0
   local rc=0
   kill "$SERVER_PID" 2>/dev/null
-  retry 50 server_gone || { kill -KILL "$SERVER_PID" 2>/dev/null; rc=1; }
+  retry $((START_TRIES / 2)) server_gone || { kill -KILL "$SERVER_PID" 2>/dev/null; rc=1; }
   wait "$SERVER_PID" 2>/dev/null || rc=1
   SERVER_PID=
   return "$rc"
