@@ -21,6 +21,9 @@ void diag_release(struct diag *d)
 }
 
 static void add(struct diag *d, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void add(struct diag *d, const char *prefix, const char *fmt, va_list ap)
 {
     if (d->n == DIAG_MAX_ERRORS) {
         d->dropped++;

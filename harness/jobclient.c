@@ -209,6 +209,9 @@ static void put(struct job *j, const char *s, size_t n)
 }
 
 static void vline(struct job *j, const char *pre, const char *post, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void vline(struct job *j, const char *pre, const char *post, const char *fmt, va_list ap)
 {
     char buf[JOBCLIENT_ERR_MAX + 1024];
     int k = snprintf(buf, sizeof buf, "%s", pre);

@@ -62,6 +62,8 @@ static int64_t mono_ms(void)
     return clock_mono_ns() / 1000000;
 }
 
+static int failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int failf(char *err, size_t len, const char *fmt, ...)
 {
     va_list ap;

@@ -105,12 +105,9 @@ void mockapi_server_dispatch(struct mockapi_server *s, struct conn *c, struct ht
     api_handle(s->api, c, req, r);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+/* A connection on fd, accepted by the listener or handed over by mockapi_server_serve_fd(). */
+static int serve(struct mockapi_server *s, int fd, const struct sockaddr *sa)
 {
-    (void)l;
-    (void)salen;
-    struct mockapi_server *s = arg;
     struct conn_config cfg = {.set = &s->conns,
                               .on_request = on_request,
                               .on_response = on_response,
@@ -120,9 +117,32 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                               .server_header = NULL};
     struct conn *c = conn_accept(s->base, s->tls, fd, sa, &cfg);
     if (!c)
-        return;
+        return -1;
     if (s->o.hooks && s->o.hooks->on_accept)
         s->o.hooks->on_accept(s->o.hooks->arg, c);
+    return 0;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    (void)salen;
+    serve(arg, fd, sa);
+}
+
+int mockapi_server_serve_fd(struct mockapi_server *s, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        ss.ss_family = AF_UNSPEC;
+    if (evutil_make_socket_nonblocking(fd) < 0) {
+        evutil_closesocket(fd);
+        return -1;
+    }
+    return serve(s, fd, (struct sockaddr *)&ss);
 }
 
 static void on_listener_error(struct evconnlistener *l, void *arg)

@@ -40,6 +40,12 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
 void mockapi_server_dispatch(struct mockapi_server *s, struct conn *c, struct http_request *req,
                              const struct route *r);
 
+/** Serve a connected stream socket (one end of a socketpair, a socket accepted elsewhere) as if the
+ *  listener had accepted it: TLS or plain as the server is, the on_accept hook called. For
+ *  in-process drivers that feed raw bytes without TCP (the fuzz targets). Takes ownership of fd
+ *  (made non-blocking). 0, or -1 when it cannot be set up (fd is closed then). */
+int mockapi_server_serve_fd(struct mockapi_server *s, int fd);
+
 /** What the listening port does. */
 enum mockapi_listen_mode {
     LISTEN_NORMAL,    /**< accept and serve */

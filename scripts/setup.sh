@@ -12,6 +12,7 @@ packages=(
   curl ca-certificates
   clang-format        # the house format, checked by scripts/test.sh
   valgrind            # scripts/valgrind.sh: the whole suite under memcheck (scripts/test.sh)
+  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh): clang and its fuzzer runtime
 )
 
 missing=()

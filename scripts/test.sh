@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test.sh -- the README's test command: install what is needed, build, run every test (unit,
-# integration, the kubectl matrix), then the whole suite again under ASan+UBSan, and once more
-# under valgrind (scripts/valgrind.sh).
-# KF_SKIP_SANITIZE=1 and KF_SKIP_VALGRIND=1 skip those passes (quicker local runs); CI sets neither.
+# integration, the kubectl matrix), then the whole suite again under ASan+UBSan, once more under
+# valgrind (scripts/valgrind.sh), then each libFuzzer target for KF_FUZZ_TIME seconds (default 60;
+# scripts/fuzz.sh).
+# KF_SKIP_SANITIZE=1, KF_SKIP_VALGRIND=1 and KF_SKIP_FUZZ=1 skip those stages (quicker local runs);
+# CI sets none of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -30,5 +32,9 @@ fi
 if [ "${KF_SKIP_VALGRIND:-0}" != 1 ]; then
   echo "== valgrind (memcheck, --leak-check=full) over the whole suite, on the normal build"
   bash scripts/valgrind.sh build
+fi
+if [ "${KF_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzzing (libFuzzer, ASan+UBSan)"
+  bash scripts/fuzz.sh --time "${KF_FUZZ_TIME:-60}"
 fi
 echo "== all tests passed"

@@ -86,6 +86,11 @@ void gitlab_server_free(struct gitlab_server *s);
 void gitlab_server_dispatch(struct gitlab_server *s, struct conn *c, struct http_request *req,
                             const struct glproto_route *route);
 
+/** Serve a connected stream socket (one end of a socketpair) as if the listener had accepted it,
+ *  as mockapi_server_serve_fd() does for the kube server (the fuzz targets). Takes ownership of fd.
+ *  0, or -1 (fd is closed then). */
+int gitlab_server_serve_fd(struct gitlab_server *s, int fd);
+
 int gitlab_server_port(const struct gitlab_server *s);
 const char *gitlab_server_url(const struct gitlab_server *s);    /**< "https://127.0.0.1:PORT/" */
 const char *gitlab_server_ca_pem(const struct gitlab_server *s); /**< NULL with plain HTTP */

@@ -188,7 +188,8 @@ static int file_append(struct ctr_pod *p, const char *path, const char *data, si
         f->data = n;
         f->cap = cap;
     }
-    memcpy(f->data + f->len, data, len);
+    if (len) /* a new file's data is NULL: no pointer arithmetic on it for an empty write */
+        memcpy(f->data + f->len, data, len);
     f->len += len;
     readers_wake(p, path);
     return 0;

@@ -316,6 +316,19 @@ static void test_legacy_stage(void **state)
     rcc_free(c);
 }
 
+/* A save script that leaves an empty file (a bare touch): the file exists and is empty (found by
+ * fuzz_http: writing no bytes to a new file did pointer arithmetic on its NULL data). */
+static void test_save_empty_file(void **state)
+{
+    struct itest *t = start_job_pod(state);
+    struct rcc *c = run_shell(t, RCC_SPDY, "build", "touch " SCRIPTS "/empty\n");
+    assert_int_equal(rcc_exit_code(c), 0);
+    rcc_free(c);
+    char *saved = read_file(t, SCRIPTS "/empty");
+    assert_string_equal(saved, "");
+    free(saved);
+}
+
 /* read-logs of a file that never appears: the helper's own error line and exit 1. */
 static void test_read_logs_no_file(void **state)
 {
@@ -382,6 +395,7 @@ int main(void)
         cmocka_unit_test_teardown(test_job_websocket, itest_teardown),
         cmocka_unit_test_teardown(test_hang_and_cancel, itest_teardown),
         cmocka_unit_test_teardown(test_legacy_stage, itest_teardown),
+        cmocka_unit_test_teardown(test_save_empty_file, itest_teardown),
         cmocka_unit_test_teardown(test_read_logs_no_file, itest_teardown),
         cmocka_unit_test_teardown(test_output_log_deleted, itest_teardown),
         cmocka_unit_test_teardown(test_container_death_ends_streams, itest_teardown),
