@@ -94,7 +94,7 @@ run_one() {
   for d in tests/fuzz/corpus/$t tests/fuzz/regressions/$t; do
     [ -d "$d" ] && find "$d" -maxdepth 1 -type f ! -name '.*' -exec cp {} "$corpus/" \;
   done
-  local args=(-max_total_time="$time_s" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$t")"
+  local args=(-max_total_time="$time_s" -timeout=25 -rss_limit_mb=2048 -max_len="$(max_len "$t")"
               -print_final_stats=1 -artifact_prefix="$art")
   [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
   local rc=0
