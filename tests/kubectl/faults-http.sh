@@ -24,6 +24,7 @@ faults_init faults "$@"
 faults_probe http-status
 
 FAST=5000 # ms: an answer that should come at once, with room for a slow machine
+WARM_UP=1 # under valgrind, a TLS handshake before the checks time kubectl (lib.sh warm_up)
 TIMEOUT_RE='^Unable to connect to the server: (context deadline exceeded|net/http: request canceled)( \(Client\.Timeout exceeded while awaiting headers\))?$'
 
 # ---- status ----
