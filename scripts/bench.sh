@@ -9,10 +9,12 @@
 # Usage: scripts/bench.sh [SECTION...]   sections: http startup watch store delay (default: all)
 # Environment: BENCH_DURATION (seconds per wrk run, 5), BENCH_RUNS (startup runs, 11),
 # BENCH_WATCHERS ("1000 10000"), BENCH_PODS (100000), BENCH_CREATE_TIMEOUT (300 s),
-# BENCH_DELAY_SAMPLES (40), BENCH_KEEP=1 keeps the work directory (raw outputs) and prints it.
+# BENCH_DELAY_SAMPLES (40), BENCH_KEEP=1 keeps the work directory (raw outputs) and prints it,
+# BENCH_BUILD_DIR (build): where kubefault is built, BENCH_BIN: a kubefault already built to
+# measure instead (nothing is built; e.g. to compare two versions back to back).
 # Installs wrk and nginx-light (and the build's packages, scripts/setup.sh) when missing, and
-# builds build/kubefault (RelWithDebInfo) with scripts/build.sh. About 8 minutes for all (the store
-# section is bounded: 300 s of creates, 60 s of pages).
+# builds $BENCH_BUILD_DIR/kubefault (RelWithDebInfo) with scripts/build.sh. About 8 minutes for all
+# (the store section is bounded: 300 s of creates, 60 s of pages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,12 +58,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
 fi
 
-echo "bench: building build/kubefault (RelWithDebInfo)" >&2
-BUILD_DIR=build BUILD_TYPE=RelWithDebInfo bash scripts/build.sh -DKF_SANITIZE=OFF >/dev/null
+if [ -n "${BENCH_BIN:-}" ]; then
+  BENCH_BIN=$(realpath "$BENCH_BIN")
+  [ -x "$BENCH_BIN" ] || { echo "bench: BENCH_BIN $BENCH_BIN is not an executable" >&2; exit 2; }
+else
+  build_dir=${BENCH_BUILD_DIR:-build}
+  echo "bench: building $build_dir/kubefault (RelWithDebInfo)" >&2
+  BUILD_DIR=$build_dir BUILD_TYPE=RelWithDebInfo bash scripts/build.sh -DKF_SANITIZE=OFF >/dev/null
+  BENCH_BIN=$(realpath "$build_dir/kubefault")
+fi
 
 BENCH_WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubefault-bench.XXXXXX")
 BENCH_ROWS=$BENCH_WORK/rows.tsv
-BENCH_BIN=$PWD/build/kubefault
 BENCH_HELPER=$PWD/scripts/bench/kfbench.py
 export BENCH_WORK BENCH_ROWS BENCH_BIN BENCH_HELPER
 : >"$BENCH_ROWS"

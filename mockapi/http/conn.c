@@ -85,6 +85,7 @@ struct conn {
     int dead;               /* marked for freeing */
     int pause_on_handshake; /* pause when the TLS handshake completes */
     int reset;              /* close with RST */
+    int plain_fd;           /* a plain socket bufferevent: egress may write to the fd itself */
 };
 
 static uint64_t next_conn_id = 1;
@@ -404,6 +405,20 @@ static void forget_passed_ends(struct conn *c)
     }
 }
 
+/* Without a filter, staged bytes go to the wire. When the bufferevent has nothing queued on a
+ * plain socket it may write to, write them now: handing them over would add the socket to the poll
+ * set for writing, write on the next turn of the loop and take it out again, two epoll_ctl calls
+ * and a loop turn for each answer or watch event. What the socket does not take now (or an error,
+ * which the bufferevent then reports) is queued as before, behind which later bytes wait. */
+static void to_wire(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->plain_fd && evbuffer_get_length(out) == 0 &&
+        (bufferevent_get_enabled(c->bev) & EV_WRITE))
+        evbuffer_write(c->staged, bufferevent_getfd(c->bev));
+    evbuffer_add_buffer(out, c->staged);
+}
+
 static void egress_flush(struct conn *c)
 {
     if (c->dead || !c->bev)
@@ -411,7 +426,7 @@ static void egress_flush(struct conn *c)
     if (c->egress)
         c->egress(c->egress_arg, c, c->staged);
     else
-        evbuffer_add_buffer(bufferevent_get_output(c->bev), c->staged);
+        to_wire(c);
     if (!c->dead)
         forget_passed_ends(c);
 }
@@ -727,6 +742,7 @@ struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, co
         return NULL;
     }
     c->bev = bev;
+    c->plain_fd = !bufferevent_openssl_get_ssl(bev) && bufferevent_getfd(bev) >= 0;
     c->cfg = *cfg;
     c->id = c->cfg.conn_counter ? ++*c->cfg.conn_counter : next_conn_id++;
     snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");

@@ -580,7 +580,13 @@ static void handle_get(struct api *a, struct conn *c, struct http_request *req,
             return;
         }
     }
-    send_json(c, 200, obj, HTTP_CT_JSON);
+    /* polled objects (a runner waiting for its pod) are printed once per change, not per GET */
+    size_t len;
+    const char *text = store_obj_text(a->store, r->kind, obj, &len);
+    if (text)
+        conn_respond(c, 200, HTTP_CT_JSON, NULL, text, len);
+    else
+        send_json(c, 200, obj, HTTP_CT_JSON);
 }
 
 /* Selectors from the query; NULL selectors mean "everything". Returns -1 after answering 400. */
@@ -624,6 +630,30 @@ static int decode_continue(const char *tok, char *key, size_t keylen)
     return 0;
 }
 
+/* One page of a list being built: the items the selectors pick, up to limit. */
+struct list_page {
+    struct ksel *labels, *fields;
+    long long limit, sent;
+    cJSON *items;
+    const cJSON *last; /* the last item added */
+    int more;          /* an item beyond the limit matched */
+};
+
+static int on_list_item(void *arg, const cJSON *obj)
+{
+    struct list_page *p = arg;
+    if (!ksel_match(p->labels, obj) || !ksel_match(p->fields, obj))
+        return 0;
+    if (p->sent == p->limit) {
+        p->more = 1;
+        return 1;
+    }
+    cJSON_AddItemToArray(p->items, cJSON_CreateObjectReference(obj->child));
+    p->last = obj;
+    p->sent++;
+    return 0;
+}
+
 static void handle_list(struct api *a, struct conn *c, struct http_request *req,
                         const struct route *r)
 {
@@ -651,8 +681,6 @@ static void handle_list(struct api *a, struct conn *c, struct http_request *req,
              "meta.k8s.io/v1)");
         return;
     }
-    size_t n;
-    const cJSON **items = store_list(a->store, k, r->namespace, &n);
     char rv[32], av[64], listkind[96];
     snprintf(rv, sizeof rv, "%lld", (long long)store_resource_version(a->store));
     cJSON *list = cJSON_CreateObject();
@@ -662,27 +690,10 @@ static void handle_list(struct api *a, struct conn *c, struct http_request *req,
     cJSON *meta = cJSON_AddObjectToObject(list, "metadata");
     cJSON_AddStringToObject(meta, "resourceVersion", rv);
     cJSON *arr = cJSON_AddArrayToObject(list, "items");
-    long long sent = 0;
-    const cJSON *last = NULL;
-    int more = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (start[0]) {
-            char key[600];
-            snprintf(key, sizeof key, "%s/%s", store_obj_namespace(items[i]),
-                     store_obj_name(items[i]));
-            if (strcmp(key, start) <= 0)
-                continue;
-        }
-        if (!ksel_match(labels, items[i]) || !ksel_match(fields, items[i]))
-            continue;
-        if (sent == limit) {
-            more = 1;
-            break;
-        }
-        cJSON_AddItemToArray(arr, cJSON_CreateObjectReference(items[i]->child));
-        last = items[i];
-        sent++;
-    }
+    struct list_page page = {labels, fields, limit, 0, arr, NULL, 0};
+    store_walk(a->store, k, r->namespace, start[0] ? start : NULL, on_list_item, &page);
+    const cJSON *last = page.last;
+    int more = page.more;
     if (more && last) {
         char raw[600];
         unsigned char b64[820];
@@ -700,14 +711,12 @@ static void handle_list(struct api *a, struct conn *c, struct http_request *req,
                                         json_str(meta, "continue"));
             send_owned(c, 200, t, TABLE_CONTENT_TYPE);
             cJSON_Delete(list);
-            free(items);
             ksel_free(labels);
             ksel_free(fields);
             return;
         }
     }
     send_owned(c, 200, list, HTTP_CT_JSON);
-    free(items);
     ksel_free(labels);
     ksel_free(fields);
 }

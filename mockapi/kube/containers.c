@@ -17,6 +17,7 @@
 #include "mockapi/base/clock.h"
 #include "mockapi/base/json.h"
 #include "mockapi/base/log.h"
+#include "mockapi/base/strmap.h"
 #include "mockapi/kube/cluster.h"
 #include "mockapi/kube/kinds.h"
 #include "mockapi/kube/store.h"
@@ -26,6 +27,7 @@
 #define CTR_KILLED_EXIT 137 /* an exec'd process dies with its container: SIGKILL */
 #define CTR_CANCEL_EXIT 1   /* `trap exit 1 TERM` in every stage script */
 #define CTR_FILE_MISSING 100
+#define CTR_MAX_KILLED 8 /* containers a pod can have waiting for the reaper at once */
 
 struct ctr_file {
     struct ctr_file *next;
@@ -71,7 +73,7 @@ struct ctr_reader { /* a read-logs exec */
 };
 
 struct ctr_pod {
-    struct ctr_pod *next;
+    struct ctr_pod *prev, *next;
     struct ctr_runtime *rt; /* NULL once the runtime is gone */
     int refs;               /* the runtime's list (1 while listed), sessions, readers */
     int gone;               /* deleted from the store */
@@ -81,7 +83,9 @@ struct ctr_pod {
     struct ctr_sess *sessions;
     struct ctr_reader *readers;
     struct ctr_stage *stages;
-    char killed[8][CTR_NAME_MAX]; /* containers seen terminated, waiting for the reaper */
+    /* containers seen terminated, waiting for the reaper: allocated when the first is (2 kB that
+     * most of 100k pods never need) */
+    char (*killed)[CTR_NAME_MAX];
     size_t nkilled;
     int kill_all;
 };
@@ -91,7 +95,8 @@ struct ctr_runtime {
     struct cluster *cl;
     struct store *store;
     const struct mockapi_hooks *hooks;
-    struct ctr_pod *pods;
+    struct ctr_pod *pods;  /* newest first */
+    struct strmap *by_uid; /* the listed pods by uid (keys borrowed from them) */
     uint64_t listen;
     struct event *reap;
 };
@@ -124,15 +129,15 @@ static void pod_unref(struct ctr_pod *p)
         p->stages = st->next;
         stage_free(st);
     }
+    free(p->killed);
     free(p);
 }
 
+/* A hash lookup: every change to every pod asks, so walking 100k pods here was most of the
+ * store's time. */
 static struct ctr_pod *pod_by_uid(struct ctr_runtime *rt, const char *uid)
 {
-    for (struct ctr_pod *p = rt->pods; p; p = p->next)
-        if (strcmp(p->uid, uid) == 0)
-            return p;
-    return NULL;
+    return strmap_get(rt->by_uid, uid);
 }
 
 static struct ctr_pod *pod_by_name(struct ctr_runtime *rt, const char *ns, const char *name)
@@ -243,8 +248,14 @@ static struct ctr_pod *pod_add(struct ctr_runtime *rt, const cJSON *pod)
     snprintf(p->ns, sizeof p->ns, "%s", json_str_or(meta, "namespace", ""));
     snprintf(p->name, sizeof p->name, "%s", json_str_or(meta, "name", ""));
     snprintf(p->uid, sizeof p->uid, "%s", json_str_or(meta, "uid", ""));
+    if (strmap_put(rt->by_uid, p->uid, p) < 0) {
+        free(p);
+        return NULL;
+    }
     touch_init_files(p, pod);
     p->next = rt->pods;
+    if (rt->pods)
+        rt->pods->prev = p;
     rt->pods = p;
     return p;
 }
@@ -259,14 +270,17 @@ static struct ctr_pod *pod_get(struct ctr_runtime *rt, const cJSON *pod)
 
 static void pod_unlist(struct ctr_runtime *rt, struct ctr_pod *p)
 {
-    for (struct ctr_pod **pp = &rt->pods; *pp; pp = &(*pp)->next) {
-        if (*pp == p) {
-            *pp = p->next;
-            p->rt = NULL;
-            pod_unref(p);
-            return;
-        }
-    }
+    if (strmap_get(rt->by_uid, p->uid) == p) /* not a newer pod made with the same uid */
+        strmap_remove(rt->by_uid, p->uid);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        rt->pods = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    p->rt = NULL;
+    pod_unref(p);
 }
 
 /* ---- ending streams when containers go ---- */
@@ -384,7 +398,9 @@ static void on_store(void *arg, enum store_event_type type, const struct kinds_i
         int seen = 0;
         for (size_t i = 0; i < p->nkilled; i++)
             seen |= strcmp(p->killed[i], cs->container) == 0;
-        if (!seen && p->nkilled < sizeof p->killed / sizeof p->killed[0])
+        if (!seen && !p->killed)
+            p->killed = calloc(CTR_MAX_KILLED, sizeof *p->killed);
+        if (!seen && p->killed && p->nkilled < CTR_MAX_KILLED)
             snprintf(p->killed[p->nkilled++], CTR_NAME_MAX, "%s", cs->container);
         any = 1;
     }
@@ -959,7 +975,8 @@ struct ctr_runtime *ctr_runtime_new(struct cluster *cl, struct store *store,
     rt->store = store;
     rt->hooks = hooks;
     rt->reap = evtimer_new(rt->base, on_reap, rt);
-    rt->listen = store_listen(store, on_store, rt);
+    rt->by_uid = strmap_new();
+    rt->listen = rt->by_uid ? store_listen(store, on_store, rt) : 0;
     if (!rt->reap || !rt->listen) {
         ctr_runtime_free(rt);
         return NULL;
@@ -980,6 +997,7 @@ void ctr_runtime_free(struct ctr_runtime *rt)
         stage_stop_timers(p, NULL);
         pod_unlist(rt, p);
     }
+    strmap_free(rt->by_uid);
     free(rt);
 }
 

@@ -58,6 +58,24 @@ int store_remove(struct store *s, const struct kinds_info *k, const char *ns, co
 const cJSON **store_list(const struct store *s, const struct kinds_info *k, const char *ns,
                          size_t *n);
 
+/** Called per object by store_walk; return non-zero to stop the walk. obj is borrowed. */
+typedef int (*store_walk_cb)(void *arg, const cJSON *obj);
+
+/** The objects of a kind, in one namespace (ns non-empty) or all, in store_list's order, to cb,
+ *  until it returns non-zero. after (NULL: from the first) is a continue key "namespace/name": only
+ *  objects whose "namespace/name" compares greater (strcmp) are visited. cb must not change the
+ *  store. Costs O(log n) per namespace to find where to start, then O(1) per object. */
+void store_walk(const struct store *s, const struct kinds_info *k, const char *ns,
+                const char *after, store_walk_cb cb, void *arg);
+
+/** The current version of a stored object of kind k (obj from store_get or a list) as the API
+ *  sends it: cJSON_PrintUnformatted's text and a newline (*len bytes, counting the newline; not
+ *  NUL-terminated). Printed on the first call and kept with that version, so an object read over
+ *  and over is printed once per change. Borrowed: valid until the next change to the store. NULL
+ *  when obj is not the current version of an object in s, or memory ran out. */
+const char *store_obj_text(struct store *s, const struct kinds_info *k, const cJSON *obj,
+                           size_t *len);
+
 /** Count of objects of a kind. */
 size_t store_count(const struct store *s, const struct kinds_info *k);
 

@@ -1,5 +1,16 @@
 /* watch.c -- watch streams: one chunked JSON event per line, initial events, bookmarks, expiry,
- * selector transitions, Table rows, slow-reader cap */
+ * selector transitions, Table rows, slow-reader cap.
+ *
+ * A change reaches every watch on its kind, and each writes the same line for it (unless it asked
+ * for Tables): the hub keeps the last line printed per event type, keyed by the object and the
+ * store's resourceVersion, so 10k watchers cost one print and 10k copies, not 10k prints. The key
+ * is sound because a stored object is freed or replaced only by a change, which moves the
+ * resourceVersion first; objects made here (bookmarks, errors, Tables) are never cached.
+ *
+ * The hub is the store's one listener for all its watches (registered when the first starts, so
+ * watches hear a change after the cluster and the containers do, as when each listened on its
+ * own), and keeps them in a list per kind, oldest first: a change visits only the watches on its
+ * kind, and a watch leaves in O(1). */
 #include "mockapi/kube/watch.h"
 
 #include <stdio.h>
@@ -23,13 +34,34 @@ struct watch {
     struct conn *conn;
     struct watch_opts o;
     char namespace[256];
-    uint64_t listener;
+    int listening; /* past its initial events: changes reach it */
     struct event *timeout_ev;
     struct event *bookmark_ev;
-    struct watch *prev, *next;
-    int in_hook;       /* the event hook is running: ends are deferred until it returns */
-    int end_requested; /* watch_end() was called from the hook */
-    int gone;          /* the connection went away during the hook */
+    struct watch *prev, *next; /* in the hub's list for its kind */
+    int in_hook;               /* the event hook is running: ends are deferred until it returns */
+    int end_requested;         /* watch_end() was called from the hook */
+    int gone;                  /* the connection went away during the hook */
+};
+
+/* The line last printed for one event type: "{type, object}\n" */
+struct line_cache {
+    const cJSON *obj; /* a stored object (compared, never read through) */
+    int64_t rv;       /* the store's resourceVersion when it was printed */
+    char *text;       /* not NUL-terminated */
+    size_t len;
+};
+
+enum { LINE_ADDED, LINE_MODIFIED, LINE_DELETED, LINE__COUNT };
+
+struct watch_list {
+    struct watch *first, *last;
+};
+
+/* A change being handed to the watches of its kind; a watch freed meanwhile moves `next` on. Nested
+ * when a watch's hook changes the store. */
+struct dispatch {
+    struct watch *next;
+    struct dispatch *outer;
 };
 
 struct watch_hub {
@@ -37,8 +69,11 @@ struct watch_hub {
     struct store *store;
     const struct mockapi_hooks *hooks;
     int64_t bookmark_ms;
-    struct watch *head;
+    struct watch_list kinds[KIND__COUNT];
     size_t count;
+    uint64_t listener; /* 0 while there is no watch */
+    struct dispatch *dispatching;
+    struct line_cache lines[LINE__COUNT];
 };
 
 struct watch_hub *watch_hub_new(struct event_base *base, struct store *store,
@@ -78,20 +113,28 @@ const struct kinds_info *watch_kind(const struct watch *w)
 static void watch_free(struct watch *w)
 {
     struct watch_hub *hub = w->hub;
-    store_unlisten(hub->store, w->listener);
+    struct watch_list *l = &hub->kinds[w->o.kind->id];
     if (w->timeout_ev)
         event_free(w->timeout_ev);
     if (w->bookmark_ev)
         event_free(w->bookmark_ev);
     ksel_free(w->o.labels);
     ksel_free(w->o.fields);
+    for (struct dispatch *d = hub->dispatching; d; d = d->outer)
+        if (d->next == w)
+            d->next = w->next;
     if (w->prev)
         w->prev->next = w->next;
     else
-        hub->head = w->next;
+        l->first = w->next;
     if (w->next)
         w->next->prev = w->prev;
-    hub->count--;
+    else
+        l->last = w->prev;
+    if (--hub->count == 0 && hub->listener) {
+        store_unlisten(hub->store, hub->listener);
+        hub->listener = 0;
+    }
     free(w);
 }
 
@@ -121,12 +164,16 @@ void watch_hub_free(struct watch_hub *hub)
 {
     if (!hub)
         return;
-    while (hub->head) {
-        struct conn *c = hub->head->conn;
-        conn_set_close_cb(c, NULL, NULL);
-        watch_free(hub->head);
-        conn_abort(c);
-    }
+    for (size_t k = 0; k < KIND__COUNT; k++)
+        while (hub->kinds[k].first) {
+            struct watch *w = hub->kinds[k].first;
+            struct conn *c = w->conn;
+            conn_set_close_cb(c, NULL, NULL);
+            watch_free(w);
+            conn_abort(c);
+        }
+    for (size_t i = 0; i < LINE__COUNT; i++)
+        free(hub->lines[i].text);
     free(hub);
 }
 
@@ -147,8 +194,53 @@ static int matches(const struct watch *w, const cJSON *obj)
     return ksel_match(w->o.labels, obj) && ksel_match(w->o.fields, obj);
 }
 
-/* Serialise and write one event; returns -1 when the watch was ended (slow reader). */
-static int send_event(struct watch *w, const char *type, const cJSON *obj)
+/* The event's line, {"type":..,"object":..} and a newline, in *text (caller frees); -1 when
+ * memory ran out */
+static int print_line(const char *type, const cJSON *obj, char **text, size_t *len)
+{
+    cJSON *ev = cJSON_CreateObject();
+    *text = NULL;
+    if (ev) {
+        cJSON_AddStringToObject(ev, "type", type);
+        cJSON_AddItemToObject(ev, "object", cJSON_CreateObjectReference(obj->child));
+        *text = cJSON_PrintUnformatted(ev);
+        cJSON_Delete(ev);
+    }
+    if (!*text)
+        return -1;
+    *len = strlen(*text);
+    (*text)[(*len)++] = '\n'; /* replaces the NUL: the chunk is the line */
+    return 0;
+}
+
+/* The line for a stored object's event, from the hub's cache when this version of it was printed
+ * with this type already (borrowed: valid until the next change), else printed and cached. */
+static const char *shared_line(struct watch_hub *hub, const char *type, const cJSON *obj,
+                               size_t *len)
+{
+    int slot = strcmp(type, "ADDED") == 0      ? LINE_ADDED
+               : strcmp(type, "MODIFIED") == 0 ? LINE_MODIFIED
+               : strcmp(type, "DELETED") == 0  ? LINE_DELETED
+                                               : -1;
+    if (slot < 0)
+        return NULL;
+    struct line_cache *lc = &hub->lines[slot];
+    int64_t rv = store_resource_version(hub->store);
+    if (!lc->text || lc->obj != obj || lc->rv != rv) {
+        free(lc->text);
+        lc->text = NULL;
+        if (print_line(type, obj, &lc->text, &lc->len) < 0)
+            return NULL;
+        lc->obj = obj;
+        lc->rv = rv;
+    }
+    *len = lc->len;
+    return lc->text;
+}
+
+/* Serialise and write one event; returns -1 when the watch was ended (slow reader). stored: obj is
+ * an object of the store (its line may be shared with other watches). */
+static int send_event(struct watch *w, const char *type, const cJSON *obj, int stored)
 {
     struct watch_hub *hub = w->hub;
     if (hub->hooks && hub->hooks->on_watch_event) {
@@ -174,21 +266,13 @@ static int send_event(struct watch *w, const char *type, const cJSON *obj)
         if (table)
             obj = table;
     }
-    cJSON *ev = cJSON_CreateObject();
-    char *text = NULL;
-    if (ev) {
-        cJSON_AddStringToObject(ev, "type", type);
-        cJSON_AddItemToObject(ev, "object", cJSON_CreateObjectReference(obj->child));
-        text = cJSON_PrintUnformatted(ev);
-    }
-    int gone = 0;
-    if (text) {
-        size_t len = strlen(text);
-        text[len] = '\n'; /* replaces the NUL: the chunk is the line */
-        gone = conn_stream_write(w->conn, text, len + 1) < 0;
-    }
-    free(text);
-    cJSON_Delete(ev);
+    char *own = NULL;
+    size_t len = 0;
+    const char *line = stored && !table ? shared_line(w->hub, type, obj, &len) : NULL;
+    if (!line && print_line(type, obj, &own, &len) == 0)
+        line = own;
+    int gone = line && conn_stream_write(w->conn, line, len) < 0;
+    free(own);
     cJSON_Delete(table);
     if (gone)
         return -1; /* the connection went away while we wrote: w was freed by on_conn_close */
@@ -216,7 +300,7 @@ static int send_bookmark(struct watch *w, int initial_end)
     if (initial_end)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "annotations"), WATCH_INITIAL_EVENTS_END,
                                 "true");
-    int r = send_event(w, "BOOKMARK", o);
+    int r = send_event(w, "BOOKMARK", o, 0);
     cJSON_Delete(o);
     return r;
 }
@@ -227,29 +311,37 @@ static int deliver(struct watch *w, enum store_event_type type, const cJSON *old
     int now = matches(w, obj);
     switch (type) {
     case STORE_ADDED:
-        return now ? send_event(w, "ADDED", obj) : 0;
+        return now ? send_event(w, "ADDED", obj, 1) : 0;
     case STORE_MODIFIED: {
         int before = old ? matches(w, old) : now;
         if (now && before)
-            return send_event(w, "MODIFIED", obj);
+            return send_event(w, "MODIFIED", obj, 1);
         if (now)
-            return send_event(w, "ADDED", obj);
+            return send_event(w, "ADDED", obj, 1);
         if (before)
-            return send_event(w, "DELETED", obj);
+            return send_event(w, "DELETED", obj, 1);
         return 0;
     }
     case STORE_DELETED:
-        return (now || (old && matches(w, old))) ? send_event(w, "DELETED", obj) : 0;
+        return (now || (old && matches(w, old))) ? send_event(w, "DELETED", obj, 1) : 0;
     }
     return 0;
 }
 
+/* The store's listener: the change to every listening watch on its kind, oldest first. */
 static void on_change(void *arg, enum store_event_type type, const struct kinds_info *k,
                       const cJSON *old, const cJSON *obj)
 {
-    struct watch *w = arg;
-    if (k == w->o.kind)
-        deliver(w, type, old, obj);
+    struct watch_hub *hub = arg;
+    struct dispatch d = {hub->kinds[k->id].first, hub->dispatching};
+    hub->dispatching = &d;
+    while (d.next) {
+        struct watch *w = d.next;
+        d.next = w->next;
+        if (w->listening)
+            deliver(w, type, old, obj); /* may free w, or others: watch_free moves d.next */
+    }
+    hub->dispatching = d.outer;
 }
 
 struct replay_ctx {
@@ -290,7 +382,7 @@ static int expired(struct watch *w, int64_t since)
     snprintf(msg, sizeof msg, "too old resource version: %lld (%lld)", (long long)since,
              (long long)store_oldest_resource_version(w->hub->store));
     cJSON *st = status_new(410, STATUS_REASON_EXPIRED, msg);
-    int r = send_event(w, "ERROR", st);
+    int r = send_event(w, "ERROR", st, 0);
     cJSON_Delete(st);
     return r;
 }
@@ -309,10 +401,13 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
     w->o = *opts;
     snprintf(w->namespace, sizeof w->namespace, "%s", opts->namespace ? opts->namespace : "");
     w->o.namespace = w->namespace;
-    w->next = hub->head;
-    if (hub->head)
-        hub->head->prev = w;
-    hub->head = w;
+    struct watch_list *l = &hub->kinds[w->o.kind->id];
+    w->prev = l->last;
+    if (l->last)
+        l->last->next = w;
+    else
+        l->first = w;
+    l->last = w;
     hub->count++;
     conn_set_close_cb(c, on_conn_close, w);
 
@@ -323,7 +418,7 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
         size_t n;
         const cJSON **items = store_list(hub->store, w->o.kind, w->namespace, &n);
         for (size_t i = 0; i < n; i++)
-            if (matches(w, items[i]) && send_event(w, "ADDED", items[i]) < 0) {
+            if (matches(w, items[i]) && send_event(w, "ADDED", items[i], 1) < 0) {
                 free(items);
                 return NULL;
             }
@@ -341,8 +436,9 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
         if (rc.ended)
             return NULL;
     }
-    if (!(w->listener = store_listen(hub->store, on_change, w)))
+    if (!hub->listener && !(hub->listener = store_listen(hub->store, on_change, hub)))
         goto fail;
+    w->listening = 1;
     if (w->o.timeout_ms > 0) {
         struct timeval tv = ms_to_tv(w->o.timeout_ms);
         if (!(w->timeout_ev = evtimer_new(hub->base, on_timeout, w)) ||

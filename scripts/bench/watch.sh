@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # watch.sh -- bench section 3: N watchers on one resource (configmaps in `default`, from the
 # current resourceVersion), then one change (a ConfigMap created): time from the change to the
-# last watcher's event, and kubefault's resident memory with the watchers open. A fresh server per
-# N. Targets for 10k: <= 100 ms fan-out, <= 200 MB RSS. BENCH_WATCHERS: the Ns (default
-# "1000 10000"). The client is tests/bench/watchfan.c (epoll, one process), compiled here.
+# last watcher's event (and the CPU time client and server spent meanwhile: on a busy machine the
+# wall time also counts other processes' turns), and kubefault's resident memory with the watchers
+# open. A fresh server per N. Targets for 10k: <= 100 ms fan-out, <= 200 MB RSS. BENCH_WATCHERS:
+# the Ns (default "1000 10000"). The client is tests/bench/watchfan.c (epoll, one process),
+# compiled here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/bench/lib.sh
@@ -53,7 +55,7 @@ for n in ${BENCH_WATCHERS:-1000 10000}; do
   fi
   [ "$ftarget" != - ] && fverdict=$(verdict "$last" le 100)
   row "$tag: change -> last watcher's event" \
-    "$(fmt "$last" 1) ms (first $(fmt "$(kv "$work/out$n" fanout_first_ms)" 2), p50 $(fmt "$(kv "$work/out$n" fanout_p50_ms)" 1); events $(kv "$work/out$n" events); client CPU $(kv "$work/out$n" client_cpu_ms) ms${err:+; $err})" \
+    "$(fmt "$last" 1) ms (first $(fmt "$(kv "$work/out$n" fanout_first_ms)" 2), p50 $(fmt "$(kv "$work/out$n" fanout_p50_ms)" 1); events $(kv "$work/out$n" events); client CPU $(kv "$work/out$n" client_cpu_ms) ms, server CPU $(kv "$work/out$n" server_cpu_ms) ms${err:+; $err})" \
     "$ftarget" "$fverdict"
   r0=$(kv "$work/out$n" rss_before_kb)
   r1=$(kv "$work/out$n" rss_watching_kb)

@@ -10,10 +10,11 @@
  * the listen backlog never overflows), sends `GET WATCH_PATH` on each and waits for every 200
  * header. Then it POSTs BODY to POST_PATH on one more connection and times, from just before that
  * request is written, until MARKER shows up on each watch stream. With SERVER_PID it reads that
- * process's VmRSS before the first watcher, with all watchers open, and after the event. Prints
- * key=value lines (watchers reached, connect time, RSS, fan-out first/p50/p99/last in ms) and,
- * when it could not open all N, `error=` with the reason. Every wait is bounded. Exit 0 when it
- * measured something, 1 when it could not, 2 for bad usage.
+ * process's VmRSS before the first watcher, with all watchers open, and after the event, and the
+ * CPU time it ran during the fan-out. Prints key=value lines (watchers reached, connect time, RSS,
+ * fan-out first/p50/p99/last in ms, client and server CPU ms) and, when it could not open all N,
+ * `error=` with the reason. Every wait is bounded. Exit 0 when it measured something, 1 when it
+ * could not, 2 for bad usage.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,6 +73,25 @@ static long rss_kb(long pid)
         }
     fclose(f);
     return kb;
+}
+
+/* The CPU time the process has run, in ms (/proc/PID/schedstat, nanoseconds), or -1: how much of
+ * the fan-out the server spent on a CPU, whatever else the machine was running meanwhile. */
+static double cpu_ms_of(long pid)
+{
+    char path[64];
+    unsigned long long ns;
+    FILE *f;
+    int ok;
+
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%ld/schedstat", pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    ok = fscanf(f, "%llu", &ns) == 1;
+    fclose(f);
+    return ok ? ns / 1e6 : -1;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -149,6 +169,7 @@ int main(int argc, char **argv)
     long port, n, pid = 0, started = 0, established = 0, failed = 0, done = 0;
     long rss0, rss1 = -1, rss2 = -1;
     double t_start, t_open = 0, t0 = 0, cpu0 = 0, cpu1 = 0, *lat = NULL;
+    double server_cpu0 = -1, server_cpu1 = -1;
     int ep = -1, pfd = -1, rc = 1, post_status = 0, err = 0;
     size_t plen = 0;
     char pbuf[4096];
@@ -284,6 +305,7 @@ int main(int argc, char **argv)
     ev.data.ptr = NULL;
     epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev);
     cpu0 = cpu_s();
+    server_cpu0 = cpu_ms_of(pid);
     t0 = now_s();
     if (write_all(pfd, post, strlen(post)) < 0) {
         printf("watchers=%ld\nerror=cannot send the change\n", established);
@@ -322,6 +344,7 @@ int main(int argc, char **argv)
         }
     }
     cpu1 = cpu_s();
+    server_cpu1 = cpu_ms_of(pid);
     rss2 = rss_kb(pid);
 
     qsort(lat, (size_t)done, sizeof *lat, cmp_double);
@@ -330,6 +353,9 @@ int main(int argc, char **argv)
     printf("change_status=%d\nevents=%ld\n", post_status, done);
     /* how much of the fan-out this client spent on its own CPU (reading the events) */
     printf("client_cpu_ms=%.1f\n", (cpu1 - cpu0) * 1000.0);
+    /* and the server on its own (from the change sent to the last event read) */
+    if (server_cpu0 >= 0 && server_cpu1 >= 0)
+        printf("server_cpu_ms=%.1f\n", server_cpu1 - server_cpu0);
     if (done > 0)
         printf(
             "fanout_first_ms=%.3f\nfanout_p50_ms=%.3f\nfanout_p99_ms=%.3f\nfanout_last_ms=%.3f\n",

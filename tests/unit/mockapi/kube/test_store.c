@@ -1,5 +1,6 @@
 /* test_store.c -- the object store: create/get/replace/remove, the resourceVersion counter, sorted
- * lists, the bounded event history (store_replay's -1 with a tiny history), listeners */
+ * lists, walks after a continue key (against a sorted reference), the bounded event history
+ * (store_replay's -1 with a tiny history), listeners */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +229,207 @@ static void test_many_objects(void **state)
     assert_int_equal(n, 1500);
     assert_string_equal(store_obj_name(all[0]), "cm-0001");
     assert_string_equal(store_obj_name(all[1499]), "cm-2999");
+    free(all);
+}
+
+/* The printed text of the current version, kept until it changes. */
+static void test_obj_text(void **state)
+{
+    struct fixture *f = *state;
+    const cJSON *v1, *v2;
+    size_t len, len2;
+    assert_int_equal(store_create(f->s, CMS, "default", obj("c", "\"data\":{\"a\":\"1\"}"), &v1),
+                     0);
+    const char *text = store_obj_text(f->s, CMS, v1, &len);
+    assert_non_null(text);
+    char *want = cJSON_PrintUnformatted(v1);
+    assert_non_null(want);
+    assert_int_equal(len, strlen(want) + 1);
+    assert_memory_equal(text, want, len - 1);
+    assert_int_equal(text[len - 1], '\n');
+    free(want);
+    assert_ptr_equal(store_obj_text(f->s, CMS, v1, &len2), text); /* printed once */
+    assert_int_equal(len2, len);
+    /* a copy, another kind, a replaced version: not the stored object, no text */
+    cJSON *copy = cJSON_Duplicate(v1, 1);
+    assert_null(store_obj_text(f->s, CMS, copy, &len2));
+    assert_null(store_obj_text(f->s, PODS, v1, &len2));
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "data");
+    assert_int_equal(store_replace(f->s, CMS, copy, &v2), 0);
+    assert_null(store_obj_text(f->s, CMS, v1, &len2));
+    text = store_obj_text(f->s, CMS, v2, &len2);
+    assert_non_null(text);
+    want = cJSON_PrintUnformatted(v2);
+    assert_int_equal(len2, strlen(want) + 1);
+    assert_memory_equal(text, want, len2 - 1);
+    free(want);
+    assert_int_equal(store_remove(f->s, CMS, "default", "c"), 0);
+}
+
+/* Stored objects share their common member names (store.c interns them): copies made from them
+ * still print, change and free as any cJSON, also after the store is gone (the sanitizer build
+ * catches a name freed twice or read after a free). */
+static void test_copies_of_stored_objects(void **state)
+{
+    struct fixture *f = *state;
+    const cJSON *stored;
+    assert_int_equal(store_create(f->s, PODS, "default",
+                                  obj("p", "\"spec\":{\"containers\":[{\"name\":\"c\","
+                                           "\"image\":\"busybox\"}]},\"custom\":{\"kind\":1}"),
+                                  &stored),
+                     0);
+    char *before = cJSON_PrintUnformatted(stored);
+    cJSON *copy = cJSON_Duplicate(stored, 1);
+    assert_non_null(before);
+    assert_non_null(copy);
+    assert_int_equal(store_remove(f->s, PODS, "default", "p"), 0);
+    store_free(f->s);
+    f->s = NULL;
+    char *after = cJSON_PrintUnformatted(copy);
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(copy, "spec");
+    assert_true(cJSON_ReplaceItemInObjectCaseSensitive(spec, "containers", cJSON_CreateArray()));
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "metadata");
+    cJSON *custom = cJSON_DetachItemFromObjectCaseSensitive(copy, "custom");
+    assert_true(cJSON_AddItemToObject(copy, "renamed", custom));
+    after = cJSON_PrintUnformatted(copy);
+    assert_string_equal(after,
+                        "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"spec\":{\"containers\":[]},"
+                        "\"renamed\":{\"kind\":1}}");
+    free(after);
+    cJSON_Delete(copy);
+}
+
+/* ---- walks after a continue key, against a reference sorted here ---- */
+
+struct key {
+    char ns[16], name[16];
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct key *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+struct walked {
+    struct key got[64];
+    size_t n, stop_at; /* stop_at 0: never */
+};
+
+static int on_walk(void *arg, const cJSON *o)
+{
+    struct walked *w = arg;
+    assert_true(w->n < 64);
+    snprintf(w->got[w->n].ns, sizeof w->got[0].ns, "%s", store_obj_namespace(o));
+    snprintf(w->got[w->n].name, sizeof w->got[0].name, "%s", store_obj_name(o));
+    w->n++;
+    return w->stop_at && w->n == w->stop_at;
+}
+
+/* Walk ns (NULL: all) after `after` and compare with the reference: the keys of ref (sorted) in
+ * namespace ns whose "ns/name" compares greater than after, as a paged list always skipped. */
+static void assert_walk(struct store *s, const struct key *ref, size_t nref, const char *ns,
+                        const char *after)
+{
+    struct walked w = {.n = 0};
+    store_walk(s, CMS, ns, after, on_walk, &w);
+    size_t j = 0;
+    for (size_t i = 0; i < nref; i++) {
+        char key[40];
+        snprintf(key, sizeof key, "%.15s/%.15s", ref[i].ns, ref[i].name);
+        if ((ns && strcmp(ref[i].ns, ns) != 0) || (after && strcmp(key, after) <= 0))
+            continue;
+        assert_true(j < w.n);
+        assert_string_equal(w.got[j].ns, ref[i].ns);
+        assert_string_equal(w.got[j].name, ref[i].name);
+        j++;
+    }
+    assert_int_equal(w.n, j);
+}
+
+static void test_walk_after_key(void **state)
+{
+    struct fixture *f = *state;
+    /* "a-b/..." sorts before "a/..." as a key but after it as a namespace: a continue key's
+     * comparison must skip exactly what comparing whole keys would */
+    const char *nss[] = {"b", "a-b", "a", "ab", "a.b"};
+    const char *names[] = {"y", "x-y", "x", "xy", "x.y", "x0"};
+    struct key ref[30];
+    size_t nref = 0;
+    for (size_t i = 0; i < 5; i++)
+        for (size_t j = 0; j < 6; j++) {
+            if ((i + j) % 7 == 3)
+                continue; /* some holes */
+            assert_int_equal(store_create(f->s, CMS, nss[i], obj(names[j], NULL), NULL), 0);
+            snprintf(ref[nref].ns, sizeof ref[0].ns, "%s", nss[i]);
+            snprintf(ref[nref].name, sizeof ref[0].name, "%s", names[j]);
+            nref++;
+        }
+    qsort(ref, nref, sizeof ref[0], key_cmp);
+    const char *afters[] = {NULL,   "",      "a",   "a/",  "a-",  "a-b", "a/x-", "a/x", "a/x/",
+                            "a/zz", "a.b/x", "ab/", "b/y", "b/z", "c",   "/",    "0",   "a-b/x.y"};
+    for (size_t i = 0; i < sizeof afters / sizeof afters[0]; i++) {
+        assert_walk(f->s, ref, nref, NULL, afters[i]);
+        assert_walk(f->s, ref, nref, "a", afters[i]);
+        assert_walk(f->s, ref, nref, "a-b", afters[i]);
+        assert_walk(f->s, ref, nref, "none", afters[i]);
+    }
+    for (size_t i = 0; i < nref; i++) { /* every key a page could have ended on */
+        char key[40];
+        snprintf(key, sizeof key, "%.15s/%.15s", ref[i].ns, ref[i].name);
+        assert_walk(f->s, ref, nref, NULL, key);
+        assert_walk(f->s, ref, nref, ref[i].ns, key);
+    }
+    /* the callback stops the walk */
+    struct walked w = {.n = 0, .stop_at = 3};
+    store_walk(f->s, CMS, NULL, "a/x", on_walk, &w);
+    assert_int_equal(w.n, 3);
+}
+
+/* Objects created and removed in a seeded random order across namespaces: the list stays in
+ * (namespace, name) order and holds exactly what is there. */
+static void test_order_under_churn(void **state)
+{
+    struct fixture *f = *state;
+    static int present[4][500];
+    const char *nss[] = {"kube-system", "default", "a", "z-z"};
+    struct rng r;
+    rng_init(&r, 11);
+    size_t count = 0;
+    for (int step = 0; step < 6000; step++) {
+        size_t ns = (size_t)rng_below(&r, 4), i = (size_t)rng_below(&r, 500);
+        char name[16];
+        snprintf(name, sizeof name, "o-%zu", i);
+        if (present[ns][i]) {
+            assert_int_equal(store_remove(f->s, CMS, nss[ns], name), 0);
+            count--;
+        } else {
+            assert_int_equal(store_create(f->s, CMS, nss[ns], obj(name, NULL), NULL), 0);
+            count++;
+        }
+        present[ns][i] ^= 1;
+    }
+    size_t n;
+    const cJSON **all = store_list(f->s, CMS, NULL, &n);
+    assert_int_equal(n, count);
+    assert_int_equal(store_count(f->s, CMS), count);
+    for (size_t i = 1; i < n; i++) {
+        int c = strcmp(store_obj_namespace(all[i - 1]), store_obj_namespace(all[i]));
+        assert_true(c < 0 ||
+                    (c == 0 && strcmp(store_obj_name(all[i - 1]), store_obj_name(all[i])) < 0));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *ns = store_obj_namespace(all[i]);
+        size_t k = 0;
+        while (k < 4 && strcmp(nss[k], ns) != 0)
+            k++;
+        assert_true(k < 4);
+        assert_true(present[k][strtoul(store_obj_name(all[i]) + 2, NULL, 10)]);
+    }
     free(all);
 }
 
@@ -466,6 +668,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remove, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_list_sorted, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_many_objects, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_obj_text, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_of_stored_objects, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_after_key, setup_default, teardown),
+        cmocka_unit_test_setup_teardown(test_order_under_churn, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_replay_history, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_replay_expired, setup_tiny, teardown),
         cmocka_unit_test_setup_teardown(test_listeners, setup_default, teardown),
