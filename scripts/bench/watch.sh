@@ -5,7 +5,9 @@
 # wall time also counts other processes' turns), and kubefault's resident memory with the watchers
 # open. A fresh server per N. Targets for 10k: <= 100 ms fan-out, <= 200 MB RSS. BENCH_WATCHERS:
 # the Ns (default "1000 10000"). The client is tests/bench/watchfan.c (epoll, one process),
-# compiled here.
+# compiled here. For each N also the floor: tests/bench/fanfloor.c, one process writing one
+# 400-byte message (about a ConfigMap ADDED event) to each of N loopback sockets, nothing else,
+# while a reader waits in epoll as watchfan does: what the kernel alone takes for the fan-out.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/bench/lib.sh
@@ -16,6 +18,7 @@ mkdir -p "$work"
 trap 'kf_stop' EXIT
 
 cc -O2 -std=c11 -Wall -Wextra -o "$work/watchfan" tests/bench/watchfan.c
+cc -O2 -std=c11 -Wall -Wextra -o "$work/fanfloor" tests/bench/fanfloor.c
 
 # each watcher is a descriptor in the server and one in the client: use the hard limit (a process
 # cannot go beyond it without CAP_SYS_RESOURCE), and say what limits N when something does
@@ -57,6 +60,11 @@ for n in ${BENCH_WATCHERS:-1000 10000}; do
   row "$tag: change -> last watcher's event" \
     "$(fmt "$last" 1) ms (first $(fmt "$(kv "$work/out$n" fanout_first_ms)" 2), p50 $(fmt "$(kv "$work/out$n" fanout_p50_ms)" 1); events $(kv "$work/out$n" events); client CPU $(kv "$work/out$n" client_cpu_ms) ms, server CPU $(kv "$work/out$n" server_cpu_ms) ms${err:+; $err})" \
     "$ftarget" "$fverdict"
+  "${pin_client[@]}" "$work/fanfloor" "$n" 400 >"$work/floor$n" 2>&1 || true
+  fl=$(kv "$work/floor$n" last_read_ms)
+  row "$tag: floor, $n plain writes (fanfloor)" \
+    "${fl:+$(fmt "$fl" 1) ms to the last reader (the write loop $(fmt "$(kv "$work/floor$n" write_loop_ms)" 1) ms)}${fl:-not measured: $(kv "$work/floor$n" error)}" \
+    - -
   r0=$(kv "$work/out$n" rss_before_kb)
   r1=$(kv "$work/out$n" rss_watching_kb)
   r2=$(kv "$work/out$n" rss_after_kb)
