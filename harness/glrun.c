@@ -19,8 +19,8 @@
 #define GLRUN_POLL_TIMEOUT 10 /* seconds: poll_timeout, short enough for a scenario */
 
 struct gitlab_server *glrun_start(struct engine *e, struct event_base *base,
-                                  const struct scenario *s, struct tls_ctx *tls, char *err,
-                                  size_t errlen)
+                                  const struct scenario *s, struct tls_ctx *tls,
+                                  size_t max_connections, char *err, size_t errlen)
 {
     struct gitlab_server_opts o;
     struct gitlab_server *gl = NULL;
@@ -31,6 +31,7 @@ struct gitlab_server *glrun_start(struct engine *e, struct event_base *base,
     o.long_poll_ms = s->gitlab.long_poll_ms;
     o.update_interval_s = s->gitlab.update_interval_s;
     o.seed = s->seed;
+    o.max_connections = max_connections;
     o.hooks = engine_gitlab_hooks(e);
     if (!(gl = gitlab_server_new(base, &o, err, errlen)))
         return NULL;

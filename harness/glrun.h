@@ -18,11 +18,12 @@ struct tls_ctx;
 
 /** Start the fake GitLab on 127.0.0.1:0 with s's "gitlab" settings (an empty queue when s has no
  *  such section), the engine's hooks and tls (borrowed: the kube-apiserver's, so one CA serves
- *  both; NULL: plain HTTP), queue s's jobs and attach it to e (engine_attach_gitlab). Caller
+ *  both; NULL: plain HTTP), at most max_connections connections at once (0: the default, as
+ *  gitlab_server_opts says), queue s's jobs and attach it to e (engine_attach_gitlab). Caller
  *  frees with gitlab_server_free() after engine_stop(). NULL with a message in err. */
 struct gitlab_server *glrun_start(struct engine *e, struct event_base *base,
-                                  const struct scenario *s, struct tls_ctx *tls, char *err,
-                                  size_t errlen);
+                                  const struct scenario *s, struct tls_ctx *tls,
+                                  size_t max_connections, char *err, size_t errlen);
 
 /** One job as the control API and the expectations see it: {"id", "name", "state",
  *  "failure_reason", "exit_code" (when sent), "trace_length", "patches", "updates"} plus "trace"

@@ -546,7 +546,7 @@ int run_scenario(struct event_base *base, struct scenario *s, const struct run_o
     }
     /* the fake GitLab beside it, with the same CA, and a config.toml for a real runner */
     if (s->gitlab.present) {
-        if (!(gl = glrun_start(rn.eng, base, s, mockapi_server_tls(srv), err, sizeof err))) {
+        if (!(gl = glrun_start(rn.eng, base, s, mockapi_server_tls(srv), 0, err, sizeof err))) {
             fail(r, "the fake GitLab did not start: %s", err);
             goto out;
         }

@@ -13,12 +13,12 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "mockapi/base/log.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/hooks.h"
 #include "mockapi/http/conn.h"
+#include "mockapi/http/listener.h"
 #include "mockapi/http/tls.h"
 #include "mockapi/kube/api.h"
 #include "mockapi/kube/containers.h"
@@ -30,7 +30,7 @@
 struct mockapi_server {
     struct event_base *base;
     struct mockapi_server_opts o;
-    struct evconnlistener *listener;
+    struct listener *listener;
     struct tls_ctx *tls;
     int port;
     char url[96];
@@ -45,6 +45,7 @@ struct mockapi_server {
     struct api *api;
     uint64_t requests;
     uint64_t connections;
+    unsigned long pauses; /* accept pauses of listeners closed since (listen modes) */
     struct conn_set conns;
     struct sockaddr_in addr; /* the bound address, port included */
     enum mockapi_listen_mode mode;
@@ -117,17 +118,14 @@ static int serve(struct mockapi_server *s, int fd, const struct sockaddr *sa)
                               .server_header = NULL};
     struct conn *c = conn_accept(s->base, s->tls, fd, sa, &cfg);
     if (!c)
-        return -1;
+        return -1; /* failed, or over the connection limit (conn answers that one itself) */
     if (s->o.hooks && s->o.hooks->on_accept)
         s->o.hooks->on_accept(s->o.hooks->arg, c);
     return 0;
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void on_accept(void *arg, int fd, const struct sockaddr *sa)
 {
-    (void)l;
-    (void)salen;
     serve(arg, fd, sa);
 }
 
@@ -145,28 +143,11 @@ int mockapi_server_serve_fd(struct mockapi_server *s, int fd)
     return serve(s, fd, (struct sockaddr *)&ss);
 }
 
-static void on_listener_error(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    /* EMFILE and friends: log and keep listening; libevent retries on the next readiness */
-    log_warn("accept: %s", strerror(errno));
-}
-
 static int open_listener(struct mockapi_server *s, char *err, size_t errlen)
 {
     s->listener =
-        evconnlistener_new_bind(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                LISTEN_BACKLOG, (struct sockaddr *)&s->addr, sizeof s->addr);
-    if (!s->listener) {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &s->addr.sin_addr, ip, sizeof ip);
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, ntohs(s->addr.sin_port),
-                 strerror(errno));
-        return -1;
-    }
-    evconnlistener_set_error_cb(s->listener, on_listener_error);
-    return 0;
+        listener_new(s->base, &s->addr, LISTEN_BACKLOG, on_accept, s, "kube", err, errlen);
+    return s->listener ? 0 : -1;
 }
 
 static void close_hole(struct mockapi_server *s)
@@ -211,10 +192,10 @@ int mockapi_server_listen_mode(struct mockapi_server *s, enum mockapi_listen_mod
 {
     if (mode == s->mode)
         return 0;
-    if (s->listener) {
-        evconnlistener_free(s->listener);
-        s->listener = NULL;
-    }
+    if (s->listener)
+        s->pauses += listener_pauses(s->listener);
+    listener_free(s->listener);
+    s->listener = NULL;
     close_hole(s);
     int rc = 0;
     if (mode == LISTEN_NORMAL)
@@ -264,6 +245,7 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
     s->hole_fd = s->hole_fill[0] = s->hole_fill[1] = -1;
     s->base = base;
     s->o = *opts;
+    s->conns.max = opts->max_connections ? opts->max_connections : CONN_DEFAULT_MAX;
     const char *version = opts->kube_version ? opts->kube_version : "1.32";
     if (parse_version(version, s->minor, sizeof s->minor) < 0) {
         snprintf(err, errlen, "bad Kubernetes version \"%s\" (expected 1.NN, e.g. 1.32)", version);
@@ -298,10 +280,9 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
     s->addr = sin;
     if (open_listener(s, err, errlen) < 0)
         goto fail;
-    socklen_t slen = sizeof sin;
-    getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&sin, &slen);
-    s->port = ntohs(sin.sin_port);
-    s->addr.sin_port = sin.sin_port; /* reopen on the same port after refuse or black-hole */
+    s->port = listener_port(s->listener);
+    s->addr.sin_port = htons((uint16_t)s->port); /* reopen on the same port after refuse or
+                                                    black-hole */
     snprintf(s->url, sizeof s->url, "%s://%s:%d", s->tls ? "https" : "http", addr, s->port);
 
     char server_address[64];
@@ -334,8 +315,7 @@ void mockapi_server_free(struct mockapi_server *s)
 {
     if (!s)
         return;
-    if (s->listener)
-        evconnlistener_free(s->listener);
+    listener_free(s->listener);
     close_hole(s);
     watch_hub_free(s->watches);
     conn_set_abort_all(&s->conns);
@@ -375,6 +355,16 @@ const char *mockapi_server_ca_pem(const struct mockapi_server *s)
 uint64_t mockapi_server_requests(const struct mockapi_server *s)
 {
     return s->requests;
+}
+
+size_t mockapi_server_connections(const struct mockapi_server *s)
+{
+    return s->conns.count - s->conns.refusing;
+}
+
+unsigned long mockapi_server_accept_pauses(const struct mockapi_server *s)
+{
+    return s->pauses + (s->listener ? listener_pauses(s->listener) : 0);
 }
 
 struct store *mockapi_server_store(struct mockapi_server *s)

@@ -26,6 +26,9 @@ struct mockapi_server_opts {
     const char *kube_version; /**< "1.32" (default); /version and the node report it */
     const char *token;        /**< bearer token; NULL: a random one per run */
     uint64_t seed;            /**< seeds uids, names and IPs */
+    size_t max_connections;   /**< connections served at once; 0: CONN_DEFAULT_MAX (16384). A
+                                   connection past it gets 503 "too many connections: ..." for
+                                   its first request, then is closed (conn.h) */
     struct cluster_opts cluster;
     const struct mockapi_hooks *hooks; /**< borrowed; NULL for none */
 };
@@ -76,6 +79,10 @@ const char *mockapi_server_ca_pem(const struct mockapi_server *s); /**< NULL wit
  *  with plain HTTP. */
 struct tls_ctx *mockapi_server_tls(struct mockapi_server *s);
 uint64_t mockapi_server_requests(const struct mockapi_server *s); /**< requests seen so far */
+/** Connections open and served now (the ones being refused over the limit not counted). */
+size_t mockapi_server_connections(const struct mockapi_server *s);
+/** Times a failing accept() (out of file descriptors) paused the listener so far. */
+unsigned long mockapi_server_accept_pauses(const struct mockapi_server *s);
 struct store *mockapi_server_store(struct mockapi_server *s);
 struct cluster *mockapi_server_cluster(struct mockapi_server *s);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "mockapi/base/file.h"
 #include "mockapi/base/log.h"
 #include "mockapi/gitlab/gitlab.h"
+#include "mockapi/http/conn.h"
 #include "mockapi/kube/kubeconfig.h"
 #include "mockapi/server.h"
 #include "src/job.h"
@@ -80,6 +82,9 @@ static void usage(FILE *out)
         "  --control-port N      serve the control API (harness/CONTROL.md) on 127.0.0.1:N\n"
         "                        (0: a free port); without a SCENARIO, an empty one runs\n"
         "  --control-token T     bearer token for the control API (default: random per run)\n"
+        "  --max-connections N   connections each port (kube-apiserver, GitLab) serves at once\n"
+        "                        (default 16384); past it a new connection's request is\n"
+        "                        answered 503 \"too many connections\" and the connection closed\n"
         "  --gitlab              also serve the fake GitLab job API (with an empty job queue\n"
         "                        when the scenario has no \"gitlab\" section) and write a\n"
         "                        config.toml beside the kubeconfig for gitlab-runner run\n"
@@ -99,6 +104,30 @@ static int parse_num(const char *opt, const char *v, long long min, long long ma
     }
     *out = n;
     return 0;
+}
+
+/* Raise the open-files soft limit to the hard one: each connection is a descriptor, and shells
+ * often start with a soft limit of 1024. */
+static void raise_open_files(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl); /* best effort: the old limit stays otherwise */
+    }
+}
+
+/* Say so when the open-files limit stays below the connection limit: accept() then fails first
+ * (the listener pauses and clients wait) instead of the 503 the connection limit gives. */
+static void check_open_files(size_t max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < max_connections + 64)
+        log_info("open-files limit %llu is below --max-connections %zu: past about %llu "
+                 "connections accept() fails and new clients wait instead of getting a 503",
+                 (unsigned long long)rl.rlim_cur, max_connections,
+                 (unsigned long long)rl.rlim_cur - 64);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -143,6 +172,11 @@ static int serve(int argc, char **argv)
             if (parse_num(a, v, 0, 65535, &n) < 0)
                 return EXIT_USAGE;
             o.port = (int)n;
+            i++;
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (parse_num(a, v, 1, 1000000, &n) < 0)
+                return EXIT_USAGE;
+            o.max_connections = (size_t)n;
             i++;
         } else if (strcmp(a, "--control-port") == 0) {
             if (parse_num(a, v, 0, 65535, &n) < 0)
@@ -253,6 +287,8 @@ static int serve(int argc, char **argv)
                 *targets[k] = delays[k];
     }
 
+    check_open_files(o.max_connections ? o.max_connections : CONN_DEFAULT_MAX);
+
     /* timerfd-backed timers: injected delays and timeline switches land within a millisecond
      * instead of epoll's rounding; and no cached time: a timer armed late in a busy turn of the
      * loop would otherwise count from the turn's start and fire early (scripted times count from
@@ -339,7 +375,8 @@ static int serve(int argc, char **argv)
     /* the fake GitLab job API beside it (the scenario's "gitlab" section, or --gitlab for an empty
      * queue), and a config.toml beside the kubeconfig for a real gitlab-runner */
     if (eng && (want_gitlab || sc->gitlab.present)) {
-        if (!(gl = glrun_start(eng, base, sc, mockapi_server_tls(srv), err, sizeof err))) {
+        if (!(gl = glrun_start(eng, base, sc, mockapi_server_tls(srv), o.max_connections, err,
+                               sizeof err))) {
             fprintf(stderr, "kubefault: the fake GitLab did not start: %s\n", err);
             goto out;
         }
@@ -403,8 +440,12 @@ out:
     scenario_free(sc);
     if (journal)
         fclose(journal);
-    if (base)
+    if (base) {
+        /* libevent's own deferred callbacks release connections freed while one was queued (one
+         * whose reading had stopped at its high watermark); event_base_free would drop them */
+        event_base_loop(base, EVLOOP_NONBLOCK);
         event_base_free(base);
+    }
     if (default_dir[0]) {
         unlink(default_path);
         if (runner_config[0]) /* beside the kubeconfig, so in our directory too */
@@ -419,6 +460,7 @@ out:
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    raise_open_files();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

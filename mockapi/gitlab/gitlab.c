@@ -53,12 +53,12 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "mockapi/base/json.h"
 #include "mockapi/base/log.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/http/conn.h"
+#include "mockapi/http/listener.h"
 #include "mockapi/http/tls.h"
 
 #define LISTEN_BACKLOG 511
@@ -97,7 +97,7 @@ struct waiter {
 struct gitlab_server {
     struct event_base *base;
     struct gitlab_server_opts o;
-    struct evconnlistener *listener;
+    struct listener *listener;
     struct tls_ctx *own_tls; /* made here when opts.tls was NULL */
     struct tls_ctx *tls;     /* the one in use (own or borrowed); NULL: plain HTTP */
     int port;
@@ -549,6 +549,22 @@ static void on_response(void *arg, struct conn *c, const struct http_request *re
 
 /* ---- listener ---- */
 
+/* The answers conn gives by itself (a malformed or oversized request, the connection limit) in
+ * GitLab's shape, as lib/api/helpers.rb render_api_error! writes them: {"message": "413 Request
+ * Entity Too Large - the request body is larger than 4194304 bytes"}. */
+static size_t error_body(int code, const char *message, char *buf, size_t len)
+{
+    char text[768];
+    size_t n = 0;
+    snprintf(text, sizeof text, "%d %s - %s", code, http_reason(code), message);
+    cJSON *o = cJSON_CreateObject();
+    if (o && json_add(o, "message", cJSON_CreateString(text)) &&
+        cJSON_PrintPreallocated(o, buf, (int)len, 0))
+        n = strlen(buf);
+    cJSON_Delete(o);
+    return n;
+}
+
 /* A connection on fd, accepted by the listener or handed over by gitlab_server_serve_fd(). */
 static int serve(struct gitlab_server *s, int fd, const struct sockaddr *sa)
 {
@@ -558,20 +574,18 @@ static int serve(struct gitlab_server *s, int fd, const struct sockaddr *sa)
                               .arg = s,
                               .request_counter = &s->requests,
                               .conn_counter = &s->connections,
-                              .server_header = NULL};
+                              .server_header = NULL,
+                              .error_body = error_body};
     struct conn *c = conn_accept(s->base, s->tls, fd, sa, &cfg);
     if (!c)
-        return -1;
+        return -1; /* failed, or over the connection limit (conn answers that one itself) */
     if (s->o.hooks && s->o.hooks->on_accept)
         s->o.hooks->on_accept(s->o.hooks->arg, c);
     return 0;
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void on_accept(void *arg, int fd, const struct sockaddr *sa)
 {
-    (void)l;
-    (void)salen;
     serve(arg, fd, sa);
 }
 
@@ -587,13 +601,6 @@ int gitlab_server_serve_fd(struct gitlab_server *s, int fd)
         return -1;
     }
     return serve(s, fd, (struct sockaddr *)&ss);
-}
-
-static void on_listener_error(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    log_warn("gitlab: accept: %s", strerror(errno));
 }
 
 static int make_runner_token(struct gitlab_server *s, char *err, size_t errlen)
@@ -626,6 +633,7 @@ struct gitlab_server *gitlab_server_new(struct event_base *base,
     }
     s->base = base;
     s->o = *opts;
+    s->conns.max = opts->max_connections ? opts->max_connections : CONN_DEFAULT_MAX;
     if (s->o.runner_id <= 0)
         s->o.runner_id = 1;
     if (s->o.long_poll_ms == 0)
@@ -660,17 +668,10 @@ struct gitlab_server *gitlab_server_new(struct event_base *base,
         snprintf(err, errlen, "bad bind address \"%s\" (expected an IPv4 address)", addr);
         goto fail;
     }
-    s->listener =
-        evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                LISTEN_BACKLOG, (struct sockaddr *)&sin, sizeof sin);
-    if (!s->listener) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, opts->port, strerror(errno));
+    if (!(s->listener =
+              listener_new(base, &sin, LISTEN_BACKLOG, on_accept, s, "gitlab", err, errlen)))
         goto fail;
-    }
-    evconnlistener_set_error_cb(s->listener, on_listener_error);
-    socklen_t slen = sizeof sin;
-    getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&sin, &slen);
-    s->port = ntohs(sin.sin_port);
+    s->port = listener_port(s->listener);
     snprintf(s->url, sizeof s->url, "%s://%s:%d/", s->tls ? "https" : "http", addr, s->port);
     return s;
 fail:
@@ -682,8 +683,7 @@ void gitlab_server_free(struct gitlab_server *s)
 {
     if (!s)
         return;
-    if (s->listener)
-        evconnlistener_free(s->listener);
+    listener_free(s->listener);
     /* aborting a held connection runs on_waiter_close, which frees its waiter */
     conn_set_abort_all(&s->conns);
     while (s->waiters) /* none left unless a connection vanished without its close callback */

@@ -68,6 +68,10 @@ struct gitlab_server_opts {
                                    only counts it); 1: answered 412, so the runner rewinds its
                                    trace (a path GitLab itself never takes: a fault) */
     uint64_t seed;            /**< seeds X-GitLab-Last-Update values and job tokens */
+    size_t max_connections;   /**< connections served at once; 0: CONN_DEFAULT_MAX. A connection
+                                   past it gets 503 {"message": "503 Service Unavailable - too
+                                   many connections: ..."} for its first request, then is
+                                   closed */
     const struct gitlab_hooks *hooks; /**< borrowed; NULL for none */
 };
 

@@ -32,6 +32,10 @@
 
 enum conn_mode { MODE_HTTP, MODE_UPGRADED };
 
+/* How long a closing connection keeps reading (and dropping) what the client still sends after
+ * our FIN, as Go's net/http waits in closeWriteAndWait (rstAvoidanceDelay, 500 ms). */
+#define CONN_LINGER_MS 500
+
 /* Response ends remembered for egress filters; past this many answers queued behind a held one,
  * the oldest boundaries are forgotten (a filter then sees them as one). */
 #define CONN_MAX_PENDING_ENDS 32
@@ -81,11 +85,15 @@ struct conn {
 
     struct conn *set_prev, *set_next;
 
-    int depth;              /* callbacks running on the stack; free waits until it is 0 */
-    int dead;               /* marked for freeing */
-    int pause_on_handshake; /* pause when the TLS handshake completes */
-    int reset;              /* close with RST */
-    int plain_fd;           /* a plain socket bufferevent: egress may write to the fd itself */
+    int depth;                  /* callbacks running on the stack; free waits until it is 0 */
+    int dead;                   /* marked for freeing */
+    int pause_on_handshake;     /* pause when the TLS handshake completes */
+    int reset;                  /* close with RST */
+    int plain_fd;               /* a plain socket bufferevent: egress may write to the fd itself */
+    int refused;                /* over the set's limit: its first request is answered 503 */
+    struct event *refuse_timer; /* closes a refused connection that sends no request */
+    int lingering;              /* our FIN is sent: dropping input until the client's FIN */
+    struct event *linger_timer; /* ends the lingering */
 };
 
 static uint64_t next_conn_id = 1;
@@ -479,11 +487,39 @@ int conn_write_raw(struct conn *c, const void *data, size_t len)
     return flush_guarded(c);
 }
 
-/* If everything is out and the connection should close, close it (FIN). */
+static void on_linger_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_abort(arg); /* not inside one of our callbacks: frees at once */
+}
+
+/* Everything is out: send our FIN now, then read and drop what the client still sends until its
+ * FIN or CONN_LINGER_MS. Closing at once with its bytes unread in our socket (the rest of a body
+ * answered 413 from its Content-Length, requests pipelined behind a Connection: close) would send
+ * a reset instead, and a reset can destroy the answer before the client has read it. */
+static void linger(struct conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    struct timeval tv = {0, CONN_LINGER_MS * 1000};
+    if (c->reset || fd < 0 ||
+        !(c->linger_timer = evtimer_new(bufferevent_get_base(c->bev), on_linger_over, c)) ||
+        evtimer_add(c->linger_timer, &tv) < 0 || shutdown(fd, SHUT_WR) < 0) {
+        conn_abort(c);
+        return;
+    }
+    c->lingering = 1;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0); /* read on: it is dropped as it comes */
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* If everything is out and the connection should close, close it (FIN, then linger). */
 static void maybe_finish_close(struct conn *c)
 {
-    if (c->close_after && !c->dead && conn_pending_bytes(c) == 0)
-        conn_abort(c);
+    if (c->close_after && !c->dead && !c->lingering && conn_pending_bytes(c) == 0)
+        linger(c);
 }
 
 /* ---- responses ---- */
@@ -611,23 +647,59 @@ void conn_upgrade(struct conn *c, conn_upgraded_cb cb, void *arg)
         cb(arg, c, bufferevent_get_input(c->bev));
 }
 
-/* ---- errors found while parsing: a Status body, then close ---- */
+/* ---- answers the connection gives by itself: a JSON body, then close ---- */
 
-static void respond_parse_error(struct conn *c, int code, const char *message)
+/* The Status reason kube-apiserver gives with code. */
+static const char *status_reason(int code)
 {
-    char body[512];
-    const char *reason = code == HTTP_PAYLOADTOOLARGE   ? "RequestEntityTooLarge"
-                         : code == HTTP_BADREQUEST      ? "BadRequest"
-                         : code == HTTP_HEADERSTOOLARGE ? "BadRequest"
-                         : code == HTTP_URITOOLONG      ? "BadRequest"
-                                                        : "InternalError";
-    snprintf(body, sizeof body,
-             "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
-             "\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}\n",
-             message, reason, code);
+    switch (code) {
+    case HTTP_PAYLOADTOOLARGE:
+        return "RequestEntityTooLarge";
+    case HTTP_BADREQUEST:
+    case HTTP_HEADERSTOOLARGE:
+    case HTTP_URITOOLONG:
+        return "BadRequest";
+    case HTTP_SERVUNAVAIL:
+        return "ServiceUnavailable";
+    default:
+        return "InternalError";
+    }
+}
+
+static size_t status_body(int code, const char *message, char *buf, size_t len)
+{
+    const char *reason = status_reason(code);
+    int n = snprintf(buf, len,
+                     "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                     "\"status\":\"Failure\",\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}\n",
+                     message, reason, code);
+    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+/* Answer the request being read (complete or not) with code and a JSON body saying message, then
+ * close. */
+static void respond_error(struct conn *c, int code, const char *message)
+{
+    static const char *const retry[] = {"Retry-After", "1", NULL};
+    char body[1024];
+    size_t n = c->cfg.error_body ? c->cfg.error_body(code, message, body, sizeof body) : 0;
+    if (n == 0 || n >= sizeof body)
+        n = status_body(code, message, body, sizeof body);
     c->req.keep_alive = 0;
     c->req_ready = 1;
-    conn_respond(c, code, HTTP_CT_JSON, NULL, body, strlen(body));
+    conn_respond(c, code, HTTP_CT_JSON, code == HTTP_SERVUNAVAIL ? retry : NULL, body, n);
+}
+
+/* A refused connection's request: 503 with how many connections the server holds. */
+static void respond_limit(struct conn *c)
+{
+    char msg[256];
+    struct conn_set *set = c->cfg.set;
+    snprintf(msg, sizeof msg,
+             "too many connections: the server holds %zu (its limit); close idle connections or "
+             "raise the limit (kubefault serve --max-connections)",
+             set->count - set->refusing);
+    respond_error(c, HTTP_SERVUNAVAIL, msg);
 }
 
 static void process_input(struct conn *c)
@@ -658,23 +730,27 @@ static void process_input(struct conn *c)
             else
                 snprintf(msg, sizeof msg, "malformed HTTP request: %s",
                          http_errno_description(err));
-            respond_parse_error(c,
-                                c->cap_error                 ? c->cap_error
-                                : err == HPE_HEADER_OVERFLOW ? HTTP_HEADERSTOOLARGE
-                                                             : HTTP_BADREQUEST,
-                                msg);
+            respond_error(c,
+                          c->cap_error                 ? c->cap_error
+                          : err == HPE_HEADER_OVERFLOW ? HTTP_HEADERSTOOLARGE
+                                                       : HTTP_BADREQUEST,
+                          msg);
             return;
         }
         evbuffer_drain(in, n);
         if (!c->req_ready)
             continue;
+        if (c->refused) {
+            respond_limit(c);
+            return;
+        }
         int status = split_url(&c->req);
         c->req.seq = c->cfg.request_counter ? ++*c->cfg.request_counter : 0;
         c->req.start_ns = clock_mono_ns();
         if (status) {
-            respond_parse_error(c, status,
-                                status == HTTP_BADREQUEST ? "too many query parameters"
-                                                          : "out of memory");
+            respond_error(c, status,
+                          status == HTTP_BADREQUEST ? "too many query parameters"
+                                                    : "out of memory");
             return;
         }
         c->cfg.on_request(c->cfg.arg, c, &c->req);
@@ -687,7 +763,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     c->depth++;
-    if (c->mode == MODE_UPGRADED && c->on_upgraded)
+    if (c->lingering)
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+    else if (c->mode == MODE_UPGRADED && (c->close_after || !c->on_upgraded))
+        /* closing: the protocol engine may already be gone; what the client still sends is
+         * read and dropped (unread input would turn our FIN into a reset) */
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+    else if (c->mode == MODE_UPGRADED)
         c->on_upgraded(c->upgraded_arg, c, bufferevent_get_input(bev));
     else if (c->mode == MODE_HTTP)
         process_input(c);
@@ -872,15 +954,27 @@ void conn_set_abort_all(struct conn_set *set)
 
 static void conn_destroy(struct conn *c)
 {
-    if (c->cfg.set) {
+    struct conn_set *set = c->cfg.set;
+    if (set) {
         if (c->set_prev)
             c->set_prev->set_next = c->set_next;
         else
-            c->cfg.set->head = c->set_next;
+            set->head = c->set_next;
         if (c->set_next)
             c->set_next->set_prev = c->set_prev;
-        c->cfg.set->count--;
+        set->count--;
+        if (c->refused)
+            set->refusing--;
+        if (set->at_max && set->count - set->refusing < set->max) {
+            set->at_max = 0;
+            log_info("below the connection limit again (%zu of %zu open): serving new connections",
+                     set->count - set->refusing, set->max);
+        }
     }
+    if (c->refuse_timer)
+        event_free(c->refuse_timer);
+    if (c->linger_timer)
+        event_free(c->linger_timer);
     evutil_socket_t fd = bufferevent_getfd(c->bev);
     if (c->reset && fd >= 0) {
         struct linger lg = {1, 0};
@@ -893,6 +987,38 @@ static void conn_destroy(struct conn *c)
     free(c);
 }
 
+static void on_refuse_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    log_debug("conn %llu %s: no request within %d ms of being refused: closing",
+              (unsigned long long)c->id, c->peer, CONN_REFUSE_WAIT_MS);
+    conn_abort(c); /* not inside one of our callbacks: frees at once */
+}
+
+/* c was accepted over its set's limit: answer its first request 503 (process_input), and close it
+ * if none comes in time. Its requests never reach the server's callbacks. */
+static int refuse(struct conn *c)
+{
+    struct conn_set *set = c->cfg.set;
+    struct timeval tv = {CONN_REFUSE_WAIT_MS / 1000, (CONN_REFUSE_WAIT_MS % 1000) * 1000};
+    c->refused = 1;
+    set->refusing++;
+    c->cfg.on_response = NULL;
+    c->cfg.request_counter = NULL;
+    if (!(c->refuse_timer = evtimer_new(bufferevent_get_base(c->bev), on_refuse_timeout, c)) ||
+        evtimer_add(c->refuse_timer, &tv) < 0)
+        return -1;
+    if (!set->at_max) {
+        set->at_max = 1;
+        log_warn("connection limit reached (%zu open): answering new connections 503 (too many "
+                 "connections) until one closes",
+                 set->count - set->refusing);
+    }
+    return 0;
+}
+
 struct conn *conn_accept(struct event_base *base, struct tls_ctx *tls, int fd,
                          const struct sockaddr *sa, const struct conn_config *cfg)
 {
@@ -902,6 +1028,15 @@ struct conn *conn_accept(struct event_base *base, struct tls_ctx *tls, int fd,
         char ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
         snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(in->sin_port));
+    }
+    struct conn_set *set = cfg->set;
+    int over = set && set->max && set->count - set->refusing >= set->max;
+    if (over && set->refusing >= CONN_MAX_REFUSING) {
+        /* a flood past the limit: no room even to say so */
+        log_debug("%s: over the connection limit with %zu being refused already: closed", peer,
+                  set->refusing);
+        evutil_closesocket(fd);
+        return NULL;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -925,5 +1060,11 @@ struct conn *conn_accept(struct event_base *base, struct tls_ctx *tls, int fd,
         evutil_closesocket(fd);
         return NULL;
     }
-    return conn_new(bev, cfg, peer);
+    struct conn *c = conn_new(bev, cfg, peer);
+    if (c && over) {
+        if (refuse(c) < 0)
+            conn_abort(c);
+        return NULL;
+    }
+    return c;
 }

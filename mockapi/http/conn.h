@@ -72,10 +72,25 @@ typedef void (*conn_egress_cb)(void *arg, struct conn *c, struct evbuffer *stage
 /** Bytes received after an upgrade are handed here (issue 4's SPDY and WebSocket engines). */
 typedef void (*conn_upgraded_cb)(void *arg, struct conn *c, struct evbuffer *input);
 
-/** The live connections of one server, so it can end them all at shutdown. */
+/** Connections one server holds at once unless told otherwise: room for the benchmark's 10k
+ *  watchers (scripts/bench/watch.sh) and then some. */
+#define CONN_DEFAULT_MAX 16384
+/** Connections over the limit kept open until their first request is answered 503; past this
+ *  many at once, further ones are closed as soon as they are accepted. */
+#define CONN_MAX_REFUSING 64
+/** How long a connection over the limit has to send that request before it is closed. */
+#define CONN_REFUSE_WAIT_MS 5000
+
+/** The live connections of one server, so it can end them all at shutdown, and its connection
+ *  limit. */
 struct conn_set {
     struct conn *head;
-    size_t count;
+    size_t count;    /**< open connections, the ones being refused included */
+    size_t max;      /**< connections served at once; 0: no limit. A connection accepted while
+                          count - refusing is at max is refused: its first request is answered
+                          503 (conn_config.error_body), then it closes */
+    size_t refusing; /**< of count, the connections being refused */
+    int at_max;      /**< refusing since the limit was last reached (logged once per episode) */
 };
 
 /** Abort every connection in the set (their close callbacks run). */
@@ -87,25 +102,36 @@ void conn_set_abort_all(struct conn_set *set);
 typedef void (*conn_response_cb)(void *arg, struct conn *c, const struct http_request *req,
                                  int code, uint64_t bytes, int complete);
 
+/** Write the JSON body of an answer the connection gives by itself, before any request handler
+ *  sees the request: a malformed or oversized request (400, 413, 414, 431) or the connection limit
+ *  (503). message says what was wrong, lower case, no quotes ("the request body is larger than
+ *  4194304 bytes"). Returns the body's length (below len), or 0 for the default: a Kubernetes
+ *  Status. The answer carries Connection: close (and Retry-After: 1 with 503). */
+typedef size_t (*conn_error_body_cb)(int code, const char *message, char *buf, size_t len);
+
 struct conn_config {
     struct conn_set *set; /**< borrowed; the connection joins it until it is freed */
     conn_request_cb on_request;
     conn_response_cb on_response; /**< NULL: none */
     void *arg;
-    uint64_t *request_counter; /**< borrowed; numbers requests across the server */
-    uint64_t *conn_counter;    /**< borrowed; numbers connections across the server (NULL: one
-                                    process-wide count) */
-    const char *server_header; /**< NULL: none */
+    uint64_t *request_counter;     /**< borrowed; numbers requests across the server */
+    uint64_t *conn_counter;        /**< borrowed; numbers connections across the server (NULL: one
+                                        process-wide count) */
+    const char *server_header;     /**< NULL: none */
+    conn_error_body_cb error_body; /**< NULL: Kubernetes Status bodies */
 };
 
 /** Wrap an accepted bufferevent (plain or OpenSSL). Takes ownership of bev (freed with the conn).
  *  Returns NULL on allocation failure (bev is freed then too). */
 struct conn *conn_new(struct bufferevent *bev, const struct conn_config *cfg, const char *peer);
 
-/** A connection for a socket a listener accepted (evconnlistener's fd and address): TCP_NODELAY,
- *  TLS with tls's context (the handshake runs as the first bytes come; dirty shutdowns allowed)
- *  or plain when tls is NULL, the peer named "ip:port", then conn_new(). Shared by the fake
- *  kube-apiserver and the fake GitLab. NULL when it cannot be set up (the socket is closed). */
+/** A connection for a socket a listener accepted (its fd and address): TCP_NODELAY, TLS with
+ *  tls's context (the handshake runs as the first bytes come; dirty shutdowns allowed) or plain
+ *  when tls is NULL, the peer named "ip:port", then conn_new(). Shared by the fake kube-apiserver
+ *  and the fake GitLab. NULL when it cannot be set up (the socket is closed), and NULL when
+ *  cfg->set is at its limit: the connection is then refused on its own (its first request is
+ *  answered 503 "too many connections: ...", the connection closes; one that sends no request
+ *  within CONN_REFUSE_WAIT_MS is closed) and never reaches cfg's callbacks. */
 struct conn *conn_accept(struct event_base *base, struct tls_ctx *tls, int fd,
                          const struct sockaddr *sa, const struct conn_config *cfg);
 
@@ -181,7 +207,9 @@ void conn_pause_after_handshake(struct conn *c);
 
 /* ---- endings. After these the connection may already be freed: do not touch it again. ---- */
 
-/** Close after everything staged has reached the kernel (FIN). */
+/** Close after everything staged has reached the kernel: our FIN, then what the client still sends
+ *  is read and dropped until its FIN or 500 ms (so unread input does not turn the close into a
+ *  reset that destroys the answer). Answers with Connection: close end the same way. */
 void conn_close(struct conn *c);
 
 /** Close now with an RST (SO_LINGER 0), dropping anything not sent. */

@@ -1191,7 +1191,19 @@ static void on_log_follow(void *arg, const char *data, size_t len, int64_t stamp
         conn_stream_end(c);
         return;
     }
-    write_log_line(ls->conn, ls->timestamps, data, len, stamp_ns); /* on failure ls is freed */
+    if (write_log_line(ls->conn, ls->timestamps, data, len, stamp_ns) < 0)
+        return; /* the connection went: on_log_conn_close freed ls */
+    size_t pending = conn_pending_bytes(ls->conn);
+    if (pending > API_MAX_LOG_PENDING_BYTES) {
+        struct conn *c = ls->conn;
+        log_warn("log -f from %s: client too slow (%zu bytes unsent, the limit is %d): closing its "
+                 "connection",
+                 conn_peer(c), pending, API_MAX_LOG_PENDING_BYTES);
+        conn_set_close_cb(c, NULL, NULL);
+        cluster_log_unfollow(ls->api->cluster, ls->follow); /* ours: cluster steps past it */
+        free(ls);
+        conn_abort(c);
+    }
 }
 
 static void on_log_conn_close(void *arg, struct conn *c)

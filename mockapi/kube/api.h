@@ -15,6 +15,11 @@ struct watch_hub;
 struct api;
 struct ctr_runtime;
 
+/** A followed log's output left unsent (written toward the client, not yet taken by the kernel)
+ *  past which the stream is cut: its connection closed, the unsent bytes dropped. The kubelet would
+ *  stop reading the container's log file instead; the fake has no file to fall back on. */
+#define API_MAX_LOG_PENDING_BYTES (8 * 1024 * 1024)
+
 struct api_opts {
     const char *kube_minor;     /**< "32": /version's minor (the kubectl dispatcher picks by it) */
     const char *server_address; /**< "127.0.0.1:PORT" for /api's serverAddressByClientCIDRs */

@@ -99,6 +99,7 @@ struct ctr_runtime {
     struct strmap *by_uid; /* the listed pods by uid (keys borrowed from them) */
     uint64_t listen;
     struct event *reap;
+    size_t max_pending; /* unread exec/attach output that ends a session; 0: remotecmd.h's */
 };
 
 /* ---- pods ---- */
@@ -733,8 +734,8 @@ struct ctr_attach {
     struct rcs_session *s;
     char container[CTR_NAME_MAX];
     uint64_t follow;
-    char *line;
-    size_t len;
+    char *line; /* the line being typed, line_cap bytes allocated */
+    size_t len, line_cap;
 };
 
 static void attach_output(void *arg, const char *data, size_t len, int64_t stamp_ns)
@@ -790,6 +791,20 @@ static void attach_line(struct ctr_attach *a, const char *line, size_t len)
     rcs_script_clear(&out);
 }
 
+/* stdin a program keeps went past RCS_MAX_INPUT_BYTES: end the session with a Failure saying so
+ * (kubectl prints "error: kubefault: ..."), rather than run a truncated script or line. */
+static void input_too_long(struct rcs_session *s, const struct ctr_pod *p, const char *container,
+                           const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "kubefault: %s of more than %d bytes on stdin: the fake keeps at most that much, so "
+             "nothing was run",
+             what, RCS_MAX_INPUT_BYTES);
+    log_warn("exec in %s/%s %s: %s", p->ns, p->name, container, msg);
+    rcs_exit_failure(s, msg);
+}
+
 static void attach_input(struct rcs_session *s, void *ctx, enum rcs_stream stream, const void *data,
                          size_t len)
 {
@@ -803,20 +818,36 @@ static void attach_input(struct rcs_session *s, void *ctx, enum rcs_stream strea
         rcs_exit(s, 0);
         return;
     }
-    const char *d = data;
-    for (size_t i = 0; i < len && !rcs_finished(s); i++) {
-        if (d[i] == '\n' || d[i] == '\r') {
+    const char *d = data, *end = d + len;
+    while (d < end && !rcs_finished(s)) {
+        const char *eol = d;
+        while (eol < end && *eol != '\n' && *eol != '\r')
+            eol++;
+        size_t n = (size_t)(eol - d);
+        if (n > RCS_MAX_INPUT_BYTES - a->len) {
+            input_too_long(s, a->pod, a->container, "a line");
+            return;
+        }
+        if (a->len + n > a->line_cap) { /* doubling: typed byte by byte stays linear */
+            size_t cap = a->line_cap ? a->line_cap : 256;
+            while (cap < a->len + n)
+                cap *= 2;
+            char *grown = realloc(a->line, cap);
+            if (!grown)
+                return;
+            a->line = grown;
+            a->line_cap = cap;
+        }
+        if (n) {
+            memcpy(a->line + a->len, d, n);
+            a->len += n;
+        }
+        d = eol;
+        if (d < end) { /* the end of a line */
             attach_line(a, a->line ? a->line : "", a->len);
             a->len = 0;
-            continue;
+            d++;
         }
-        if (a->len >= RCS_MAX_INPUT_BYTES)
-            continue;
-        char *n = realloc(a->line, a->len + 1);
-        if (!n)
-            return;
-        a->line = n;
-        a->line[a->len++] = d[i];
     }
 }
 
@@ -930,7 +961,6 @@ static void shell_start(struct rcs_session *s, void *ctx)
 static void shell_input(struct rcs_session *s, void *ctx, enum rcs_stream stream, const void *data,
                         size_t len)
 {
-    (void)s;
     struct ctr_shell *sh = ctx;
     if (stream != RCS_STDIN || sh->timer || sh->plan.nsteps)
         return;
@@ -938,9 +968,9 @@ static void shell_input(struct rcs_session *s, void *ctx, enum rcs_stream stream
         shell_run(sh);
         return;
     }
-    if (sh->len + len > RCS_MAX_INPUT_BYTES) {
-        log_warn("exec: a script of more than %d bytes: the rest is dropped", RCS_MAX_INPUT_BYTES);
-        len = RCS_MAX_INPUT_BYTES - sh->len;
+    if (len > RCS_MAX_INPUT_BYTES - sh->len) {
+        input_too_long(s, sh->pod, sh->container, "a script");
+        return;
     }
     char *n = realloc(sh->in, sh->len + len + 1);
     if (!n)
@@ -1001,6 +1031,20 @@ void ctr_runtime_free(struct ctr_runtime *rt)
     free(rt);
 }
 
+void ctr_runtime_set_max_pending(struct ctr_runtime *rt, size_t bytes)
+{
+    rt->max_pending = bytes;
+}
+
+size_t ctr_runtime_sessions(const struct ctr_runtime *rt)
+{
+    size_t n = 0;
+    for (const struct ctr_pod *p = rt->pods; p; p = p->next)
+        for (const struct ctr_sess *cs = p->sessions; cs; cs = cs->next)
+            n += cs->s != NULL;
+    return n;
+}
+
 static int base_is(const char *word, const char *name)
 {
     const char *b = strrchr(word, '/');
@@ -1015,7 +1059,7 @@ void ctr_remotecmd(struct ctr_runtime *rt, struct conn *c, struct http_request *
     struct rcs_script script = {0};
     struct rcs_faults faults;
     rcs_faults_none(&faults);
-    struct remotecmd_spec spec = {.opts = &o, .faults = &faults};
+    struct remotecmd_spec spec = {.opts = &o, .faults = &faults, .max_pending = rt->max_pending};
     struct rcs_program prog = {0};
     struct ctr_pod *p = pod_get(rt, pod);
     struct ctr_sess *cs = p ? calloc(1, sizeof *cs) : NULL;

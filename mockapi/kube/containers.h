@@ -43,6 +43,13 @@ struct ctr_runtime *ctr_runtime_new(struct cluster *cl, struct store *store,
 /** Free. Sessions still open keep their pod's state until they end. NULL is a no-op. */
 void ctr_runtime_free(struct ctr_runtime *rt);
 
+/** Exec and attach sessions running now (for tests). */
+size_t ctr_runtime_sessions(const struct ctr_runtime *rt);
+
+/** Output an exec or attach client may leave unread before its session is ended, for sessions
+ *  started from now on (0: REMOTECMD_MAX_PENDING_BYTES, 8 MiB). Tests lower it. */
+void ctr_runtime_set_max_pending(struct ctr_runtime *rt, size_t bytes);
+
 /** Decide what an exec/attach into container of pod runs (after the apiserver's checks) and start
  *  it on c: consults hooks.on_remotecmd, then the runner protocol, then the built-in commands, and
  *  upgrades over WebSocket or SPDY (websocket: 1 for WebSocket). opts is borrowed. */

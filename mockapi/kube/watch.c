@@ -38,9 +38,12 @@ struct watch {
     struct event *timeout_ev;
     struct event *bookmark_ev;
     struct watch *prev, *next; /* in the hub's list for its kind */
-    int in_hook;               /* the event hook is running: ends are deferred until it returns */
-    int end_requested;         /* watch_end() was called from the hook */
-    int gone;                  /* the connection went away during the hook */
+    size_t allowance;  /* unsent bytes that cut the watcher (hub->max_pending, plus the initial
+                          burst until the client has caught up with it) */
+    int starting;      /* writing the initial or replayed events: never cut for these */
+    int in_hook;       /* the event hook is running: ends are deferred until it returns */
+    int end_requested; /* watch_end() was called from the hook */
+    int gone;          /* the connection went away during the hook */
 };
 
 /* The line last printed for one event type: "{type, object}\n" */
@@ -69,6 +72,7 @@ struct watch_hub {
     struct store *store;
     const struct mockapi_hooks *hooks;
     int64_t bookmark_ms;
+    size_t max_pending;
     struct watch_list kinds[KIND__COUNT];
     size_t count;
     uint64_t listener; /* 0 while there is no watch */
@@ -86,7 +90,13 @@ struct watch_hub *watch_hub_new(struct event_base *base, struct store *store,
     hub->store = store;
     hub->hooks = hooks;
     hub->bookmark_ms = WATCH_DEFAULT_BOOKMARK_MS;
+    hub->max_pending = WATCH_MAX_PENDING_BYTES;
     return hub;
+}
+
+void watch_hub_set_max_pending(struct watch_hub *hub, size_t bytes)
+{
+    hub->max_pending = bytes ? bytes : WATCH_MAX_PENDING_BYTES;
 }
 
 void watch_hub_set_bookmark_interval(struct watch_hub *hub, int64_t ms)
@@ -238,6 +248,8 @@ static const char *shared_line(struct watch_hub *hub, const char *type, const cJ
     return lc->text;
 }
 
+static int check_slow(struct watch *w);
+
 /* Serialise and write one event; returns -1 when the watch was ended (slow reader). stored: obj is
  * an object of the store (its line may be shared with other watches). */
 static int send_event(struct watch *w, const char *type, const cJSON *obj, int stored)
@@ -276,9 +288,24 @@ static int send_event(struct watch *w, const char *type, const cJSON *obj, int s
     cJSON_Delete(table);
     if (gone)
         return -1; /* the connection went away while we wrote: w was freed by on_conn_close */
-    if (conn_pending_bytes(w->conn) > WATCH_MAX_PENDING_BYTES) {
-        log_warn("watch on %s from %s: client too slow (%zu bytes unsent), closing",
-                 w->o.kind->resource, conn_peer(w->conn), conn_pending_bytes(w->conn));
+    return w->starting ? 0 : check_slow(w);
+}
+
+/* Cut a watcher whose client leaves more than its allowance unread. -1 when it was cut. The
+ * allowance covers the events sent at the start (a replay from an old resourceVersion goes out in
+ * one piece, however fast the client reads) until the client has caught up with them. */
+static int check_slow(struct watch *w)
+{
+    struct watch_hub *hub = w->hub;
+    size_t pending = conn_pending_bytes(w->conn);
+    if (pending <= hub->max_pending)
+        w->allowance = hub->max_pending;
+    if (pending > w->allowance) {
+        /* kube-apiserver's cacher: "Forcing ... watcher close due to unresponsiveness"; the
+         * client's reflector then watches again from its last resourceVersion */
+        log_warn("watch on %s from %s: client too slow (%zu bytes unsent, the limit is %zu): "
+                 "closing its connection",
+                 w->o.kind->resource, conn_peer(w->conn), pending, hub->max_pending);
         struct conn *c = w->conn;
         conn_set_close_cb(c, NULL, NULL);
         watch_free(w);
@@ -401,6 +428,7 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
     w->o = *opts;
     snprintf(w->namespace, sizeof w->namespace, "%s", opts->namespace ? opts->namespace : "");
     w->o.namespace = w->namespace;
+    w->starting = 1;
     struct watch_list *l = &hub->kinds[w->o.kind->id];
     w->prev = l->last;
     if (l->last)
@@ -436,6 +464,8 @@ struct watch *watch_start(struct watch_hub *hub, struct conn *c, const struct wa
         if (rc.ended)
             return NULL;
     }
+    w->starting = 0;
+    w->allowance = hub->max_pending + conn_pending_bytes(c);
     if (!hub->listener && !(hub->listener = store_listen(hub->store, on_change, hub)))
         goto fail;
     w->listening = 1;

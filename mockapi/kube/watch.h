@@ -17,7 +17,9 @@ struct store;
 struct watch;
 struct watch_hub;
 
-/** Unsent bytes before a slow watcher is cut. */
+/** Bytes written toward a watcher and not yet taken by the kernel past which the watcher is cut:
+ *  its connection is closed (the unsent bytes dropped) and it must watch again from its last
+ *  resourceVersion, as kube-apiserver's cacher ends a watcher whose buffer stays full. */
 #define WATCH_MAX_PENDING_BYTES (8 * 1024 * 1024)
 #define WATCH_DEFAULT_BOOKMARK_MS 60000 /**< periodic bookmark interval (apiserver: ~1 min) */
 #define WATCH_INITIAL_EVENTS_END "k8s.io/initial-events-end"
@@ -45,6 +47,9 @@ void watch_hub_free(struct watch_hub *hub);
 
 /** Change the periodic bookmark interval (ms; 0 turns periodic bookmarks off). */
 void watch_hub_set_bookmark_interval(struct watch_hub *hub, int64_t ms);
+
+/** Change the unsent bytes that cut a watcher (0: WATCH_MAX_PENDING_BYTES). Tests lower it. */
+void watch_hub_set_max_pending(struct watch_hub *hub, size_t bytes);
 
 /** Number of live watches. */
 size_t watch_hub_count(const struct watch_hub *hub);

@@ -26,6 +26,8 @@ struct xport {
     int busy;
     int gone; /* the connection went away: free, never touch c */
     int done; /* the session is over: close the connection, then free */
+    int cut;  /* ended for output left unread (xport_over) */
+    size_t max_pending;
     void (*release)(struct xport *x);
 };
 
@@ -44,19 +46,46 @@ static void on_conn_close(void *arg, struct conn *c)
         xport_free(x);
 }
 
-/* The abort fault: end the connection with no protocol goodbye (no WebSocket close frame, no SPDY
- * FIN or GOAWAY), now or when the transport's own code leaves. */
-static int xport_sink_abort(void *arg)
+/* The session is over: free the transport and close the connection once what is written has gone
+ * out, now or when the transport's own code leaves. */
+static void xport_end(struct xport *x)
 {
-    struct xport *x = arg; /* every transport's sink arg starts with its struct xport */
     x->done = 1;
     if (x->busy || x->gone)
-        return 0;
+        return;
     struct conn *c = x->c;
     conn_set_close_cb(c, NULL, NULL);
     xport_free(x);
     conn_close(c);
+}
+
+/* The abort fault: end the connection with no protocol goodbye (no WebSocket close frame, no SPDY
+ * FIN or GOAWAY). */
+static int xport_sink_abort(void *arg)
+{
+    xport_end(arg); /* every transport's sink arg starts with its struct xport */
     return 0;
+}
+
+/* Before each write: has the client left more than max_pending bytes unread? Then (once) the
+ * Failure Status that ends the session goes into status and its length is returned; else 0. The
+ * output already queued stays queued: a client that reads on gets it all, then the Status. */
+static size_t xport_over(struct xport *x, char *status, size_t len)
+{
+    if (x->cut || x->gone)
+        return 0;
+    size_t pending = conn_pending_bytes(x->c);
+    if (pending <= x->max_pending)
+        return 0;
+    x->cut = 1;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "kubefault: the client left %zu bytes of output unread, more than the %zu the fake "
+             "holds for it: the session was ended",
+             pending, x->max_pending);
+    log_warn("exec from %s: %s", conn_peer(x->c), msg);
+    int n = rcs_failure_json(msg, status, len);
+    return n > 0 ? (size_t)n : 0;
 }
 
 /* Leave a section entered with x->busy++: free or close when that is due. */
@@ -173,10 +202,29 @@ static int ws_b64_frame(struct ws_xport *w, unsigned char channel, const void *d
     return r;
 }
 
+static int ws_sink_write(void *arg, enum rcs_stream stream, const void *data, size_t len);
+
+/* The client left too much output unread: the Failure on the error channel, close 1008, the end
+ * (busy: a failed write frees nothing under us). */
+static int ws_cut(struct ws_xport *w, const char *status, size_t len)
+{
+    w->x.busy++;
+    if (ws_sink_write(w, RCS_ERROR, status, len) == 0 && !w->x.gone && !w->sent_close) {
+        w->sent_close = 1;
+        ws_write_close(ws_out, w, WS_CLOSE_POLICY, "kubefault: client too slow");
+    }
+    w->x.done = 1;
+    xport_settle(&w->x);
+    return -1;
+}
+
 static int ws_sink_write(void *arg, enum rcs_stream stream, const void *data, size_t len)
 {
     struct ws_xport *w = arg;
     char msg[RCS_MAX_STATUS_BYTES];
+    size_t cut = xport_over(&w->x, msg, sizeof msg);
+    if (cut)
+        return ws_cut(w, msg, cut);
     if (stream == RCS_ERROR && w->v1) { /* the Status's message, or nothing for Success */
         cJSON *st = cJSON_ParseWithLength(data, len);
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(st, "message");
@@ -260,7 +308,6 @@ static int ws_on_message(void *arg, const struct ws_message *m)
 
 static void ws_on_upgraded(void *arg, struct conn *c, struct evbuffer *input)
 {
-    (void)c;
     struct ws_xport *w = arg;
     w->x.busy++;
     size_t len;
@@ -268,10 +315,14 @@ static void ws_on_upgraded(void *arg, struct conn *c, struct evbuffer *input)
     if (buf && !w->x.done) {
         int r = ws_parser_feed(w->p, buf, len, NULL);
         if (r < 0 && !w->x.gone) {
-            log_debug("exec: websocket: %s", ws_parser_error(w->p));
+            /* the close carries the reason (1009: "ws: message of N bytes exceeds the cap of M
+             * bytes"), cut to what a close frame holds */
+            char reason[WS_MAX_CLOSE_REASON + 1];
+            snprintf(reason, sizeof reason, "%s", ws_parser_error(w->p));
+            log_info("exec from %s: websocket: %s", conn_peer(c), ws_parser_error(w->p));
             if (!w->sent_close) {
                 w->sent_close = 1;
-                ws_write_close(ws_out, w, ws_parser_error_code(w->p), NULL);
+                ws_write_close(ws_out, w, ws_parser_error_code(w->p), reason);
             }
             w->x.done = 1;
         }
@@ -314,6 +365,7 @@ void remotecmd_websocket(struct conn *c, struct http_request *req,
     }
     w->x.c = c;
     w->x.release = ws_release;
+    w->x.max_pending = spec->max_pending ? spec->max_pending : REMOTECMD_MAX_PENDING_BYTES;
     w->v5 = strcmp(acc.protocol, WS_PROTO_K8S_V5) == 0;
     w->v1 = strcmp(acc.protocol, WS_PROTO_K8S_V1) == 0 ||
             strcmp(acc.protocol, WS_PROTO_K8S_V1_B64) == 0;
@@ -377,9 +429,17 @@ static int spdy_flush(struct spdy_xport *s)
     return r;
 }
 
+/* The client left too much output unread: the Failure on the error stream, FIN on every stream,
+ * the end (busy, as ws_cut). */
+static int spdy_cut(struct spdy_xport *s, const char *status, size_t len);
+
 static int spdy_sink_write(void *arg, enum rcs_stream stream, const void *data, size_t len)
 {
     struct spdy_xport *s = arg;
+    char status[RCS_MAX_STATUS_BYTES];
+    size_t cut = xport_over(&s->x, status, sizeof status);
+    if (cut)
+        return spdy_cut(s, status, cut);
     if (!s->sid[stream])
         return 0; /* the client did not open it: the kubelet drops such output too */
     const unsigned char *p = data;
@@ -401,6 +461,16 @@ static int spdy_sink_end(void *arg)
         if (s->sid[order[i]] && spdy_write_data(s->out, s->sid[order[i]], SPDY_FLAG_FIN, "", 0) < 0)
             return -1;
     return spdy_flush(s); /* the client ends with RST_STREAMs and GOAWAY */
+}
+
+static int spdy_cut(struct spdy_xport *s, const char *status, size_t len)
+{
+    s->x.busy++;
+    if (spdy_sink_write(s, RCS_ERROR, status, len) == 0 && !s->x.gone)
+        spdy_sink_end(s);
+    s->x.done = 1;
+    xport_settle(&s->x);
+    return -1;
 }
 
 static int stream_type(const struct spdy_frame *f)
@@ -475,7 +545,6 @@ static int spdy_on_frame(void *arg, const struct spdy_frame *f)
 
 static void spdy_on_upgraded(void *arg, struct conn *c, struct evbuffer *input)
 {
-    (void)c;
     struct spdy_xport *s = arg;
     s->x.busy++;
     size_t len;
@@ -483,7 +552,7 @@ static void spdy_on_upgraded(void *arg, struct conn *c, struct evbuffer *input)
     if (buf && !s->x.done && !s->x.gone) {
         char err[SPDY_ERR_MAX];
         if (spdy_parser_feed(s->p, buf, len, err, sizeof err) < 0 && !s->x.gone && !s->x.done) {
-            log_debug("exec: %s", err);
+            log_info("exec from %s: %s: GOAWAY", conn_peer(c), err);
             if (spdy_write_goaway(s->out, 0, SPDY_GOAWAY_PROTOCOL_ERROR) == 0)
                 spdy_flush(s);
             s->x.done = 1;
@@ -527,6 +596,7 @@ void remotecmd_spdy(struct conn *c, struct http_request *req, const struct remot
     }
     s->x.c = c;
     s->x.release = spdy_release;
+    s->x.max_pending = spec->max_pending ? spec->max_pending : REMOTECMD_MAX_PENDING_BYTES;
     memcpy(s->want, opts->want, sizeof s->want);
     s->want[RCS_ERROR] = 1;
     s->want[RCS_RESIZE] = opts->tty;

@@ -6,6 +6,12 @@
 #include "mockapi/http/conn.h"
 #include "mockapi/stream/session.h"
 
+/** Output a session may leave unread by its client: bytes written toward the connection that the
+ *  kernel has not taken yet. A session whose client lets more pile up is ended: a Failure Status
+ *  "kubefault: the client left N bytes of output unread, ..." after the output already queued
+ *  (WebSocket: then close 1008), and the connection closes once the client has read it all. */
+#define REMOTECMD_MAX_PENDING_BYTES (8u * 1024u * 1024u)
+
 /** What runs in the session: opts (required), and the program, script and faults as rcs_new()
  *  takes them (each may be NULL). The program belongs to the call from then on: its release runs
  *  whatever happens (a refused handshake included), and so does opts->on_free. */
@@ -16,6 +22,7 @@ struct remotecmd_spec {
     const struct rcs_faults *faults;
     void (*created)(void *arg, struct rcs_session *s); /**< the session exists (NULL: none) */
     void *created_arg;
+    size_t max_pending; /**< unread output that ends the session; 0: REMOTECMD_MAX_PENDING_BYTES */
 };
 
 /** 1 when req asks for a WebSocket upgrade (Upgrade: websocket). */

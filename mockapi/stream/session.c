@@ -538,6 +538,29 @@ int rcs_exit_status(struct rcs_session *s, const char *status_json, size_t len)
     return end_with(s, status_json, len);
 }
 
+int rcs_failure_json(const char *message, char *buf, size_t len)
+{
+    int ret = -1;
+    cJSON *st = cJSON_CreateObject();
+    if (st && cJSON_AddObjectToObject(st, "metadata") &&
+        cJSON_AddStringToObject(st, "status", "Failure") &&
+        cJSON_AddStringToObject(st, "message", message) &&
+        cJSON_AddStringToObject(st, "reason", "InternalError") &&
+        cJSON_AddNumberToObject(st, "code", 500) && cJSON_PrintPreallocated(st, buf, (int)len, 0))
+        ret = (int)strlen(buf);
+    cJSON_Delete(st);
+    return ret;
+}
+
+int rcs_exit_failure(struct rcs_session *s, const char *message)
+{
+    char status[RCS_MAX_STATUS_BYTES];
+    int len = rcs_failure_json(message, status, sizeof status);
+    if (len < 0)
+        len = rcs_failure_json("internal error", status, sizeof status);
+    return end_with(s, status, len > 0 ? (size_t)len : 0);
+}
+
 int rcs_exit(struct rcs_session *s, int exit_code)
 {
     if (s->faults.status_exit >= 0)

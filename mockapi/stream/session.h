@@ -164,6 +164,11 @@ int rcs_exit(struct rcs_session *s, int exit_code);
 /** End with a Status of one's own (a Failure with a message: attach's InternalError). */
 int rcs_exit_status(struct rcs_session *s, const char *status_json, size_t len);
 
+/** End with a Failure Status (reason InternalError, code 500) saying message: client-go then
+ *  returns message itself as the exec's error (its v4 error decoder), kubectl prints "error:
+ *  <message>". For limits the fake enforces. 0, or -1 as rcs_exit. */
+int rcs_exit_failure(struct rcs_session *s, const char *message);
+
 /** 1 once the session ended (an exit, or the connection went). */
 int rcs_finished(const struct rcs_session *s);
 
@@ -180,6 +185,11 @@ int rcs_shell_line(const char *line, size_t len, struct rcs_script *out);
 /** The exit code the built-in commands give argv (0..255): "sh -c 'exit N'" gives N, "false" 1,
  *  anything else 0. */
 int rcs_script_exit(const char *const *argv, size_t argc);
+
+/** A Failure Status {"metadata":{},"status":"Failure","message":message,"reason":"InternalError",
+ *  "code":500}, NUL-terminated in buf. Returns the length, or -1 when buf is too small or memory
+ *  ran out. */
+int rcs_failure_json(const char *message, char *buf, size_t len);
 
 /** The error-stream Status as the kubelet writes it (v4 and v5 alike), NUL-terminated in buf:
  *  exit 0 gives {"metadata":{},"status":"Success"}; exit N gives the NonZeroExitCode Failure with

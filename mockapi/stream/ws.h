@@ -27,6 +27,7 @@
 #define WS_CLOSE_NO_STATUS 1005   /**< reported for a close frame without a code; never sent */
 #define WS_CLOSE_ABNORMAL 1006    /**< clients report it for a TCP close without a close frame */
 #define WS_CLOSE_BAD_DATA 1007    /**< e.g. invalid UTF-8 in a text message */
+#define WS_CLOSE_POLICY 1008      /**< policy violation (a client too slow to read its output) */
 #define WS_CLOSE_TOO_BIG 1009     /**< message over the cap */
 #define WS_CLOSE_INTERNAL 1011    /**< server error */
 

@@ -168,8 +168,13 @@ out:
     t->engine = NULL;
     scenario_free(t->scenario);
     t->scenario = NULL;
-    if (t->base)
+    if (t->base) {
+        /* one more turn for libevent's own deferred callbacks: a bufferevent freed while one was
+         * queued (a connection whose reading had stopped at its high watermark) is only released
+         * by them; event_base_free would drop them unrun */
+        event_base_loop(t->base, EVLOOP_NONBLOCK);
         event_base_free(t->base);
+    }
     t->base = NULL;
     write_byte(t->ctl[1], status);
     return NULL;
@@ -289,6 +294,7 @@ static struct itest *start(void **state, const struct itest_opts *o, int forward
     t->so.kube_version = o->kube_version;
     t->so.token = o->token;
     t->so.seed = 42;
+    t->so.max_connections = o->max_connections;
     t->so.cluster = o->cluster;
     if (!t->so.cluster.schedule_delay_ms)
         t->so.cluster.schedule_delay_ms = ITEST_SCHEDULE_MS;

@@ -31,6 +31,7 @@ struct itest_opts {
     struct cluster_opts cluster;       /**< 0 fields: ITEST_SCHEDULE_MS etc. */
     const char *kube_version;          /**< NULL: the server's default */
     const char *token;                 /**< NULL: a random one */
+    size_t max_connections;            /**< 0: the server's default */
     /* itest_start_scenario only */
     const char *scenario_file; /**< the name the scenario is parsed as (its messages, the control
                                     API's status); NULL: "t.json" */

@@ -46,7 +46,7 @@ static void up(void *arg, struct mockapi_server *s)
     struct scenario *sc = engine_scenario(F.engine);
     if (sc->gitlab.present) {
         struct gitlab_server *gs =
-            glrun_start(F.engine, mockapi_server_base(s), sc, NULL, F.err, sizeof F.err);
+            glrun_start(F.engine, mockapi_server_base(s), sc, NULL, 0, F.err, sizeof F.err);
         if (!gs)
             return;
         gltest_init(&F.gl, arg, gs);
