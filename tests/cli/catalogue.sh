@@ -52,30 +52,52 @@ cat "$work/table.txt"
 echo "catalogue run: exit status $rc in $((end - start)) s"
 
 fail=0
-if [ $rc -ne 0 ]; then
+# Under a slow wrapper (KF_TEST_WRAPPER: the valgrind pass) every process runs many times slower,
+# and the catalogue's timing (jobs that must end within durationMax, a job timeout the script must
+# not reach, wait_job long enough for two polls) no longer holds: that pass checks memory (every
+# kubefault run and server here runs under valgrind, scripts/valgrind.sh reads their logs), and a
+# scenario's verdict is shown, not checked. What is still checked: kubefault run ran every scenario
+# (no ERROR row, exit status 0 or 1) and wrote its JUnit report.
+slow=0
+[ -z "${KF_TEST_WRAPPER:-}" ] || slow=1
+if [ $slow = 1 ]; then
+  nfail=$(grep -Ec '[[:space:]]FAIL$' "$work/table.txt")
+  [ "$nfail" = 0 ] || echo "note: under KF_TEST_WRAPPER $nfail scenario verdicts are FAIL (timing is not checked in this pass)"
+  if [ $rc -gt 1 ]; then
+    echo "FAIL kubefault run exited $rc (0 or 1: every scenario ran)"
+    sed -n '/ERROR/p' "$work/progress.txt"
+    fail=1
+  fi
+elif [ $rc -ne 0 ]; then
   echo "FAIL kubefault run exited $rc (0: every scenario passed)"
   sed -n '/FAIL\|ERROR/p' "$work/progress.txt"
   fail=1
 fi
 # every row of the table must say PASS (belt and braces: the exit status says the same)
-if grep -Eq '[[:space:]](FAIL|ERROR)$' "$work/table.txt"; then
+bad='FAIL|ERROR'
+[ $slow = 0 ] || bad=ERROR
+if grep -Eq "[[:space:]]($bad)\$" "$work/table.txt"; then
   echo "FAIL some scenarios are not PASS:"
-  grep -E '[[:space:]](FAIL|ERROR)$' "$work/table.txt"
+  grep -E "[[:space:]]($bad)\$" "$work/table.txt"
   fail=1
 fi
-if ! grep -Eq '^[0-9]+ scenarios? in .*: [0-9]+ passed, 0 failed, 0 errors$' "$work/table.txt"; then
+if ! grep -Eq '^[0-9]+ scenarios? in .*: [0-9]+ passed, 0 failed, 0 errors$' "$work/table.txt" &&
+  { [ $slow = 0 ] || ! grep -Eq '^[0-9]+ scenarios? in .*, 0 errors$' "$work/table.txt"; }; then
   echo "FAIL the summary line does not report every scenario passed"
   fail=1
 fi
-# the JUnit report exists and counts no failures or errors
+# the JUnit report exists and counts no failures (under the wrapper: no errors)
 if [ ! -s "$work/catalogue.xml" ]; then
   echo "FAIL no JUnit report written"
   fail=1
-elif ! grep -q '<testsuite [^>]*failures="0"[^>]*errors="0"' "$work/catalogue.xml" &&
-  ! grep -q '<testsuite [^>]*errors="0"[^>]*failures="0"' "$work/catalogue.xml"; then
+elif ! grep -q '<testsuite [^>]*errors="0"' "$work/catalogue.xml" ||
+  { [ $slow = 0 ] && ! grep -q '<testsuite [^>]*failures="0"' "$work/catalogue.xml"; }; then
   echo "FAIL the JUnit report counts failures or errors:"
   grep -o '<testsuite [^>]*>' "$work/catalogue.xml"
   fail=1
 fi
-[ $fail -eq 0 ] && echo "ok   every catalogue scenario passed"
+if [ $fail -eq 0 ]; then
+  if [ $slow = 1 ]; then echo "ok   every catalogue scenario ran (verdicts not checked under KF_TEST_WRAPPER)"
+  else echo "ok   every catalogue scenario passed"; fi
+fi
 exit $fail
