@@ -50,15 +50,22 @@ check "fixed: recommendation" has fixed "smallest poll_timeout with at most 1% t
 check "fixed: no warning" bash -c "! grep -q warning '$work/fixed.out'"
 check "fixed: wall time on stderr" has_err fixed "kubefault tune: 12 trials in "
 
-# 2. Determinism: the same seed prints the same bytes; another seed draws other delays.
+# 2. Determinism: the same seed prints the same bytes; another seed draws other delays. Under a
+# slow wrapper (valgrind: memory, not timing or determinism, is what that pass checks; each run of
+# 24 real-time trials costs minutes there) one run stands for the three.
 tune u1 "$scen/uniform.json" --poll-timeout 3,5,8 --trials 8 --json "$work/u1.json"
 rc1=$rc
-tune u2 "$scen/uniform.json" --poll-timeout 3,5,8 --trials 8 --jobs 3
-check "uniform: ran (exit 0 or 1)" test "$rc1" -le 1 -a "$rc" -le 1
-check "uniform: same seed, same table" cmp -s "$work/u1.out" "$work/u2.out"
-tune u3 "$scen/uniform.json" --poll-timeout 3,5,8 --trials 8 --seed 12345
-check "uniform: --seed draws other delays" bash -c "! cmp -s '$work/u1.out' '$work/u3.out'"
-check "uniform: --seed is shown" has u3 "seed 12345"
+check "uniform: ran (exit 0 or 1)" test "$rc1" -le 1
+if [ ${#slow[@]} -eq 0 ]; then
+  tune u2 "$scen/uniform.json" --poll-timeout 3,5,8 --trials 8 --jobs 3
+  check "uniform: ran again (exit 0 or 1)" test "$rc" -le 1
+  check "uniform: same seed, same table" cmp -s "$work/u1.out" "$work/u2.out"
+  tune u3 "$scen/uniform.json" --poll-timeout 3,5,8 --trials 8 --seed 12345
+  check "uniform: --seed draws other delays" bash -c "! cmp -s '$work/u1.out' '$work/u3.out'"
+  check "uniform: --seed is shown" has u3 "seed 12345"
+else
+  echo "skip uniform: same seed / other seed (KF_TEST_WRAPPER: the other passes check them)"
+fi
 check "uniform: 8s never times out (delays are at most 8s)" grep -qE '^8s +0/8 ' "$work/u1.out"
 
 # the JSON report says what the table says, trial by trial
@@ -85,11 +92,16 @@ EOF
 
 # 3. Time-scaled trials give what real-time ones give (the scale changes nothing but the clock):
 # three trials at --time-scale 1 (each waits up to 4 s of real time) against the default scale.
-tune real "$scen/uniform.json" --poll-timeout 2,4 --trials 3 --time-scale 1 --seed 5
-tune fast "$scen/uniform.json" --poll-timeout 2,4 --trials 3 --seed 5
-check "real time: ran" test "$rc" -le 1
-check "real time: same table as time-scaled" bash -c "diff <(grep -v '^poll_interval:' '$work/real.out') <(grep -v '^poll_interval:' '$work/fast.out')"
-check "real time: scale 1 shown" has real "time scale 1x: one poll_interval lasts 1s"
+# Under a slow wrapper every run is in real time (above): nothing to compare.
+if [ ${#slow[@]} -eq 0 ]; then
+  tune real "$scen/uniform.json" --poll-timeout 2,4 --trials 3 --time-scale 1 --seed 5
+  tune fast "$scen/uniform.json" --poll-timeout 2,4 --trials 3 --seed 5
+  check "real time: ran" test "$rc" -le 1
+  check "real time: same table as time-scaled" bash -c "diff <(grep -v '^poll_interval:' '$work/real.out') <(grep -v '^poll_interval:' '$work/fast.out')"
+  check "real time: scale 1 shown" has real "time scale 1x: one poll_interval lasts 1s"
+else
+  echo "skip real time against time-scaled (KF_TEST_WRAPPER: every run is in real time)"
+fi
 
 # 4. Trials that neither start nor time out are reported, not counted as either
 tune pull "$scen/image-pull.json" --poll-timeout 5 --trials 2 --keep "$work/kept"
