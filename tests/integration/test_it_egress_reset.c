@@ -87,6 +87,9 @@ static void test_egress_resets_watch_from_timer(void **state)
     reset_state();
     struct itest_opts o = {0};
     o.hooks = &reset_egress_hooks;
+    /* a second between the ADDED event and the scheduling step's MODIFIED: the filter is armed in
+     * between even when the test runs slowly (valgrind) */
+    o.cluster.schedule_delay_ms = 1000;
     struct itest *t = itest_start(state, &o);
     struct itest_stream *st = itest_stream_open(t, PODS "?watch=true", NULL);
     assert_true(atomic_load(&R.target_conn) != 0);
