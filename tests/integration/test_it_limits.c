@@ -282,6 +282,12 @@ static int child_get_version(int port, const struct rlimit *rl)
 
 static void test_accept_out_of_fds(void **state)
 {
+    if (getenv("KF_TEST_WRAPPER") && *getenv("KF_TEST_WRAPPER")) {
+        /* valgrind keeps descriptors of its own above the soft limit and emulates setrlimit() for
+         * them: the limit this test lowers is not the one accept() meets there */
+        print_message("skipped under KF_TEST_WRAPPER (valgrind manages the descriptor limit)\n");
+        skip();
+    }
     /* accept() fails with EMFILE while the process has no descriptor left: the listener rests
      * LISTENER_PAUSE_MS at a time instead of spinning, and the waiting client is served once
      * descriptors are back */
