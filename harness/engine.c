@@ -490,6 +490,10 @@ static enum hook_verdict on_watch_event(void *arg, struct watch *w, const char *
     struct engine *e = arg;
     if (e->stopped)
         return HOOK_PASS;
+    /* a fault ended this watch's connection (a cut, an expiry, a stall for good): its events go
+     * nowhere, and no other rule may act on them (its bytes would follow the end) */
+    if (conn_silenced(watch_conn(w)))
+        return HOOK_DROP;
     uint64_t id = conn_id(watch_conn(w));
     for (size_t i = 0; i < e->nwf; i++) {
         if (e->wf[i].conn_id != id)

@@ -4,8 +4,8 @@
  *
  * The cut filter keeps no per-connection state (its argument is the rule's parsed parameters), so
  * nothing of ours can outlive the connection: conn.h tells a filter nothing when its connection is
- * freed. It moves no byte until the cut can be placed, then moves the kept bytes, swaps itself for
- * a filter that drops everything, and ends the connection. */
+ * freed. It moves no byte until the cut can be placed, then moves the kept bytes, silences the
+ * connection for good (conn_silence: no later fault can put bytes after the cut), and ends it. */
 #include "harness/faults/shape.h"
 
 #include <inttypes.h>
@@ -29,16 +29,9 @@ size_t shape_head_len(struct evbuffer *buf, size_t avail)
     return p.pos < 0 ? 0 : (size_t)p.pos + 4;
 }
 
-static void drop_all(void *arg, struct conn *c, struct evbuffer *staged)
-{
-    (void)arg;
-    (void)c;
-    evbuffer_drain(staged, evbuffer_get_length(staged));
-}
-
 int shape_silence(struct conn *c)
 {
-    return conn_set_egress(c, drop_all, NULL);
+    return conn_silence(c);
 }
 
 /* The kept bytes have left the wire buffer for the kernel: now the RST. Closing with SO_LINGER 0
@@ -76,7 +69,7 @@ static void cut_filter(void *arg, struct conn *c, struct evbuffer *staged)
     }
     struct evbuffer *wire = conn_wire(c);
     evbuffer_remove_buffer(staged, wire, keep);
-    if (conn_set_egress(c, drop_all, NULL) < 0)
+    if (conn_silence(c) < 0)
         return;
     if (cut->end == SHAPE_FIN) {
         conn_close(c);

@@ -34,8 +34,9 @@ size_t shape_head_len(struct evbuffer *buf, size_t avail);
  *  parsed parameters). Returns 0, or -1 when the connection is gone. */
 int shape_cut_install(struct conn *c, const struct shape_cut *cut);
 
-/** Drop every byte written on c from now on (an egress filter that never sends): the connection
- *  stays open and silent until the client gives up. Returns 0, or -1 when it is gone. */
+/** Drop every byte written on c from now on, for good (conn_silence: no fault can install a filter
+ *  after it): the connection stays open and silent until it is ended or the client gives up.
+ *  Returns 0, or -1 when it is gone. */
 int shape_silence(struct conn *c);
 
 /** "after 120 bytes" / "after the headers" for notes and logs, into buf. Returns buf. */

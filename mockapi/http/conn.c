@@ -74,6 +74,7 @@ struct conn {
     int resp_open;       /* a head was written and the answer is not complete */
     conn_egress_cb egress;
     void *egress_arg;
+    int silenced; /* conn_silence: every staged byte is dropped, no filter can be installed */
 
     conn_close_cb on_close;
     void *close_arg;
@@ -431,7 +432,9 @@ static void egress_flush(struct conn *c)
 {
     if (c->dead || !c->bev)
         return;
-    if (c->egress)
+    if (c->silenced)
+        evbuffer_drain(c->staged, evbuffer_get_length(c->staged));
+    else if (c->egress)
         c->egress(c->egress_arg, c, c->staged);
     else
         to_wire(c);
@@ -474,9 +477,26 @@ int conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg)
 {
     if (c->dead)
         return -1;
+    if (c->silenced)
+        return 0; /* a fault ended it: whatever a later one would send must not leave */
     c->egress = cb;
     c->egress_arg = arg;
     return flush_guarded(c);
+}
+
+int conn_silence(struct conn *c)
+{
+    if (c->dead)
+        return -1;
+    c->silenced = 1;
+    c->egress = NULL;
+    c->egress_arg = NULL;
+    return flush_guarded(c);
+}
+
+int conn_silenced(const struct conn *c)
+{
+    return c->silenced;
 }
 
 int conn_write_raw(struct conn *c, const void *data, size_t len)

@@ -153,8 +153,19 @@ void conn_set_close_cb(struct conn *c, conn_close_cb cb, void *arg);
  * it, or it was already closing): then it may already be freed, its close callback has run, and
  * the caller must not touch it (or anything that callback freed) again. */
 
-/** Install the egress filter (NULL restores pass-through and flushes what is staged). */
+/** Install the egress filter (NULL restores pass-through and flushes what is staged). On a
+ *  silenced connection (conn_silence) nothing is installed and 0 is returned: it stays silent. */
 int conn_set_egress(struct conn *c, conn_egress_cb cb, void *arg);
+
+/** From now on drop every byte written on c, for good: the egress filter is removed and no other
+ *  can be installed. For a fault that ends the connection (a cut before its RST or FIN, a stall
+ *  for good): nothing a later fault or the protocol layers write may follow the end it made. The
+ *  connection stays open until it is closed, reset or the client leaves. Returns 0, or -1 when
+ *  it is gone. */
+int conn_silence(struct conn *c);
+
+/** Whether conn_silence() was called on c. */
+int conn_silenced(const struct conn *c);
 
 /** The wire buffer (the bufferevent's output): the egress filter moves bytes here. Borrowed. */
 struct evbuffer *conn_wire(struct conn *c);

@@ -141,9 +141,13 @@ struct cluster {
     struct pod_sim *pods;
     uint64_t next_follow;
     unsigned next_ip;
-    int64_t last_event_ns;  /* the newest event's name stamp */
-    struct event *ns_sweep; /* deletes terminating namespaces' content */
-    struct event *gc;       /* the garbage collector: runs after any deletion */
+    int64_t last_event_ns;     /* the newest event's name stamp */
+    struct event *ns_sweep;    /* deletes terminating namespaces' content */
+    struct event *gc;          /* the garbage collector: runs after any deletion */
+    size_t owned[KIND__COUNT]; /* objects with ownerReferences, per kind: all the collector reads */
+    struct event *ev_trim;     /* deletes the oldest Events past CLUSTER_MAX_EVENTS */
+    char **evq;                /* every Event's "namespace\0name", oldest first (a ring) */
+    size_t evq_head, evq_len, evq_cap;
     struct cnode *nodes;
     size_t nnodes;
     struct series *series;
@@ -1560,13 +1564,16 @@ static int owner_alive(struct cluster *cl, const char *ns, const cJSON *ref)
 /* The garbage collector, as kube-controller-manager's does it for background propagation: an
  * object whose owner references all name objects that are gone is deleted. The runner relies on it
  * for the credentials secret, services and the PDB (runner-k8s-executor.md §2.4). Foreground
- * propagation is treated as background. */
+ * propagation is treated as background. It runs after every deletion, so it reads only the kinds
+ * that hold objects with owners (cl->owned): a store full of pods and Events costs it nothing. */
 static void collect_garbage(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct cluster *cl = arg;
     for (size_t k = 0; k < KIND__COUNT; k++) {
+        if (cl->owned[k] == 0)
+            continue;
         size_t n;
         const cJSON **items = store_list(cl->store, &kinds_table[k], NULL, &n);
         char(*doomed)[2][254] = n ? calloc(n, sizeof *doomed) : NULL;
@@ -1593,11 +1600,100 @@ static void collect_garbage(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* 1 when obj names owners (a non-empty metadata.ownerReferences). */
+static int has_owners(const cJSON *obj)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences")) > 0;
+}
+
+/* ---- Events kept: the oldest go past CLUSTER_MAX_EVENTS ---- */
+
+static int evq_push(struct cluster *cl, const char *ns, const char *name)
+{
+    if (cl->evq_len == cl->evq_cap) {
+        size_t cap = cl->evq_cap ? cl->evq_cap * 2 : 1024;
+        char **q = malloc(cap * sizeof *q);
+        if (!q)
+            return -1;
+        for (size_t i = 0; i < cl->evq_len; i++)
+            q[i] = cl->evq[(cl->evq_head + i) % cl->evq_cap];
+        free(cl->evq);
+        cl->evq = q;
+        cl->evq_cap = cap;
+        cl->evq_head = 0;
+    }
+    size_t a = strlen(ns), b = strlen(name);
+    char *key = malloc(a + b + 2);
+    if (!key)
+        return -1;
+    memcpy(key, ns, a + 1);
+    memcpy(key + a + 1, name, b + 1);
+    cl->evq[(cl->evq_head + cl->evq_len++) % cl->evq_cap] = key;
+    return 0;
+}
+
+static char *evq_pop(struct cluster *cl)
+{
+    char *key = cl->evq[cl->evq_head];
+    cl->evq_head = (cl->evq_head + 1) % cl->evq_cap;
+    cl->evq_len--;
+    return key;
+}
+
+/* Forget the entries of Events that are gone (deleted with their namespace, or by a client), so
+ * the queue stays near the store's count. */
+static void evq_compact(struct cluster *cl)
+{
+    size_t n = cl->evq_len;
+    for (size_t i = 0; i < n; i++) { /* one pass round the ring: each key out, the live ones back */
+        char *key = evq_pop(cl);
+        if (store_get(cl->store, K(KIND_events), key, key + strlen(key) + 1))
+            cl->evq[(cl->evq_head + cl->evq_len++) % cl->evq_cap] = key;
+        else
+            free(key);
+    }
+}
+
+/* Past CLUSTER_MAX_EVENTS the oldest Events are deleted (watchers see them DELETED, as when
+ * kube-apiserver's event TTL expires them). Runs after the change that went past, never in it. */
+static void trim_events(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct cluster *cl = arg;
+    while (cl->evq_len > 0 && store_count(cl->store, K(KIND_events)) > CLUSTER_MAX_EVENTS) {
+        char *key = evq_pop(cl);
+        store_remove(cl->store, K(KIND_events), key, key + strlen(key) + 1); /* -1: gone */
+        free(key);
+    }
+    if (cl->evq_len > 2 * (size_t)CLUSTER_MAX_EVENTS)
+        evq_compact(cl);
+}
+
+/* What every change means to the collector's counts and the Events kept. */
+static void track_change(struct cluster *cl, enum store_event_type type, const struct kinds_info *k,
+                         const cJSON *old, const cJSON *obj)
+{
+    int before = type != STORE_ADDED && has_owners(old);
+    int after = type != STORE_DELETED && has_owners(obj);
+    if (after && !before)
+        cl->owned[k->id]++;
+    else if (before && !after && cl->owned[k->id] > 0)
+        cl->owned[k->id]--;
+    if (k->id == KIND_events && type == STORE_ADDED) {
+        evq_push(cl, store_obj_namespace(obj), store_obj_name(obj)); /* untracked when OOM */
+        if (store_count(cl->store, k) > CLUSTER_MAX_EVENTS ||
+            cl->evq_len > 2 * (size_t)CLUSTER_MAX_EVENTS)
+            event_active(cl->ev_trim, EV_TIMEOUT, 0);
+    }
+}
+
 static void on_store_change(void *arg, enum store_event_type type, const struct kinds_info *k,
                             const cJSON *old, const cJSON *obj)
 {
-    (void)old;
     struct cluster *cl = arg;
+    track_change(cl, type, k, old, obj);
     if (type == STORE_DELETED && k->id != KIND_events)
         event_active(cl->gc, EV_TIMEOUT, 0); /* after this change, never inside it */
     if (k->id != KIND_pods)
@@ -1819,11 +1915,21 @@ struct cluster *cluster_new(struct event_base *base, struct store *store, struct
     cl->listener = store_listen(store, on_store_change, cl);
     cl->ns_sweep = evtimer_new(base, sweep_namespaces, cl);
     cl->gc = evtimer_new(base, collect_garbage, cl);
+    cl->ev_trim = evtimer_new(base, trim_events, cl);
+    /* what the store held before we listened */
+    for (size_t k = 0; k < KIND__COUNT; k++) {
+        size_t n;
+        const cJSON **items = store_list(store, &kinds_table[k], NULL, &n);
+        for (size_t i = 0; i < n; i++)
+            track_change(cl, STORE_ADDED, &kinds_table[k], NULL, items[i]);
+        free(items);
+    }
     cl->series_finish = event_new(base, -1, EV_PERSIST, on_series_finish, cl);
     cl->series_refresh = event_new(base, -1, EV_PERSIST, on_series_refresh, cl);
     struct timeval finish = {SERIES_FINISH_S, 0}, refresh = {SERIES_REFRESH_S, 0};
-    if (!cl->listener || !cl->ns_sweep || !cl->gc || !cl->series_finish || !cl->series_refresh ||
-        event_add(cl->series_finish, &finish) < 0 || event_add(cl->series_refresh, &refresh) < 0) {
+    if (!cl->listener || !cl->ns_sweep || !cl->gc || !cl->ev_trim || !cl->series_finish ||
+        !cl->series_refresh || event_add(cl->series_finish, &finish) < 0 ||
+        event_add(cl->series_refresh, &refresh) < 0) {
         cluster_free(cl);
         return NULL;
     }
@@ -1843,6 +1949,11 @@ void cluster_free(struct cluster *cl)
         event_free(cl->ns_sweep);
     if (cl->gc)
         event_free(cl->gc);
+    if (cl->ev_trim)
+        event_free(cl->ev_trim);
+    while (cl->evq_len > 0)
+        free(evq_pop(cl));
+    free(cl->evq);
     if (cl->series_finish)
         event_free(cl->series_finish);
     if (cl->series_refresh)

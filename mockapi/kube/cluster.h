@@ -19,6 +19,9 @@ struct cluster;
 #define CLUSTER_NODE_NAME "kubefault-node"
 #define CLUSTER_MAX_LOG_BYTES                                                                      \
     (1024 * 1024) /**< output kept per container; older bytes are dropped */
+#define CLUSTER_MAX_EVENTS                                                                         \
+    10000 /**< Events kept; past it the oldest are deleted, as kube-apiserver's --event-ttl (1 h)  \
+             expires them, so a long run's memory stays bounded */
 
 struct cluster_opts {
     int64_t schedule_delay_ms;   /**< pod created -> scheduled (default 50) */

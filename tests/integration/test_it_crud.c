@@ -647,6 +647,45 @@ static void test_owner_references_are_collected(void **state)
     assert_int_equal(code, 200);
 }
 
+/* Owner references given or taken away by an update count as at create: the collector reads only
+ * the kinds that hold owned objects and keeps that count from every change, so a configmap that
+ * gains its only owner by an update must still go with it. */
+static void test_owner_references_set_by_update(void **state)
+{
+    struct itest *t = start_plain(state);
+    long code;
+    create_pod(t, "default", "owner2", NULL);
+    cJSON *owner = itest_json(t, "GET", PODS "/owner2", NULL, &code);
+    char body[1024], ref[256];
+    snprintf(ref, sizeof ref,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"name\":\"owner2\",\"uid\":\"%s\"}",
+             itest_jstr(owner, "metadata.uid"));
+    cJSON_Delete(owner);
+    /* no owner at create, one by update: collected */
+    cJSON_Delete(create(t, "/api/v1/namespaces/default/configmaps",
+                        "{\"metadata\":{\"name\":\"c-later\"}}"));
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"c-later\",\"ownerReferences\":[%s]}}",
+             ref);
+    cJSON_Delete(
+        itest_json(t, "PUT", "/api/v1/namespaces/default/configmaps/c-later", body, &code));
+    assert_int_equal(code, 200);
+    /* an owner at create, none after an update: kept */
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"s-freed\",\"ownerReferences\":[%s]}}",
+             ref);
+    cJSON_Delete(create(t, "/api/v1/namespaces/default/secrets", body));
+    cJSON_Delete(itest_json(t, "PUT", "/api/v1/namespaces/default/secrets/s-freed",
+                            "{\"metadata\":{\"name\":\"s-freed\"}}", &code));
+    assert_int_equal(code, 200);
+    cJSON_Delete(itest_json(t, "DELETE", PODS "/owner2?gracePeriodSeconds=0", NULL, &code));
+    assert_int_equal(code, 200);
+    assert_true(
+        itest_wait_code(t, "/api/v1/namespaces/default/configmaps/c-later", 404, ITEST_WAIT_MS));
+    /* one more round trip, so a collector run that was due has run */
+    cJSON_Delete(itest_json(t, "GET", "/api/v1/namespaces/default/secrets", NULL, &code));
+    cJSON_Delete(itest_json(t, "GET", "/api/v1/namespaces/default/secrets/s-freed", NULL, &code));
+    assert_int_equal(code, 200);
+}
+
 static void test_delete_grace_zero(void **state)
 {
     struct itest *t = start_plain(state);
@@ -1124,6 +1163,7 @@ int main(void)
         cmocka_unit_test_teardown(test_delete_pod_graceful, itest_teardown),
         cmocka_unit_test_teardown(test_delete_grace_zero, itest_teardown),
         cmocka_unit_test_teardown(test_owner_references_are_collected, itest_teardown),
+        cmocka_unit_test_teardown(test_owner_references_set_by_update, itest_teardown),
         cmocka_unit_test_teardown(test_delete_unscheduled_pod_at_once, itest_teardown),
         cmocka_unit_test_teardown(test_delete_preconditions, itest_teardown),
         cmocka_unit_test_teardown(test_delete_collection, itest_teardown),

@@ -7,9 +7,10 @@
  * in order (also past the end of the stream), that the client leaves, and that overflow their cap
  * (cut); cuts inside an event (reset and FIN, explicit and default sizes, at the boundary), the
  * partial bytes equal to the event an unfaulted watch got; the 410 Expired ERROR event, its
- * wording and numbers, the last chunk and the FIN; withheld bookmarks (all, only the watch-list's
- * end, only periodic ones); watch-list refusals with the apiserver's exact Status and the journal's
- * notes; triggers that pick one watch of several. */
+ * wording and numbers, the last chunk and the FIN; nothing written after a fault ended the
+ * connection when another watch fault fires on the same watch; withheld bookmarks (all, only the
+ * watch-list's end, only periodic ones); watch-list refusals with the apiserver's exact Status and
+ * the journal's notes; triggers that pick one watch of several. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -48,6 +49,18 @@ static struct itest *start(void **state, const char *fault, const char *trigger)
              "{\"name\":\"t\",\"rules\":[{\"name\":\"f\",\"match\":" MATCH_CM_WATCH
              "%s%s,\"fault\":%s}]}",
              trigger ? ",\"trigger\":" : "", trigger ? trigger : "", fault);
+    return itest_start_scenario(state, text, NULL);
+}
+
+/* A plain-HTTP server whose two rules on configmap watches have fault1 and fault2, in that order:
+ * both fire on every watch. */
+static struct itest *start2(void **state, const char *fault1, const char *fault2)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"name\":\"t\",\"rules\":[{\"name\":\"f1\",\"match\":" MATCH_CM_WATCH
+             ",\"fault\":%s},{\"name\":\"f2\",\"match\":" MATCH_CM_WATCH ",\"fault\":%s}]}",
+             fault1, fault2);
     return itest_start_scenario(state, text, NULL);
 }
 
@@ -605,6 +618,75 @@ static void test_expire_default_words_from_request_rv(void **state)
     itest_stream_close(st);
 }
 
+/* ---- two faults on one watch ---- */
+
+/* a, b and c are made, then a raw watch replays them from before a (one turn of the server's loop,
+ * as the soak's watches met them): r gets what it sent until the connection ended. */
+static void replay_abc(struct itest *t, struct raw *r)
+{
+    char path[256];
+    long long rv = itest_list_rv(t, CMS);
+    create_cm(t, "a", 0);
+    create_cm(t, "b", 0);
+    create_cm(t, "c", 0);
+    snprintf(path, sizeof path, CMS "?watch=true&resourceVersion=%lld", rv);
+    raw_open(t, r, path);
+    raw_read_until(r, 0, NULL, EVENT_MS);
+    assert_true(r->eof || r->reset);
+}
+
+/* A cut inside b, then an expiry due at c: the connection ends at the cut (RST), and neither the
+ * ERROR event nor the last chunk follow the cut bytes (scripts/soak.sh found the client reading
+ * them as the rest of b's chunk). */
+static void test_cut_then_expire_nothing_after_the_cut(void **state)
+{
+    struct itest *t = start2(state, "{\"type\":\"watch-cut\",\"afterEvents\":1,\"bytes\":10}",
+                             "{\"type\":\"watch-expire\",\"afterEvents\":2}");
+    struct raw r;
+    char line[4096];
+    replay_abc(t, &r);
+    assert_true(r.reset);
+    const char *p = raw_body(&r);
+    size_t k = take_chunk(p, line, sizeof line);
+    assert_true(k > 0);
+    expect_line_event(line, "ADDED", "a");
+    p += k;
+    const char *crlf = strstr(p, "\r\n");
+    assert_non_null(crlf);
+    assert_string_equal(crlf + 2, "{\"type\":\"A"); /* b's first 10 bytes, and nothing else */
+    close(r.fd);
+    itest_must(t, "GET", CMS "/c", NULL, NULL, 200);
+}
+
+/* An expiry at b with every event doubled: a twice, the ERROR event, the last chunk, then the end;
+ * c, replayed in the same turn, is not written after the last chunk (twice or at all). */
+static void test_expire_then_duplicate_nothing_after_the_end(void **state)
+{
+    struct itest *t = start2(state, "{\"type\":\"watch-duplicate\"}",
+                             "{\"type\":\"watch-expire\",\"afterEvents\":1}");
+    struct raw r;
+    char line[4096], first[4096];
+    replay_abc(t, &r);
+    assert_true(r.eof);
+    const char *p = raw_body(&r);
+    size_t k = take_chunk(p, first, sizeof first);
+    assert_true(k > 0);
+    expect_line_event(first, "ADDED", "a");
+    p += k;
+    k = take_chunk(p, line, sizeof line);
+    assert_true(k > 0);
+    assert_string_equal(line, first);
+    p += k;
+    k = take_chunk(p, line, sizeof line);
+    assert_true(k > 0);
+    cJSON *ev = cJSON_Parse(line);
+    assert_non_null(ev);
+    assert_string_equal(itest_jstr(ev, "type"), "ERROR");
+    cJSON_Delete(ev);
+    assert_string_equal(p + k, "0\r\n\r\n");
+    close(r.fd);
+}
+
 /* ---- watch-no-bookmarks ---- */
 
 static void set_bookmarks_100ms(void *arg, struct mockapi_server *s)
@@ -753,6 +835,8 @@ int main(void)
         cmocka_unit_test_teardown(test_expire_after_one_event, itest_teardown),
         cmocka_unit_test_teardown(test_expire_bytes_and_fin, itest_teardown),
         cmocka_unit_test_teardown(test_expire_default_words_from_request_rv, itest_teardown),
+        cmocka_unit_test_teardown(test_cut_then_expire_nothing_after_the_cut, itest_teardown),
+        cmocka_unit_test_teardown(test_expire_then_duplicate_nothing_after_the_end, itest_teardown),
         cmocka_unit_test_teardown(test_no_bookmarks_watch_list, itest_teardown),
         cmocka_unit_test_teardown(test_no_bookmarks_only_initial_end, itest_teardown),
         cmocka_unit_test_teardown(test_no_bookmarks_only_periodic, itest_teardown),

@@ -5,7 +5,8 @@
  * the events.k8s.io shape of kube-scheduler's), watch events in the scripted order, 404 after a
  * scripted delete, and every timing bounded (never early, late by at most SLACK_MS); and the
  * cluster's scheduler primitive driven by hand: FailedScheduling events aggregated into a series
- * as client-go's events broadcaster does, notes cut at 1024 bytes. */
+ * as client-go's events broadcaster does, notes cut at 1024 bytes; at most CLUSTER_MAX_EVENTS
+ * Events kept, the oldest deleted first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,9 @@
 
 #include "itest.h"
 #include "mockapi/kube/cluster.h"
+#include "mockapi/kube/kinds.h"
+#include "mockapi/kube/store.h"
+#include "mockapi/server.h"
 
 #define NS "/api/v1/namespaces/"
 #define SLACK_MS                                                                                   \
@@ -888,6 +892,67 @@ static void test_scheduler_series(void **state)
     cJSON_Delete(p);
 }
 
+/* ---- the Events kept ---- */
+
+struct flood {
+    int n_old, n_new;
+    size_t count, old_left;
+};
+
+static void on_loop_flood(void *arg, struct mockapi_server *s)
+{
+    struct flood *f = arg;
+    struct cluster *cl = mockapi_server_cluster(s);
+    cJSON *old = cJSON_Parse("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+                             "\"old-one\",\"namespace\":\"default\",\"uid\":\"u-old\"}}");
+    cJSON *young = cJSON_Parse("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+                               "\"new-one\",\"namespace\":\"default\",\"uid\":\"u-new\"}}");
+    for (int i = 0; i < f->n_old; i++)
+        cluster_record_event(cl, old, "Normal", "Flood", "old", "kubelet", NULL);
+    for (int i = 0; i < f->n_new; i++)
+        cluster_record_event(cl, young, "Normal", "Flood", "new", "kubelet", NULL);
+    cJSON_Delete(old);
+    cJSON_Delete(young);
+}
+
+static void on_loop_count_events(void *arg, struct mockapi_server *s)
+{
+    struct flood *f = arg;
+    size_t n;
+    const cJSON **items = store_list(mockapi_server_store(s), &kinds_table[KIND_events], NULL, &n);
+    f->count = n;
+    f->old_left = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(itest_jstr(items[i], "involvedObject.name"), "old-one") == 0)
+            f->old_left++;
+    free(items);
+}
+
+/* Events pile up in a long run (scripts/soak.sh saw the fake's memory and every deletion's cost
+ * grow with them): past CLUSTER_MAX_EVENTS the oldest are deleted, the newest all stay. */
+static void test_events_capped_oldest_first(void **state)
+{
+    struct itest *t = *state;
+    struct flood f = {5, CLUSTER_MAX_EVENTS, 0, 0};
+    long code;
+    itest_run(t, on_loop_flood, &f);
+    /* a round trip: the trim, due once the loop is past the changes, has run */
+    cJSON_Delete(itest_json(t, "GET", "/version", NULL, &code));
+    itest_run(t, on_loop_count_events, &f);
+    assert_int_equal(f.count, CLUSTER_MAX_EVENTS);
+    assert_int_equal(f.old_left, 0);
+    /* and the cluster still records: one more pod's events push out as many of the oldest */
+    create(t, "default", "after-flood", "build=busybox", NULL);
+    cJSON *p =
+        wait_pod(t, "default", "after-flood", has_condition, "Ready=True", WAIT_MS, NULL, "Ready");
+    cJSON_Delete(p);
+    cJSON *evs = events_of(t, "default", "after-flood");
+    assert_true(count_events(evs, "Started") == 1);
+    cJSON_Delete(evs);
+    itest_run(t, on_loop_count_events, &f);
+    assert_int_equal(f.count, CLUSTER_MAX_EVENTS);
+}
+
 int main(void)
 {
     itest_filter_from_env();
@@ -907,6 +972,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disruption_failed, setup, itest_teardown),
         cmocka_unit_test_setup_teardown(test_client_delete_while_scripted, setup, itest_teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_series, setup_unbound, itest_teardown),
+        cmocka_unit_test_setup_teardown(test_events_capped_oldest_first, setup, itest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
