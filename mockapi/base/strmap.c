@@ -25,17 +25,26 @@ struct strmap {
 
 /* FNV-1a, then a 64-bit finaliser (MurmurHash3's fmix64) so the low bits used as the index depend
  * on every byte */
-static uint64_t hash_of(const char *s)
+uint64_t strmap_hash_add(uint64_t h, const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t strmap_hash_end(uint64_t h)
+{
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     return h;
+}
+
+static uint64_t hash_of(const char *s)
+{
+    return strmap_hash_end(strmap_hash_add(STRMAP_HASH_INIT, s));
 }
 
 struct strmap *strmap_new(void)

@@ -4,8 +4,21 @@
 #define KF_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap;
+
+/* The map's string hash, for other tables to share: FNV-1a over the bytes, then a 64-bit mixer so
+ * that the low bits a table indexes by depend on every byte. h = STRMAP_HASH_INIT, then
+ * strmap_hash_add() for each piece of a key (a separator is a piece too), then strmap_hash_end().
+ */
+#define STRMAP_HASH_INIT 1469598103934665603ULL
+
+/** h with the bytes of s (up to its NUL) added. */
+uint64_t strmap_hash_add(uint64_t h, const char *s);
+
+/** The hash for h once every piece is added. */
+uint64_t strmap_hash_end(uint64_t h);
 
 /** A new empty map, or NULL when memory ran out. */
 struct strmap *strmap_new(void);

@@ -592,14 +592,8 @@ static void on_accept(void *arg, int fd, const struct sockaddr *sa)
 int gitlab_server_serve_fd(struct gitlab_server *s, int fd)
 {
     struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-        ss.ss_family = AF_UNSPEC;
-    if (evutil_make_socket_nonblocking(fd) < 0) {
-        evutil_closesocket(fd);
+    if (listener_adopt(fd, &ss) < 0)
         return -1;
-    }
     return serve(s, fd, (struct sockaddr *)&ss);
 }
 

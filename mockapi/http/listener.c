@@ -130,3 +130,16 @@ unsigned long listener_pauses(const struct listener *l)
 {
     return l->pauses;
 }
+
+int listener_adopt(int fd, struct sockaddr_storage *peer)
+{
+    socklen_t len = sizeof *peer;
+    memset(peer, 0, sizeof *peer);
+    if (getpeername(fd, (struct sockaddr *)peer, &len) < 0)
+        peer->ss_family = AF_UNSPEC;
+    if (evutil_make_socket_nonblocking(fd) < 0) {
+        evutil_closesocket(fd);
+        return -1;
+    }
+    return 0;
+}

@@ -10,6 +10,7 @@
 struct event_base;
 struct sockaddr;
 struct sockaddr_in;
+struct sockaddr_storage;
 struct listener;
 
 /** How long the listener rests after a failed accept() before it tries again. */
@@ -34,5 +35,10 @@ int listener_port(const struct listener *l);
 
 /** accept() failures that paused the listener so far (for tests and logs). */
 unsigned long listener_pauses(const struct listener *l);
+
+/** Ready a connected socket handed over from elsewhere (a socketpair in the fuzz targets) as if it
+ *  had been accepted: non-blocking, its peer's address in *peer (AF_UNSPEC when it has none). 0, or
+ *  -1 with fd closed. */
+int listener_adopt(int fd, struct sockaddr_storage *peer);
 
 #endif

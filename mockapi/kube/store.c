@@ -18,6 +18,7 @@
 #include "mockapi/base/clock.h"
 #include "mockapi/base/json.h"
 #include "mockapi/base/rng.h"
+#include "mockapi/base/strmap.h"
 #include "mockapi/kube/kinds.h"
 
 #define INITIAL_BUCKETS 64
@@ -168,22 +169,12 @@ static void sobj_unref(struct sobj *o)
     }
 }
 
-/* FNV-1a over "namespace/name", then MurmurHash3's finaliser: the low bits pick the bucket, the
- * high ones the entry's skip-list height */
+/* strmap's hash of "namespace/name" (FNV-1a, then MurmurHash3's finaliser): the low bits pick the
+ * bucket, the high ones the entry's skip-list height */
 static uint64_t hash(const char *ns, const char *name)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = ns; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h = (h ^ '/') * 1099511628211ULL;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    return strmap_hash_end(
+        strmap_hash_add(strmap_hash_add(strmap_hash_add(STRMAP_HASH_INIT, ns), "/"), name));
 }
 
 /* (namespace, name) order, as lists are sorted; name NULL stands after every name of ns */

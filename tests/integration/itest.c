@@ -1284,3 +1284,22 @@ void itest_stream_close(struct itest_stream *st)
     free(st->head.data);
     free(st);
 }
+
+const char itest_bash_detect[] = "if [ -x /usr/local/bin/bash ]; then\n"
+                                 "\texec /usr/local/bin/bash \n"
+                                 "elif [ -x /usr/bin/bash ]; then\n"
+                                 "\texec /usr/bin/bash \n"
+                                 "elif [ -x /bin/bash ]; then\n"
+                                 "\texec /bin/bash \n"
+                                 "elif [ -x /usr/local/bin/sh ]; then\n"
+                                 "\texec /usr/local/bin/sh \n"
+                                 "elif [ -x /usr/bin/sh ]; then\n"
+                                 "\texec /usr/bin/sh \n"
+                                 "elif [ -x /bin/sh ]; then\n"
+                                 "\texec /bin/sh \n"
+                                 "elif [ -x /busybox/sh ]; then\n"
+                                 "\texec /busybox/sh \n"
+                                 "else\n"
+                                 "\techo shell not found\n"
+                                 "\texit 1\n"
+                                 "fi\n\n";

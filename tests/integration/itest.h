@@ -290,4 +290,8 @@ void itest_filter_from_env(void);
 /** Monotonic milliseconds. */
 int64_t itest_now_ms(void);
 
+/** GitLab Runner's BashDetectShellScript with $@ replaced by nothing (shells/bash.go): the script
+ *  its save-script exec runs with `sh -c` (its DockerCommand). */
+extern const char itest_bash_detect[];
+
 #endif

@@ -868,27 +868,6 @@ static void test_exec_output_unread_ws(void **state)
     run_output_unread(state, RCC_WS);
 }
 
-/* BashDetectShellScript with $@ replaced by nothing (shells/bash.go), as the runner's save-script
- * exec sends it */
-static const char detect[] = "if [ -x /usr/local/bin/bash ]; then\n"
-                             "\texec /usr/local/bin/bash \n"
-                             "elif [ -x /usr/bin/bash ]; then\n"
-                             "\texec /usr/bin/bash \n"
-                             "elif [ -x /bin/bash ]; then\n"
-                             "\texec /bin/bash \n"
-                             "elif [ -x /usr/local/bin/sh ]; then\n"
-                             "\texec /usr/local/bin/sh \n"
-                             "elif [ -x /usr/bin/sh ]; then\n"
-                             "\texec /usr/bin/sh \n"
-                             "elif [ -x /bin/sh ]; then\n"
-                             "\texec /bin/sh \n"
-                             "elif [ -x /busybox/sh ]; then\n"
-                             "\texec /busybox/sh \n"
-                             "else\n"
-                             "\techo shell not found\n"
-                             "\texit 1\n"
-                             "fi\n\n";
-
 static void test_stdin_over_cap(void **state)
 {
     struct itest *t = start_with_pod(state, NULL);
@@ -899,7 +878,7 @@ static void test_stdin_over_cap(void **state)
     for (int k = 0; k < 2; k++) {
         enum rcc_transport tr = k ? RCC_WS : RCC_SPDY;
         /* the runner's save-script exec: a script on stdin */
-        const char *argv[] = {"sh", "-c", detect, NULL};
+        const char *argv[] = {"sh", "-c", itest_bash_detect, NULL};
         struct rcc *c = open_session(t, tr, argv, 1, 1);
         assert_int_equal(rcc_write_stdin(c, big, len), 0);
         rcc_close_stdin(c);

@@ -25,26 +25,6 @@
 #define OUTPUT_LOG LOGS "/output.log"
 #define WAIT 5000
 
-/* BashDetectShellScript with $@ replaced by nothing (shells/bash.go), the runner's DockerCommand */
-static const char detect[] = "if [ -x /usr/local/bin/bash ]; then\n"
-                             "\texec /usr/local/bin/bash \n"
-                             "elif [ -x /usr/bin/bash ]; then\n"
-                             "\texec /usr/bin/bash \n"
-                             "elif [ -x /bin/bash ]; then\n"
-                             "\texec /bin/bash \n"
-                             "elif [ -x /usr/local/bin/sh ]; then\n"
-                             "\texec /usr/local/bin/sh \n"
-                             "elif [ -x /usr/bin/sh ]; then\n"
-                             "\texec /usr/bin/sh \n"
-                             "elif [ -x /bin/sh ]; then\n"
-                             "\texec /bin/sh \n"
-                             "elif [ -x /busybox/sh ]; then\n"
-                             "\texec /busybox/sh \n"
-                             "else\n"
-                             "\techo shell not found\n"
-                             "\texit 1\n"
-                             "fi\n\n";
-
 /* ---- hooks: what stages do in these tests ---- */
 
 static enum { STAGE_DEFAULT, STAGE_HANG, STAGE_FAIL } stage_mode;
@@ -109,7 +89,7 @@ static struct rcc *open_exec(struct itest *t, enum rcc_transport tr, const char 
 static struct rcc *run_shell(struct itest *t, enum rcc_transport tr, const char *container,
                              const char *script)
 {
-    const char *argv[] = {"sh", "-c", detect, NULL};
+    const char *argv[] = {"sh", "-c", itest_bash_detect, NULL};
     struct rcc *c = open_exec(t, tr, container, argv, 1, 1);
     assert_int_equal(rcc_write_stdin(c, script, strlen(script)), 0);
     assert_int_equal(rcc_close_stdin(c), 0);
