@@ -62,9 +62,12 @@ for n in ${BENCH_WATCHERS:-1000 10000}; do
     "$ftarget" "$fverdict"
   "${pin_client[@]}" "$work/fanfloor" "$n" 400 >"$work/floor$n" 2>&1 || true
   fl=$(kv "$work/floor$n" last_read_ms)
-  row "$tag: floor, $n plain writes (fanfloor)" \
-    "${fl:+$(fmt "$fl" 1) ms to the last reader (the write loop $(fmt "$(kv "$work/floor$n" write_loop_ms)" 1) ms)}${fl:-not measured: $(kv "$work/floor$n" error)}" \
-    - -
+  if [ -n "$fl" ]; then
+    fl="$(fmt "$fl" 1) ms to the last reader (the write loop $(fmt "$(kv "$work/floor$n" write_loop_ms)" 1) ms)"
+  else
+    fl="not measured: $(kv "$work/floor$n" error)"
+  fi
+  row "$tag: floor, $n plain writes (fanfloor)" "$fl" - -
   r0=$(kv "$work/out$n" rss_before_kb)
   r1=$(kv "$work/out$n" rss_watching_kb)
   r2=$(kv "$work/out$n" rss_after_kb)
