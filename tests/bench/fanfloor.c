@@ -75,17 +75,27 @@ static int reader(const struct sockaddr_in *a, int n, int ready_fd, int done_fd)
     return write(done_fd, &t, sizeof t) == (ssize_t)sizeof t ? 0 : 1;
 }
 
+/* A decimal count, or -1 when s is not one. */
+static long number(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
         fprintf(stderr, "usage: fanfloor N BYTES\n");
         return 2;
     }
-    int n = atoi(argv[1]), bytes = atoi(argv[2]);
-    if (n < 1 || n > MAX_N || bytes < 1 || bytes > 65536) {
+    long ln = number(argv[1]), lb = number(argv[2]);
+    if (ln < 1 || ln > MAX_N || lb < 1 || lb > 65536) {
         fprintf(stderr, "fanfloor: N is 1..%d, BYTES 1..65536\n", MAX_N);
         return 2;
     }
+    int n = (int)ln, bytes = (int)lb;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;

@@ -12,11 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "fuzzsrv.h"
 #include "mockapi/http/http.h"
-#include "mockapi/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -155,37 +152,14 @@ static void build(struct req_buf *b, const uint8_t *data, size_t size)
     put(b, list, strlen(list));
 }
 
-static int serve(void *server, int fd)
-{
-    return mockapi_server_serve_fd(server, fd);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[256];
     struct req_buf b = {0};
     if (size < 3)
         return 0;
     fz_quiet();
     build(&b, data, size);
-    struct event_base *base = event_base_new();
-    struct mockapi_server_opts o = {
-        .bind_addr = "127.0.0.1",
-        .plain_http = 1,
-        .seed = 1,
-        .cluster = {.schedule_delay_ms = 0, .start_delay_ms = 0, .terminate_delay_ms = 0},
-    };
-    struct mockapi_server *s = base ? mockapi_server_new(base, &o, err, sizeof err) : NULL;
-    if (!s) {
-        fprintf(stderr, "fuzz_json: cannot start the server: %s\n", base ? err : "no event base");
-        abort();
-    }
-    if (fz_converse(base, serve, s, (const uint8_t *)b.p, b.len, 0) < 0) {
-        fprintf(stderr, "fuzz_json: socketpair failed\n");
-        abort();
-    }
-    mockapi_server_free(s);
-    event_base_free(base);
+    fz_kube_converse("fuzz_json", (const uint8_t *)b.p, b.len, 0);
     free(b.p);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "mockapi/base/log.h"
+#include "mockapi/server.h"
 
 static int echo; /* KF_FUZZ_ECHO=1: copy the server's bytes to stderr (writing seeds) */
 
@@ -109,4 +110,32 @@ int fz_converse(struct event_base *base, fz_serve_fn serve, void *server, const 
     size_t none = 0;
     settle(base, -1, NULL, 0, &none); /* the server sees the client's close */
     return 0;
+}
+
+static int serve_kube(void *server, int fd)
+{
+    return mockapi_server_serve_fd(server, fd);
+}
+
+void fz_kube_converse(const char *target, const uint8_t *data, size_t len, int pauses)
+{
+    char err[256];
+    struct event_base *base = event_base_new();
+    struct mockapi_server_opts o = {
+        .bind_addr = "127.0.0.1",
+        .plain_http = 1,
+        .seed = 1,
+        .cluster = {.schedule_delay_ms = 0, .start_delay_ms = 0, .terminate_delay_ms = 0},
+    };
+    struct mockapi_server *s = base ? mockapi_server_new(base, &o, err, sizeof err) : NULL;
+    if (!s) {
+        fprintf(stderr, "%s: cannot start the server: %s\n", target, base ? err : "no event base");
+        abort();
+    }
+    if (fz_converse(base, serve_kube, s, data, len, pauses) < 0) {
+        fprintf(stderr, "%s: socketpair failed\n", target);
+        abort();
+    }
+    mockapi_server_free(s);
+    event_base_free(base);
 }

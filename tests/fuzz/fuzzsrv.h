@@ -37,4 +37,9 @@ typedef int (*fz_serve_fn)(void *server, int fd);
 int fz_converse(struct event_base *base, fz_serve_fn serve, void *server, const uint8_t *data,
                 size_t len, int pauses);
 
+/** fz_converse() with a fresh fake kube-apiserver (plain HTTP, seed 1, pods scheduled, started and
+ *  removed with zero delays), freed afterwards. target names the fuzz target in the message when
+ *  the server or the socketpair cannot be had, which aborts. */
+void fz_kube_converse(const char *target, const uint8_t *data, size_t len, int pauses);
+
 #endif

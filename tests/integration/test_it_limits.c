@@ -498,9 +498,7 @@ static int gl_teardown(void **state)
 
 static int gl_port(const struct gltest *g)
 {
-    const char *colon = strrchr(g->url, ':');
-    assert_non_null(colon);
-    return atoi(colon + 1);
+    return gitlab_server_port(g->gs);
 }
 
 /* A GitLab answer: code and {"message": message}. */
