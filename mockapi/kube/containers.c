@@ -931,8 +931,7 @@ static void shell_run(struct ctr_shell *sh)
             for (size_t i = 0; i < files.n; i++)
                 file_put(p, files.v[i].path, files.v[i].data, files.v[i].len);
             rp_files_release(&files);
-            if (sh->s) /* a reader woken by file_put() may have ended the session (fuzz_http) */
-                rcs_exit(sh->s, 0);
+            rcs_exit(sh->s, 0);
             return;
         }
         rp_files_release(&files);

@@ -41,6 +41,14 @@ struct rcs_session {
     int stdin_eof;
     char *line; /* the interactive shell's partial line */
     size_t line_len;
+    /* A program's stdin that came before start: SPDY clients may send it, and close it, before
+     * their last stream is open; the kubelet's process reads it once it runs. Kept up to
+     * RCS_MAX_INPUT_BYTES + 1 bytes (so a program still sees that it was too long). */
+    char *early;
+    size_t early_len;
+    int early_eof;
+    char early_resize[256]; /* the last resize message before start, "" if none */
+    size_t early_resize_len;
 };
 
 void rcs_faults_none(struct rcs_faults *f)
@@ -409,6 +417,7 @@ static void really_free(struct rcs_session *s)
     for (size_t i = 0; i < s->argc; i++)
         free(s->argv[i]);
     free(s->line);
+    free(s->early);
     if (s->opts.on_free)
         s->opts.on_free(s->opts.on_free_arg, s);
     free(s);
@@ -701,6 +710,52 @@ static void shell_input(struct rcs_session *s, const char *data, size_t len)
     }
 }
 
+/* Keep a program's input that came before start (see early in struct rcs_session). */
+static void program_keep_early(struct rcs_session *s, enum rcs_stream stream, const void *data,
+                               size_t len)
+{
+    if (stream == RCS_RESIZE) {
+        if (len <= sizeof s->early_resize) {
+            memcpy(s->early_resize, data, len);
+            s->early_resize_len = len;
+        }
+        return;
+    }
+    if (stream != RCS_STDIN || s->early_eof)
+        return;
+    if (len == 0) {
+        s->early_eof = 1;
+        return;
+    }
+    size_t room = RCS_MAX_INPUT_BYTES + 1 - s->early_len;
+    if (len > room)
+        len = room;
+    if (len == 0)
+        return;
+    char *n = realloc(s->early, s->early_len + len);
+    if (!n)
+        return;
+    memcpy(n + s->early_len, data, len);
+    s->early = n;
+    s->early_len += len;
+}
+
+/* Hand the program what came before start, in order: resize, stdin, end of stdin. */
+static void program_early_input(struct rcs_session *s)
+{
+    if (!s->prog.input)
+        return;
+    if (s->early_resize_len && !s->finished)
+        s->prog.input(s, s->prog.ctx, RCS_RESIZE, s->early_resize, s->early_resize_len);
+    if (s->early_len && !s->finished)
+        s->prog.input(s, s->prog.ctx, RCS_STDIN, s->early, s->early_len);
+    free(s->early);
+    s->early = NULL;
+    s->early_len = 0;
+    if (s->early_eof && !s->finished)
+        s->prog.input(s, s->prog.ctx, RCS_STDIN, NULL, 0);
+}
+
 int rcs_start(struct rcs_session *s)
 {
     if (s->started)
@@ -721,6 +776,7 @@ int rcs_start(struct rcs_session *s)
         case MODE_PROGRAM:
             if (s->prog.start)
                 s->prog.start(s, s->prog.ctx);
+            program_early_input(s);
             break;
         case MODE_SCRIPT:
             play(s);
@@ -744,7 +800,9 @@ int rcs_input(struct rcs_session *s, enum rcs_stream stream, const void *data, s
         s->stdin_eof = 1;
     switch (s->mode) {
     case MODE_PROGRAM:
-        if (s->prog.input)
+        if (!s->started)
+            program_keep_early(s, stream, data, len);
+        else if (s->prog.input)
             s->prog.input(s, s->prog.ctx, stream, eof ? NULL : data, len);
         break;
     case MODE_SCRIPT:

@@ -87,7 +87,10 @@ int rcs_script_add(struct rcs_script *s, const struct rcs_step *step);
 int rcs_script_copy(struct rcs_script *dst, const struct rcs_script *src);
 
 /** A program as code. Every callback runs with the session entered (it cannot be freed under
- *  it); a callback that ends the session (rcs_exit) returns at once. */
+ *  it); a callback that ends the session (rcs_exit) returns at once. input is never called
+ *  before start: what the client sends before its last stream is open (SPDY allows it) is held,
+ *  up to RCS_MAX_INPUT_BYTES + 1 bytes of stdin and the last resize, and handed over right after
+ *  start returns. */
 struct rcs_program {
     const char *name; /**< for logs: "read-logs", "save-script", ... */
     /** Every stream the client wanted is open: begin. */

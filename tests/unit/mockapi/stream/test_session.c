@@ -360,6 +360,77 @@ static void test_shell_line(void **state)
     rcs_script_clear(&out);
 }
 
+/* A program that records what it is given, in order: "start", "stdin:<bytes>", "resize:<bytes>",
+ * "eof"; it writes the bytes back and exits at end of stdin. */
+struct prog_log {
+    char ev[8][64];
+    int n;
+    int started_when_input; /* 1 once input came before start: the bug this guards against */
+    int started;
+};
+
+static void prog_start(struct rcs_session *s, void *ctx)
+{
+    (void)s;
+    struct prog_log *g = ctx;
+    g->started = 1;
+    snprintf(g->ev[g->n++], sizeof g->ev[0], "start");
+}
+
+static void prog_input(struct rcs_session *s, void *ctx, enum rcs_stream stream, const void *data,
+                       size_t len)
+{
+    struct prog_log *g = ctx;
+    if (!g->started)
+        g->started_when_input = 1;
+    assert_true(g->n < 8);
+    if (!data) {
+        snprintf(g->ev[g->n++], sizeof g->ev[0], "eof");
+        rcs_exit(s, 0);
+        return;
+    }
+    snprintf(g->ev[g->n++], sizeof g->ev[0], "%s:%.*s", stream == RCS_RESIZE ? "resize" : "stdin",
+             (int)len, (const char *)data);
+    if (stream == RCS_STDIN)
+        rcs_write(s, RCS_STDOUT, data, len);
+}
+
+/* SPDY lets a client send (and close) stdin before its last stream is open: the program gets
+ * it after start, in order, as the kubelet's process would read it. */
+static void test_program_input_before_start(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    struct prog_log g = {0};
+    struct rcs_opts o;
+    memset(&o, 0, sizeof o);
+    o.want[RCS_STDIN] = o.want[RCS_STDOUT] = o.want[RCS_ERROR] = 1;
+    struct rcs_sink sink = {rec_write, rec_end, NULL, &r};
+    struct rcs_program prog = {"test", prog_start, prog_input, NULL, &g};
+    struct rcs_session *s = rcs_new(&o, &sink, &prog, NULL, NULL);
+    assert_non_null(s);
+    assert_int_equal(rcs_input(s, RCS_STDIN, "ab", 2), 0);
+    assert_int_equal(rcs_input(s, RCS_RESIZE, "{\"Width\":80}", 12), 0);
+    assert_int_equal(rcs_input(s, RCS_STDIN, "cd", 2), 0);
+    assert_int_equal(rcs_input(s, RCS_STDIN, NULL, 0), 0);
+    assert_int_equal(g.n, 0);
+    assert_int_equal(r.n, 0);
+    assert_false(rcs_finished(s));
+    assert_int_equal(rcs_start(s), 0);
+    assert_int_equal(g.started_when_input, 0);
+    assert_int_equal(g.n, 4);
+    assert_string_equal(g.ev[0], "start");
+    assert_string_equal(g.ev[1], "resize:{\"Width\":80}");
+    assert_string_equal(g.ev[2], "stdin:abcd");
+    assert_string_equal(g.ev[3], "eof");
+    assert_true(rcs_finished(s));
+    assert_true(r.n >= 2);
+    assert_int_equal(r.stream[0], RCS_STDOUT);
+    assert_string_equal(r.data[0], "abcd");
+    assert_int_equal(r.stream[r.n - 1], RCS_NSTREAMS);
+    rcs_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_fault_stall_and_abort),
         cmocka_unit_test(test_free_inside_bracket),
         cmocka_unit_test(test_shell_line),
+        cmocka_unit_test(test_program_input_before_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
