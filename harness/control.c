@@ -314,13 +314,13 @@ static int opt_int(struct call *k, const cJSON *o, const char *key, long long mi
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v)
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max) {
+    int64_t n;
+    if (json_int(v, min, max, &n) != 1) {
         send_error(k, HTTP_BADREQUEST, NULL, "\"%s\": expected an integer from %lld to %lld", key,
                    min, max);
         return -1;
     }
-    *out = (long long)v->valuedouble;
+    *out = (long long)n;
     return 1;
 }
 
@@ -890,8 +890,9 @@ static int delete_pod(struct call *k, struct mockapi_server *srv, long long grac
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(cur, "spec");
     if (grace < 0) {
         const cJSON *tg = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
-        grace = cJSON_IsNumber(tg) && tg->valuedouble >= 0 ? (long long)tg->valuedouble
-                                                           : DEFAULT_POD_GRACE_S;
+        grace = cJSON_IsNumber(tg) && tg->valuedouble >= 0
+                    ? (long long)json_int_clamp(tg, 0, CLUSTER_MAX_GRACE_S, 0)
+                    : DEFAULT_POD_GRACE_S;
     }
     const char *node = json_str(spec, "nodeName");
     if (grace == 0 || !node || !*node) {

@@ -50,6 +50,7 @@
 #include "harness/jobconfig.h"
 #include "harness/jobscript.h"
 #include "harness/kclient.h"
+#include "mockapi/base/json.h"
 #include "mockapi/gitlab/proto.h"
 
 #define HTTP_TIMEOUT_MS 60000 /* a PATCH or PUT (the runner's client allows 60 min) */
@@ -503,7 +504,7 @@ static enum glclient_request_state request_job(struct gl *g, CURL *c, int64_t de
             const cJSON *ru = gi ? cJSON_GetObjectItemCaseSensitive(gi, "repo_url") : NULL;
             char rb[1100];
             rlog(g, 'I', "Checking for jobs... received", "job=%lld repo_url=%s runner=%s",
-                 cJSON_IsNumber(id) ? (long long)id->valuedouble : 0LL,
+                 (long long)json_int_clamp(id, INT64_MIN, INT64_MAX, 0),
                  fv(cJSON_IsString(ru) ? ru->valuestring : "", rb, sizeof rb), g->runner);
             r = GLC_REQUEST_JOB;
         }
@@ -975,7 +976,7 @@ int glclient_run(const struct glclient_opts *o, struct jobclient_result *res,
     gr->got_job = 1;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(payload, "id");
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(payload, "token");
-    gr->job_id = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
+    gr->job_id = json_int_clamp(id, INT64_MIN, INT64_MAX, 0);
 
     t = calloc(1, sizeof *t);
     if (!t || !(t->curl = curl_easy_init())) {

@@ -22,6 +22,7 @@
 #include "harness/kclient.h"
 #include "harness/informer.h"
 #include "harness/rcclient.h"
+#include "mockapi/base/json.h"
 #include "mockapi/base/rng.h"
 #include "mockapi/stream/runnerproto.h"
 
@@ -2262,7 +2263,7 @@ static int check_pod_status(struct job *j, struct jerr *e)
         if (t && cJSON_IsNumber(code) && code->valuedouble >= 0) {
             const char *reason = jstr(t, "reason");
             jerr_setf(e, "Error in container %s: exit code: %d, reason: '%s'", name,
-                      (int)code->valuedouble, reason ? reason : "");
+                      (int)json_int_clamp(code, 0, INT32_MAX, 0), reason ? reason : "");
             e->container_error = 1;
             cJSON_Delete(g.pod);
             return -1;

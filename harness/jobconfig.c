@@ -9,6 +9,7 @@
 
 #include "harness/diag.h"
 #include "harness/jsonc.h"
+#include "mockapi/base/json.h"
 
 static const char *const ff_names[JC_FF_COUNT + 1] = {
     "FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY",
@@ -517,12 +518,13 @@ static int get_map(const cJSON *obj, const char *key, const char *path, struct d
     {
         char ip[JSONC_PATH_MAX], num[64];
         const char *val = NULL;
+        int64_t inum;
         if (cJSON_IsString(it)) {
             val = it->valuestring;
         } else if (cJSON_IsBool(it)) {
             val = cJSON_IsTrue(it) ? "true" : "false";
-        } else if (cJSON_IsNumber(it) && it->valuedouble == (double)(long long)it->valuedouble) {
-            snprintf(num, sizeof num, "%lld", (long long)it->valuedouble);
+        } else if (json_int(it, -JSON_INT_MAX, JSON_INT_MAX, &inum) == 1) {
+            snprintf(num, sizeof num, "%lld", (long long)inum);
             val = num;
         } else {
             jsonc_type_error(d, jsonc_path_key(ip, sizeof ip, p, it->string), "a string", it);

@@ -62,3 +62,29 @@ cJSON *json_push(cJSON *arr, cJSON *item)
     }
     return item;
 }
+
+int json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return 0;
+    double d = v->valuedouble;
+    /* the range first: only then is the cast defined (NaN fails both comparisons) */
+    if (!(d >= (double)lo && d <= (double)hi) || (double)(int64_t)d != d)
+        return -1;
+    *out = (int64_t)d;
+    return 1;
+}
+
+int64_t json_int_clamp(const cJSON *v, int64_t lo, int64_t hi, int64_t def)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
+        return def;
+    double d = v->valuedouble;
+    /* (double)hi may round up past hi (INT64_MAX becomes 2^63): below it the cast is defined */
+    if (!(d < (double)hi))
+        return hi;
+    if (!(d > (double)lo))
+        return lo;
+    int64_t n = (int64_t)d;
+    return n < lo ? lo : n > hi ? hi : n;
+}

@@ -2,7 +2,12 @@
 #ifndef KF_JSON_H
 #define KF_JSON_H
 
+#include <stdint.h>
+
 #include <cjson/cJSON.h>
+
+/** Bound for json_int()'s lo and hi: doubles hold every integer up to 2^53 exactly. */
+#define JSON_INT_MAX 9007199254740992LL
 
 /** The string at o[key], or NULL when absent or not a string. Borrowed. */
 const char *json_str(const cJSON *o, const char *key);
@@ -33,5 +38,17 @@ cJSON *json_add(cJSON *obj, const char *key, cJSON *item);
  * Returns item, borrowed from arr now, or NULL when item was NULL or the append failed.
  */
 cJSON *json_push(cJSON *arr, cJSON *item);
+
+/**
+ * An integer from JSON, never casting a double out of range (undefined behaviour in C): 1 with
+ * *out set when v is a number with no fraction within [lo, hi] (both within +-JSON_INT_MAX); 0 when
+ * v is NULL or not a number; -1 when it is a number with a fraction or out of range (*out
+ * untouched but for 1).
+ */
+int json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out);
+
+/** v's number truncated toward zero and clamped to [lo, hi] (any int64 bounds); def when v is not
+ *  a number. For values read to be shown or to bound a wait, where out-of-range means "huge". */
+int64_t json_int_clamp(const cJSON *v, int64_t lo, int64_t hi, int64_t def);
 
 #endif

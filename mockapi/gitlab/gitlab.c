@@ -736,13 +736,13 @@ int64_t gitlab_job_add(struct gitlab_server *s, const cJSON *spec, char *err, si
     const cJSON *idv = cJSON_GetObjectItemCaseSensitive(payload, "id");
     const char *tok = json_str(payload, "token");
     const cJSON *ji = cJSON_GetObjectItemCaseSensitive(payload, "job_info");
-    if (!cJSON_IsNumber(idv) || idv->valuedouble < 1 || !tok || !*tok ||
+    int64_t id;
+    if (json_int(idv, 1, JSON_INT_MAX, &id) != 1 || !tok || !*tok ||
         strlen(tok) > GLPROTO_MAX_TOKEN) {
         snprintf(err, errlen, "extra: id must stay a positive integer and token a string");
         cJSON_Delete(payload);
         return -1;
     }
-    int64_t id = (int64_t)idv->valuedouble;
     if (find_job(s, id)) {
         snprintf(err, errlen, "id %" PRId64 " is taken by another job", id);
         cJSON_Delete(payload);

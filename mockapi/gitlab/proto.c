@@ -181,7 +181,7 @@ static int get_int(const cJSON *o, const char *key, double lo, double hi, double
     if (!v || cJSON_IsNull(v))
         return 0;
     double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
-    if (!cJSON_IsNumber(v) || d != (double)(int64_t)d || d < lo || d > hi) {
+    if (!cJSON_IsNumber(v) || !(d >= lo && d <= hi) || d != (double)(int64_t)d) {
         snprintf(err, errlen, "%s is invalid (expected an integer from %.0f to %.0f)", key, lo, hi);
         return -1;
     }

@@ -983,8 +983,15 @@ static int parse_delete_opts(struct conn *c, const struct http_request *req, str
     if (!body)
         return -1;
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(body, "gracePeriodSeconds");
-    if (cJSON_IsNumber(g))
-        o->grace = g->valuedouble < 0 ? 0 : (long long)g->valuedouble;
+    int64_t grace;
+    int got = json_int(g, -JSON_INT_MAX, JSON_INT_MAX, &grace);
+    if (got < 0) { /* an int64 in kube: a fraction or a huge number does not decode */
+        fail(c, 400, STATUS_REASON_BADREQUEST, "invalid gracePeriodSeconds: %g", g->valuedouble);
+        cJSON_Delete(body);
+        return -1;
+    }
+    if (got > 0)
+        o->grace = grace < 0 ? 0 : (long long)grace;
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(body, "preconditions");
     if (json_str(pre, "uid"))
         snprintf(o->uid, sizeof o->uid, "%s", json_str(pre, "uid"));
@@ -1051,7 +1058,7 @@ static int delete_one(struct api *a, struct conn *c, const struct route *r, cons
         const cJSON *spec = cJSON_GetObjectItemCaseSensitive(old, "spec");
         const cJSON *tg = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
         grace = o->grace >= 0        ? o->grace
-                : cJSON_IsNumber(tg) ? (long long)tg->valuedouble
+                : cJSON_IsNumber(tg) ? (long long)json_int_clamp(tg, 0, CLUSTER_MAX_GRACE_S, 0)
                                      : API_DEFAULT_POD_GRACE_S;
         const char *node = json_str(spec, "nodeName");
         graceful = grace > 0 && node && *node; /* unscheduled pods go at once, as in kube */

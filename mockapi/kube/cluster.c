@@ -911,7 +911,7 @@ static void render(struct pod_sim *p, cJSON *pod)
     cJSON *status = json_obj(pod, "status");
     if (p->deleting == 1 && !cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp")) {
         const cJSON *tg = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
-        int64_t grace = cJSON_IsNumber(tg) ? (int64_t)tg->valuedouble : DEFAULT_GRACE_S;
+        int64_t grace = json_int_clamp(tg, 0, CLUSTER_MAX_GRACE_S, DEFAULT_GRACE_S);
         json_set(meta, "deletionTimestamp",
                  cJSON_CreateString(clock_rfc3339(now_s() + grace, ts, sizeof ts)));
         json_set(meta, "deletionGracePeriodSeconds", cJSON_CreateNumber((double)grace));
@@ -1370,7 +1370,7 @@ static int64_t grace_of(const cJSON *pod)
 {
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
-    return cJSON_IsNumber(tg) ? (int64_t)tg->valuedouble : DEFAULT_GRACE_S;
+    return json_int_clamp(tg, 0, CLUSTER_MAX_GRACE_S, DEFAULT_GRACE_S);
 }
 
 static void finish_deleting(struct pod_sim *p, int64_t grace_s)

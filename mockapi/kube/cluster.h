@@ -17,6 +17,9 @@ struct store;
 struct cluster;
 
 #define CLUSTER_NODE_NAME "kubefault-node"
+/** A pod's terminationGracePeriodSeconds is held to this (ten years): any larger number, however
+ *  large the client sent, is a wait that never ends in a test, and stays a defined time_t. */
+#define CLUSTER_MAX_GRACE_S (10LL * 366 * 86400)
 #define CLUSTER_MAX_LOG_BYTES                                                                      \
     (1024 * 1024) /**< output kept per container; older bytes are dropped */
 #define CLUSTER_MAX_EVENTS                                                                         \

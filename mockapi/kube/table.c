@@ -133,7 +133,7 @@ static long long number(const cJSON *obj, const char *key)
 {
     const cJSON *v = get(obj, key);
 
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+    return (long long)json_int_clamp(v, INT64_MIN, INT64_MAX, 0);
 }
 
 /* Number of members of an object or elements of an array, 0 otherwise. */
@@ -754,7 +754,7 @@ static const char *int_or_string(const cJSON *obj, const char *key, char *buf, s
     const cJSON *v = get(obj, key);
 
     if (cJSON_IsNumber(v))
-        snprintf(buf, len, "%lld", (long long)v->valuedouble);
+        snprintf(buf, len, "%lld", (long long)json_int_clamp(v, INT64_MIN, INT64_MAX, 0));
     else if (cJSON_IsString(v))
         snprintf(buf, len, "%s", v->valuestring);
     else

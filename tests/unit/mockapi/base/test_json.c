@@ -135,6 +135,40 @@ static void push_frees_on_failure(void **state)
     cJSON_Delete(arr);
 }
 
+/* Numbers from a client: never a cast out of range (UBSan checks this in the sanitizer pass). */
+static void int_and_clamp(void **state)
+{
+    (void)state;
+    cJSON *j = parse("{\"i\":42,\"neg\":-7,\"frac\":1.5,\"huge\":1.44e68,\"tiny\":-1e300,"
+                     "\"s\":\"42\",\"edge\":9007199254740992}");
+    int64_t n = 99;
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "i"), 0, 100, &n), 1);
+    assert_int_equal(n, 42);
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "i"), 0, 41, &n), -1);
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "neg"), -10, 10, &n), 1);
+    assert_int_equal(n, -7);
+    n = 99;
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "frac"), 0, 100, &n), -1);
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "huge"), -JSON_INT_MAX, JSON_INT_MAX, &n), -1);
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "tiny"), -JSON_INT_MAX, JSON_INT_MAX, &n), -1);
+    assert_int_equal(n, 99);
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "s"), 0, 100, &n), 0);
+    assert_int_equal(json_int(NULL, 0, 100, &n), 0);
+    assert_int_equal(json_int(cJSON_GetObjectItem(j, "edge"), 0, JSON_INT_MAX, &n), 1);
+    assert_true(n == JSON_INT_MAX);
+
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "i"), 0, 100, -1) == 42);
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "frac"), 0, 100, -1) == 1);
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "huge"), INT64_MIN, INT64_MAX, -1) ==
+                INT64_MAX);
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "tiny"), INT64_MIN, INT64_MAX, -1) ==
+                INT64_MIN);
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "huge"), 0, 3600, -1) == 3600);
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "neg"), 0, 3600, -1) == 0);
+    assert_true(json_int_clamp(cJSON_GetObjectItem(j, "s"), 0, 3600, -1) == -1);
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +179,7 @@ int main(void)
         cmocka_unit_test(add_frees_on_failure),
         cmocka_unit_test(push_appends_in_order),
         cmocka_unit_test(push_frees_on_failure),
+        cmocka_unit_test(int_and_clamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
