@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <openssl/evp.h>
 
 #include "mockapi/base/log.h"
@@ -171,11 +172,15 @@ struct ws_xport {
                 of a Failure, nothing for Success (the kubelet's v1WriteStatusFunc) */
     int b64; /* the base64 variants: text messages, an ASCII channel digit, base64 payload */
     int sent_close;
+    int started;            /* rcs_start was called */
+    struct event *start_ev; /* v5: the delayed start (REMOTECMD_WS_V5_START_MS) */
 };
 
 static void ws_release(struct xport *x)
 {
     struct ws_xport *w = (struct ws_xport *)x;
+    if (w->start_ev)
+        event_free(w->start_ev);
     ws_parser_free(w->p);
     free(w);
 }
@@ -253,9 +258,32 @@ static int ws_sink_end(void *arg)
     return ws_write_close(ws_out, w, WS_CLOSE_NORMAL, NULL);
 }
 
+/* Start the program once (see REMOTECMD_WS_V5_START_MS). */
+static void ws_start(struct ws_xport *w)
+{
+    if (w->started || w->x.gone || w->x.done)
+        return;
+    w->started = 1;
+    if (w->start_ev)
+        evtimer_del(w->start_ev);
+    rcs_start(w->x.s);
+}
+
+static void on_ws_start(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ws_xport *w = arg;
+    w->x.busy++;
+    ws_start(w);
+    xport_settle(&w->x);
+}
+
 static int ws_on_message(void *arg, const struct ws_message *m)
 {
     struct ws_xport *w = arg;
+    if (m->opcode == WS_OP_TEXT || m->opcode == WS_OP_BINARY)
+        ws_start(w); /* a client that sends has made its streams */
     switch (m->opcode) {
     case WS_OP_PING:
         if (w->sent_close || rcs_get_faults(w->x.s)->no_pong) /* nothing after our close */
@@ -385,9 +413,13 @@ void remotecmd_websocket(struct conn *c, struct http_request *req,
     conn_set_close_cb(c, on_conn_close, &w->x);
     w->x.busy++;
     if (conn_write_raw(c, head, (size_t)hl) == 0) {
+        struct event_base *base = spec->opts->base;
+        if (w->v5 && base && REMOTECMD_WS_V5_START_MS > 0)
+            w->start_ev = evtimer_new(base, on_ws_start, w);
         conn_upgrade(c, ws_on_upgraded, w);
-        if (!w->x.gone && !w->x.done)
-            rcs_start(w->x.s);
+        struct timeval later = {0, REMOTECMD_WS_V5_START_MS * 1000};
+        if (!w->started && (!w->start_ev || evtimer_add(w->start_ev, &later) < 0))
+            ws_start(w); /* not v5, or the timer failed: at once */
     }
     xport_settle(&w->x);
 }

@@ -12,6 +12,14 @@
  *  (WebSocket: then close 1008), and the connection closes once the client has read it all. */
 #define REMOTECMD_MAX_PENDING_BYTES (8u * 1024u * 1024u)
 
+/** v5.channel.k8s.io: the program starts this long after the 101, or at the client's first data
+ *  message if that comes sooner. client-go before kubernetes#131203 (April 2025; kubectl 1.32.5
+ *  here) reads the connection before it has made its streams and drops what arrives in between:
+ *  "Unknown stream id N, discarding message", then "error: closed all streams". A real apiserver
+ *  relays exec through a SPDY round trip to the kubelet, so its first frame is never that early;
+ *  on loopback ours was (seen once in about 500 kubectl execs on a loaded machine). */
+#define REMOTECMD_WS_V5_START_MS 50
+
 /** What runs in the session: opts (required), and the program, script and faults as rcs_new()
  *  takes them (each may be NULL). The program belongs to the call from then on: its release runs
  *  whatever happens (a refused handshake included), and so does opts->on_free. */

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "itest.h"
+#include "mockapi/stream/remotecmd.h"
 #include "rcclient.h"
 
 #define PODS "/api/v1/namespaces/default/pods"
@@ -228,6 +229,30 @@ static void exec_stdin(void **state, enum rcc_transport tr)
     must_end(c);
     assert_int_equal(rcc_exit_code(c), 0);
     must_close_cleanly(c, tr);
+    itest_rcc_free(c);
+}
+
+/* WebSocket v5: the program's first frame waits REMOTECMD_WS_V5_START_MS after the upgrade (or
+ * the client's first message), because client-go before kubernetes#131203 drops frames that come
+ * before it has made its streams. A lower bound counted from before the request: a slow machine
+ * only makes it longer. */
+static void test_ws_v5_first_frame_waits(void **state)
+{
+    struct itest *t = start_with_pod(state);
+    static const char *const argv[] = {"echo", "hi", NULL};
+    struct rcc_opts o = opts(RCC_WS, 0, 1, 1);
+    int64_t t0 = itest_now_ms();
+    struct rcc *c = must_open(t, &o, argv);
+    assert_string_equal(rcc_protocol(c), "v5.channel.k8s.io");
+    assert_int_equal(rcc_wait_output(c, "hi", WAIT_MS), 0);
+    int64_t took = itest_now_ms() - t0;
+    if (took < REMOTECMD_WS_V5_START_MS)
+        fail_msg("output %lld ms after the request, want at least %d", (long long)took,
+                 REMOTECMD_WS_V5_START_MS);
+    must_end(c);
+    assert_string_equal(rcc_stdout(c, NULL), "hi\n");
+    assert_string_equal(rcc_status(c), SUCCESS);
+    must_close_cleanly(c, RCC_WS);
     itest_rcc_free(c);
 }
 
@@ -536,6 +561,7 @@ int main(void)
         T(test_ws_subprotocol_v4),
         T(test_spdy_tty_with_stderr),
         T(test_ws_nothing_after_close),
+        T(test_ws_v5_first_frame_waits),
     };
     itest_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,6 +173,24 @@ done_step() {
 # wait_for_line FILE REGEX SECONDS: poll until a line of FILE matches the whole extended regex.
 wait_for_line() { retry $(($3 * 10)) grep -Eqx -- "$2" "$1"; }
 
+# tty_typist OUT: what a person types into `kubectl exec -it r1 -- sh`, each line only once the
+# screen (OUT) shows the shell is ready for it: typing earlier, while kubectl is still starting (a
+# loaded machine), would reach the terminal before kubectl puts it in raw mode, and fixed sleeps
+# raced that. Stdin stays open until the exit shows (closing it would send the shell an EOF); all
+# the waits together bounded by KTIMEOUT.
+tty_typist() {
+  local out=$1 end=$((SECONDS + KTIMEOUT))
+  # screen_shows GREP-ARGS...: poll OUT until grep matches, until the shared deadline
+  screen_shows() {
+    while [ "$SECONDS" -lt "$end" ]; do grep -q "$@" "$out" && return 0; sleep 0.1; done
+    return 1
+  }
+  screen_shows -F '# ' && printf 'echo tty-ok\r' &&
+    screen_shows -x $'tty-ok\r\\{0,1\\}' && printf 'exit 4\r' &&
+    screen_shows -F 'command terminated'
+  return 0
+}
+
 # ---------------------------------------------------------------------------------------------------
 # The sequence, against one server.
 sequence() {
@@ -276,7 +294,8 @@ exit 5"
     step "exec-tty-$mode"
     LOGMARK=$(wc -l <"$SERVER_LOG")
     CMD="kubectl exec -it r1 -- sh (in a pty; types: echo tty-ok, exit 4)"
-    (sleep 1; printf 'echo tty-ok\r'; sleep 0.5; printf 'exit 4\r'; sleep 1) |
+    : >"$TDIR/out"
+    tty_typist "$TDIR/out" |
       timeout "$KTIMEOUT" script -qec "$(shell_words "$KUBECTL" exec -it r1 -- sh)" /dev/null \
         >"$TDIR/out" 2>"$TDIR/err"
     RC=$? OUT=$(tr -d '\r' <"$TDIR/out") ERR=$(cat "$TDIR/err")
@@ -556,5 +575,12 @@ for v in "${versions[@]}"; do
   total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
 done
 echo "matrix: ${#versions[@]} kubectl versions x {tls, http} in $(( $(date +%s) - started )) s"
+if [ "$total_failed" -gt 0 ]; then
+  # again at the end, where a truncated CI log still shows it: each FAIL with its detail
+  echo "the failed steps again:"
+  for v in "${versions[@]}"; do
+    awk '/^FAIL /{on=1} /^(ok |kubectl 1\.)/{on=0} on' "$WORK/$v.log"
+  done
+fi
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
