@@ -5,8 +5,9 @@
 # how long the run took. Every scenario scales its timeouts down (poll_timeout 6 s, ...), so the
 # whole run takes a couple of minutes; each scenario is bounded by --timeout.
 #
-# --shard K/N runs only every N-th scenario file, starting with the K-th (CTest runs the catalogue
-# as N such tests at once: the scenarios mostly wait, so N of them share two cores well).
+# --shard K/N runs the K-th of N shards (CTest runs the catalogue as N such tests at once: the
+# scenarios mostly wait, so N of them share two cores well). Each scenario tagged "slow" has a shard
+# of its own; the others are dealt in turn over the rest.
 set -u
 usage="usage: catalogue.sh /path/to/kubefault [--shard K/N] [SCENARIO...]"
 bin=${1:?$usage}
@@ -32,12 +33,26 @@ if [ $# -eq 0 ] && [ -n "$shard" ]; then
   *) echo "$usage" >&2; exit 2 ;;
   esac
   [ "$k" -le "$n" ] || { echo "$usage: K is at most N" >&2; exit 2; }
-  i=0
+  # scenarios tagged "slow" (seconds of fixed client timeouts) get a shard each, as long as
+  # shards remain for the others; the others are dealt in turn over the remaining shards
+  slow=() rest=()
   for f in "$scenarios"/*.json; do
-    [ $((i % n + 1)) = "$k" ] && set -- "$@" "$f"
+    if grep -Eq '"tags": *\[[^]]*"slow"' "$f"; then slow+=("$f"); else rest+=("$f"); fi
+  done
+  s=${#slow[@]}
+  [ "$s" -lt "$n" ] || s=0 # too few shards: every scenario dealt in turn
+  [ "$s" -gt 0 ] || { rest=("${slow[@]}" "${rest[@]}"); slow=(); }
+  i=0
+  for f in "${slow[@]}"; do
+    [ $((i + 1)) = "$k" ] && set -- "$@" "$f"
     i=$((i + 1))
   done
-  echo "shard $shard: $# of $i scenarios"
+  j=0
+  for f in "${rest[@]}"; do
+    [ $((s + j % (n - s) + 1)) = "$k" ] && set -- "$@" "$f"
+    j=$((j + 1))
+  done
+  echo "shard $shard: $# of $((i + j)) scenarios"
 elif [ $# -eq 0 ]; then
   set -- "$scenarios"
 fi
