@@ -291,6 +291,57 @@ static void test_openapi_v2(void **state)
     itest_resp_release(&resp);
 }
 
+/* The OpenAPI documents are built once per server and kept: every later answer is the same bytes
+ * under the same Content-Type, the JSON and protobuf forms of /openapi/v2 kept apart, and a group
+ * version the server does not have stays a 404. */
+static void get_doc(struct itest *t, const char *path, const char *accept, struct itest_resp *out,
+                    const char *want_ctype)
+{
+    struct itest_req r = {0};
+    char ctype[128];
+    r.path = path;
+    r.accept = accept;
+    itest_request(t, &r, out);
+    assert_int_equal(out->curl, CURLE_OK);
+    assert_int_equal(out->code, 200);
+    assert_non_null(itest_resp_header(out, "Content-Type", ctype, sizeof(ctype)));
+    assert_string_equal(ctype, want_ctype);
+    assert_true(out->len > 100);
+}
+
+static void test_openapi_kept(void **state)
+{
+    struct itest *t = start_plain(state);
+    static const char pb[] = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+    static const char pbtype[] = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+    static const struct {
+        const char *path, *accept, *ctype;
+    } docs[] = {{"/openapi/v3", NULL, "application/json"},
+                {"/openapi/v3/api/v1", NULL, "application/json"},
+                {"/openapi/v3/apis/policy/v1", NULL, "application/json"},
+                {"/openapi/v2", NULL, "application/json"},
+                {"/openapi/v2", pb, pbtype}};
+    struct itest_resp first[5], again;
+    for (size_t i = 0; i < 5; i++)
+        get_doc(t, docs[i].path, docs[i].accept, &first[i], docs[i].ctype);
+    for (size_t k = 0; k < 5; k++) {
+        size_t i = 4 - k; /* the other order: protobuf first, then JSON */
+        get_doc(t, docs[i].path, docs[i].accept, &again, docs[i].ctype);
+        assert_int_equal(again.len, first[i].len);
+        assert_memory_equal(again.body, first[i].body, first[i].len);
+        itest_resp_release(&again);
+    }
+    assert_int_equal(first[3].body[0], '{');    /* the JSON v2 */
+    assert_int_equal(first[4].body[0], '\x0a'); /* the protobuf v2 */
+    for (size_t i = 0; i < 5; i++)
+        itest_resp_release(&first[i]);
+    long code;
+    for (int n = 0; n < 2; n++)
+        itest_assert_status(
+            itest_json(t, "GET", "/openapi/v3/apis/nope.example.com/v1", NULL, &code), &code, 404,
+            "NotFound", "the server could not find the requested resource");
+}
+
 static void test_unknown_paths(void **state)
 {
     struct itest *t = start_plain(state);
@@ -332,6 +383,7 @@ int main(void)
         cmocka_unit_test_teardown(test_group_documents, itest_teardown),
         cmocka_unit_test_teardown(test_openapi_v3, itest_teardown),
         cmocka_unit_test_teardown(test_openapi_v2, itest_teardown),
+        cmocka_unit_test_teardown(test_openapi_kept, itest_teardown),
         cmocka_unit_test_teardown(test_unknown_paths, itest_teardown),
         cmocka_unit_test_teardown(test_health, itest_teardown),
     };
