@@ -374,7 +374,7 @@ static int param_u64(struct call *k, const char *key, uint64_t def, uint64_t max
 
 /* ---- status ---- */
 
-static const char *listen_mode_name(enum mockapi_listen_mode m)
+static const char *listen_mode_name(enum listen_mode m)
 {
     switch (m) {
     case LISTEN_NORMAL:

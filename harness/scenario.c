@@ -592,11 +592,7 @@ static void check_layer(const cJSON *spec, struct rule *r, struct diag *d)
                   ft->name);
     if (r->match.server == MATCH_SERVER_GITLAB) {
         const char *why = NULL;
-        if (ft->layer == FAULT_LAYER_LISTENER && !ft->on_accept)
-            why = "it acts on the kube-apiserver's listening socket; the fake GitLab has no "
-                  "such hook yet (accept-hang, accept-reset, tls-stall and the HTTP faults "
-                  "work there)";
-        else if (ft->layer != FAULT_LAYER_LISTENER && ft->layer != FAULT_LAYER_HTTP)
+        if (ft->layer != FAULT_LAYER_LISTENER && ft->layer != FAULT_LAYER_HTTP)
             why = "only HTTP and connection faults act on GitLab requests";
         if (why) {
             diag_path(d, jsonc_path_key(p, sizeof p, r->path, "fault"),

@@ -45,12 +45,7 @@ struct mockapi_server {
     struct api *api;
     uint64_t requests;
     uint64_t connections;
-    unsigned long pauses; /* accept pauses of listeners closed since (listen modes) */
     struct conn_set conns;
-    struct sockaddr_in addr; /* the bound address, port included */
-    enum mockapi_listen_mode mode;
-    int hole_fd;      /* LISTEN_BLACKHOLE: the listening socket nobody accepts on */
-    int hole_fill[2]; /* and our own connections that fill its accept queue */
 };
 
 #define LISTEN_BACKLOG 511
@@ -137,76 +132,15 @@ int mockapi_server_serve_fd(struct mockapi_server *s, int fd)
     return serve(s, fd, (struct sockaddr *)&ss);
 }
 
-static int open_listener(struct mockapi_server *s, char *err, size_t errlen)
-{
-    s->listener =
-        listener_new(s->base, &s->addr, LISTEN_BACKLOG, on_accept, s, "kube", err, errlen);
-    return s->listener ? 0 : -1;
-}
-
-static void close_hole(struct mockapi_server *s)
-{
-    for (int i = 0; i < 2; i++)
-        if (s->hole_fill[i] >= 0) {
-            close(s->hole_fill[i]);
-            s->hole_fill[i] = -1;
-        }
-    if (s->hole_fd >= 0) {
-        close(s->hole_fd);
-        s->hole_fd = -1;
-    }
-}
-
-/* A black hole without root: a socket listening with a backlog of 0 whose accept queue we fill with
- * our own connections and never drain. Linux then drops further SYNs, so clients' connect() times
- * out, as against an address whose packets vanish (failure-catalog.md §3). */
-static int open_hole(struct mockapi_server *s, char *err, size_t errlen)
-{
-    int one = 1;
-    s->hole_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->hole_fd < 0 || setsockopt(s->hole_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(s->hole_fd, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
-        listen(s->hole_fd, 0) < 0) {
-        snprintf(err, errlen, "black-hole listener on port %d: %s", ntohs(s->addr.sin_port),
-                 strerror(errno));
-        close_hole(s);
-        return -1;
-    }
-    /* backlog 0 admits one queued connection (two on some kernels); fill both places */
-    for (int i = 0; i < 2; i++) {
-        s->hole_fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (s->hole_fill[i] >= 0)
-            (void)connect(s->hole_fill[i], (struct sockaddr *)&s->addr, sizeof s->addr);
-    }
-    return 0;
-}
-
-int mockapi_server_listen_mode(struct mockapi_server *s, enum mockapi_listen_mode mode, char *err,
+int mockapi_server_listen_mode(struct mockapi_server *s, enum listen_mode mode, char *err,
                                size_t errlen)
 {
-    if (mode == s->mode)
-        return 0;
-    if (s->listener)
-        s->pauses += listener_pauses(s->listener);
-    listener_free(s->listener);
-    s->listener = NULL;
-    close_hole(s);
-    int rc = 0;
-    if (mode == LISTEN_NORMAL)
-        rc = open_listener(s, err, errlen);
-    else if (mode == LISTEN_BLACKHOLE)
-        rc = open_hole(s, err, errlen);
-    s->mode = rc == 0 ? mode : LISTEN_REFUSE;
-    log_info("listener on port %d: %s", ntohs(s->addr.sin_port),
-             s->mode == LISTEN_NORMAL   ? "accepting"
-             : s->mode == LISTEN_REFUSE ? "closed (connection refused)"
-                                        : "black hole (connect times out)");
-    return rc;
+    return listener_set_mode(s->listener, mode, err, errlen);
 }
 
-enum mockapi_listen_mode mockapi_server_get_listen_mode(const struct mockapi_server *s)
+enum listen_mode mockapi_server_get_listen_mode(const struct mockapi_server *s)
 {
-    return s->mode;
+    return listener_mode(s->listener);
 }
 
 struct event_base *mockapi_server_base(struct mockapi_server *s)
@@ -236,7 +170,6 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->hole_fd = s->hole_fill[0] = s->hole_fill[1] = -1;
     s->base = base;
     s->o = *opts;
     s->conns.max = opts->max_connections ? opts->max_connections : CONN_DEFAULT_MAX;
@@ -271,12 +204,10 @@ struct mockapi_server *mockapi_server_new(struct event_base *base,
         snprintf(err, errlen, "bad bind address \"%s\" (expected an IPv4 address)", addr);
         goto fail;
     }
-    s->addr = sin;
-    if (open_listener(s, err, errlen) < 0)
+    if (!(s->listener =
+              listener_new(base, &sin, LISTEN_BACKLOG, on_accept, s, "kube", err, errlen)))
         goto fail;
     s->port = listener_port(s->listener);
-    s->addr.sin_port = htons((uint16_t)s->port); /* reopen on the same port after refuse or
-                                                    black-hole */
     snprintf(s->url, sizeof s->url, "%s://%s:%d", s->tls ? "https" : "http", addr, s->port);
 
     char server_address[64];
@@ -310,7 +241,6 @@ void mockapi_server_free(struct mockapi_server *s)
     if (!s)
         return;
     listener_free(s->listener);
-    close_hole(s);
     watch_hub_free(s->watches);
     conn_set_abort_all(&s->conns);
     api_free(s->api);
@@ -358,7 +288,7 @@ size_t mockapi_server_connections(const struct mockapi_server *s)
 
 unsigned long mockapi_server_accept_pauses(const struct mockapi_server *s)
 {
-    return s->pauses + (s->listener ? listener_pauses(s->listener) : 0);
+    return s->listener ? listener_pauses(s->listener) : 0;
 }
 
 struct store *mockapi_server_store(struct mockapi_server *s)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mockapi/http/listener.h"
 #include "mockapi/kube/cluster.h"
 
 struct conn;
@@ -49,21 +50,13 @@ void mockapi_server_dispatch(struct mockapi_server *s, struct conn *c, struct ht
  *  (made non-blocking). 0, or -1 when it cannot be set up (fd is closed then). */
 int mockapi_server_serve_fd(struct mockapi_server *s, int fd);
 
-/** What the listening port does. */
-enum mockapi_listen_mode {
-    LISTEN_NORMAL,    /**< accept and serve */
-    LISTEN_REFUSE,    /**< the port is closed: connect gets RST ("connection refused") */
-    LISTEN_BLACKHOLE, /**< the port listens with a full accept queue that is never drained: new
-                           SYNs are dropped and connect times out ("i/o timeout"), without root */
-};
-
-/** Switch the listening port to mode, keeping the same port number. 0, or -1 + err. Connections
- *  already accepted are not touched. */
-int mockapi_server_listen_mode(struct mockapi_server *s, enum mockapi_listen_mode mode, char *err,
+/** Switch the listening port to mode (listener_set_mode(), mockapi/http/listener.h), keeping the
+ *  same port number. 0, or -1 + err. Connections already accepted are not touched. */
+int mockapi_server_listen_mode(struct mockapi_server *s, enum listen_mode mode, char *err,
                                size_t errlen);
 
 /** The current mode. */
-enum mockapi_listen_mode mockapi_server_get_listen_mode(const struct mockapi_server *s);
+enum listen_mode mockapi_server_get_listen_mode(const struct mockapi_server *s);
 
 /** The event loop the server runs on. */
 struct event_base *mockapi_server_base(struct mockapi_server *s);

@@ -1,6 +1,7 @@
-/* blackhole.c -- the `blackhole` fault: while the rule is on, the API server's port drops new SYNs
- * (a listening socket with a full accept queue that nobody drains, no root needed), so connect
- * times out as against an unreachable address; when it goes off, the port accepts again */
+/* blackhole.c -- the `blackhole` fault: while the rule is on, the API server's port (or the fake
+ * GitLab's, for a rule with "match": {"server": "gitlab"}) drops new SYNs (a listening socket with
+ * a full accept queue that nobody drains, no root needed), so connect times out as against an
+ * unreachable address; when it goes off, the port accepts again */
 #include <stddef.h>
 
 #include "harness/fault.h"
@@ -23,8 +24,9 @@ static void on_disable(struct engine *e, struct rule *r, void *ctx)
 const struct fault_type fault_type_blackhole = {
     .name = "blackhole",
     .layer = FAULT_LAYER_LISTENER,
-    .summary = "drop new connections' SYNs while the rule is on (connect times out, as against an "
-               "unreachable address); accept again when it goes off",
+    .summary = "drop new connections' SYNs on the API server's port (the fake GitLab's with "
+               "\"match\": {\"server\": \"gitlab\"}) while the rule is on (connect times out, as "
+               "against an unreachable address); accept again when it goes off",
     .client_sees = "Unable to connect to the server: dial tcp 127.0.0.1:<port>: i/o timeout (after "
                    "kubectl's 30 s dial timeout); with --request-timeout=3s, after 3 s: Unable to "
                    "connect to the server: net/http: request canceled while waiting for connection "

@@ -1,5 +1,6 @@
-/* refuse.c -- the `refuse` fault: while the rule is on, the API server's port is closed, so connect
- * gets an RST ("connection refused"); when it goes off, the port reopens on the same number */
+/* refuse.c -- the `refuse` fault: while the rule is on, the API server's port (or the fake
+ * GitLab's, for a rule with "match": {"server": "gitlab"}) is closed, so connect gets an RST
+ * ("connection refused"); when it goes off, the port reopens on the same number */
 #include <stddef.h>
 
 #include "harness/fault.h"
@@ -22,8 +23,10 @@ static void on_disable(struct engine *e, struct rule *r, void *ctx)
 const struct fault_type fault_type_refuse = {
     .name = "refuse",
     .layer = FAULT_LAYER_LISTENER,
-    .summary = "close the API server's port while the rule is on (connect gets an RST), reopen it "
-               "on the same port when it goes off",
+    .summary =
+        "close the API server's port (the fake GitLab's with \"match\": {\"server\": "
+        "\"gitlab\"}) while the rule is on (connect gets an RST), reopen it on the same port "
+        "when it goes off",
     .client_sees = "The connection to the server 127.0.0.1:<port> was refused - did you specify "
                    "the right host or port? (at once, GET and POST alike; with a cold discovery "
                    "cache after five memcache.go lines)",

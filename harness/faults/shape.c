@@ -17,6 +17,7 @@
 #include "harness/scenario.h"
 #include "mockapi/base/log.h"
 #include "mockapi/http/conn.h"
+#include "mockapi/gitlab/gitlab.h"
 #include "mockapi/server.h"
 
 size_t shape_head_len(struct evbuffer *buf, size_t avail)
@@ -98,14 +99,20 @@ const char *shape_cut_describe(const struct shape_cut *cut, char *buf, size_t le
 void shape_listen(struct engine *e, struct rule *r, int mode, int on)
 {
     char err[256];
-    struct mockapi_server *s = engine_server(e);
-    if (!s)
+    struct mockapi_server *s = NULL;
+    struct gitlab_server *g = NULL;
+    if (r->match.server == MATCH_SERVER_GITLAB)
+        g = engine_gitlab(e);
+    else
+        s = engine_server(e);
+    if (!s && !g)
         return;
-    if (on) {
-        if (mockapi_server_listen_mode(s, (enum mockapi_listen_mode)mode, err, sizeof err) < 0)
-            log_warn("rule %s: %s", r->name, err);
-    } else if ((int)mockapi_server_get_listen_mode(s) == mode &&
-               mockapi_server_listen_mode(s, LISTEN_NORMAL, err, sizeof err) < 0) {
-        log_warn("rule %s: reopening the port: %s", r->name, err);
-    }
+    enum listen_mode now = s ? mockapi_server_get_listen_mode(s) : gitlab_server_get_listen_mode(g);
+    enum listen_mode to = on ? (enum listen_mode)mode : LISTEN_NORMAL;
+    if (!on && (int)now != mode)
+        return; /* another listener fault switched it since: that one stays */
+    int rc = s ? mockapi_server_listen_mode(s, to, err, sizeof err)
+               : gitlab_server_listen_mode(g, to, err, sizeof err);
+    if (rc < 0)
+        log_warn("rule %s: %s%s", r->name, on ? "" : "reopening the port: ", err);
 }

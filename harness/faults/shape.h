@@ -45,9 +45,10 @@ const char *shape_cut_describe(const struct shape_cut *cut, char *buf, size_t le
 struct engine;
 struct rule;
 
-/** Listener faults: switch the API port to mode (a mockapi_listen_mode) when on, back to normal
- *  when off -- but only while the port is still in mode, so another listener fault switched on
- *  meanwhile stays. Failures are logged with the rule's name. */
+/** Listener faults: switch the port of the rule's server (the kube-apiserver's, or the fake
+ *  GitLab's for "match": {"server": "gitlab"}) to mode (an enum listen_mode) when on, back to
+ *  normal when off -- but only while the port is still in mode, so another listener fault switched
+ *  on meanwhile stays. Failures are logged with the rule's name. */
 void shape_listen(struct engine *e, struct rule *r, int mode, int on);
 
 #endif

@@ -695,6 +695,17 @@ void gitlab_server_free(struct gitlab_server *s)
     free(s);
 }
 
+int gitlab_server_listen_mode(struct gitlab_server *s, enum listen_mode mode, char *err,
+                              size_t errlen)
+{
+    return listener_set_mode(s->listener, mode, err, errlen);
+}
+
+enum listen_mode gitlab_server_get_listen_mode(const struct gitlab_server *s)
+{
+    return listener_mode(s->listener);
+}
+
 int gitlab_server_port(const struct gitlab_server *s)
 {
     return s->port;

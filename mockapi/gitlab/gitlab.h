@@ -10,6 +10,7 @@
 
 #include "mockapi/gitlab/proto.h"
 #include "mockapi/hooks.h"
+#include "mockapi/http/listener.h"
 
 struct conn;
 struct event_base;
@@ -96,6 +97,15 @@ void gitlab_server_dispatch(struct gitlab_server *s, struct conn *c, struct http
 int gitlab_server_serve_fd(struct gitlab_server *s, int fd);
 
 int gitlab_server_port(const struct gitlab_server *s);
+
+/** Switch the fake GitLab's port to mode (the refuse and blackhole faults with
+ *  "match": {"server": "gitlab"}), keeping its number. 0, or -1 + err. Connections already
+ *  accepted, and jobs held in a long poll, are not touched. */
+int gitlab_server_listen_mode(struct gitlab_server *s, enum listen_mode mode, char *err,
+                              size_t errlen);
+
+/** The current mode. */
+enum listen_mode gitlab_server_get_listen_mode(const struct gitlab_server *s);
 const char *gitlab_server_url(const struct gitlab_server *s);    /**< "https://127.0.0.1:PORT/" */
 const char *gitlab_server_ca_pem(const struct gitlab_server *s); /**< NULL with plain HTTP */
 const char *gitlab_server_runner_token(const struct gitlab_server *s);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -23,14 +24,20 @@
 #include "mockapi/base/log.h"
 
 struct listener {
-    struct evconnlistener *lev;
-    struct event *rest; /* re-enables the listener after a failed accept() */
+    struct event_base *base;
+    struct evconnlistener *lev; /* NULL unless LISTEN_NORMAL */
+    struct event *rest;         /* re-enables the listener after a failed accept() */
     listener_accept_cb cb;
     void *arg;
     const char *name;
+    struct sockaddr_in addr; /* with the bound port: a closed port reopens on the same number */
+    int backlog;
     int port;
     int failing; /* accept() failed and nothing was accepted since: do not log again */
     unsigned long pauses;
+    enum listen_mode mode;
+    int hole_fd;      /* LISTEN_BLACKHOLE: the listening socket nobody accepts on */
+    int hole_fill[2]; /* and our own connections that fill its accept queue */
 };
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
@@ -51,7 +58,8 @@ static void on_rest_over(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct listener *l = arg;
-    evconnlistener_enable(l->lev);
+    if (l->lev)
+        evconnlistener_enable(l->lev);
 }
 
 static void on_accept_error(struct evconnlistener *lev, void *arg)
@@ -75,28 +83,77 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
              l->name, strerror(err), limit, LISTENER_PAUSE_MS);
 }
 
+static int open_lev(struct listener *l, char *err, size_t errlen)
+{
+    l->lev =
+        evconnlistener_new_bind(l->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                l->backlog, (const struct sockaddr *)&l->addr, sizeof l->addr);
+    if (!l->lev) {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &l->addr.sin_addr, ip, sizeof ip);
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, ntohs(l->addr.sin_port),
+                 strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(l->lev, on_accept_error);
+    return 0;
+}
+
+static void close_hole(struct listener *l)
+{
+    for (int i = 0; i < 2; i++)
+        if (l->hole_fill[i] >= 0) {
+            close(l->hole_fill[i]);
+            l->hole_fill[i] = -1;
+        }
+    if (l->hole_fd >= 0) {
+        close(l->hole_fd);
+        l->hole_fd = -1;
+    }
+}
+
+/* A black hole without root: a socket listening with a backlog of 0 whose accept queue we fill with
+ * our own connections and never drain. Linux then drops further SYNs, so clients' connect() times
+ * out, as against an address whose packets vanish (failure-catalog.md §3). */
+static int open_hole(struct listener *l, char *err, size_t errlen)
+{
+    int one = 1;
+    l->hole_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l->hole_fd < 0 || setsockopt(l->hole_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(l->hole_fd, (struct sockaddr *)&l->addr, sizeof l->addr) < 0 ||
+        listen(l->hole_fd, 0) < 0) {
+        snprintf(err, errlen, "black-hole listener on port %d: %s", l->port, strerror(errno));
+        close_hole(l);
+        return -1;
+    }
+    /* backlog 0 admits one queued connection (two on some kernels); fill both places */
+    for (int i = 0; i < 2; i++) {
+        l->hole_fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l->hole_fill[i] >= 0)
+            (void)connect(l->hole_fill[i], (struct sockaddr *)&l->addr, sizeof l->addr);
+    }
+    return 0;
+}
+
 struct listener *listener_new(struct event_base *base, const struct sockaddr_in *addr, int backlog,
                               listener_accept_cb cb, void *arg, const char *name, char *err,
                               size_t errlen)
 {
     struct listener *l = calloc(1, sizeof *l);
+    if (l)
+        l->hole_fd = l->hole_fill[0] = l->hole_fill[1] = -1;
     if (!l || !(l->rest = evtimer_new(base, on_rest_over, l))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    l->base = base;
     l->cb = cb;
     l->arg = arg;
     l->name = name;
-    l->lev = evconnlistener_new_bind(base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                     backlog, (const struct sockaddr *)addr, sizeof *addr);
-    if (!l->lev) {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof ip);
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, ntohs(addr->sin_port),
-                 strerror(errno));
+    l->addr = *addr;
+    l->backlog = backlog;
+    if (open_lev(l, err, errlen) < 0)
         goto fail;
-    }
-    evconnlistener_set_error_cb(l->lev, on_accept_error);
     struct sockaddr_in bound;
     socklen_t len = sizeof bound;
     if (getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&bound, &len) < 0) {
@@ -104,6 +161,7 @@ struct listener *listener_new(struct event_base *base, const struct sockaddr_in 
         goto fail;
     }
     l->port = ntohs(bound.sin_port);
+    l->addr.sin_port = bound.sin_port;
     return l;
 fail:
     listener_free(l);
@@ -118,7 +176,37 @@ void listener_free(struct listener *l)
         evconnlistener_free(l->lev);
     if (l->rest)
         event_free(l->rest);
+    close_hole(l);
     free(l);
+}
+
+int listener_set_mode(struct listener *l, enum listen_mode mode, char *err, size_t errlen)
+{
+    if (mode == l->mode)
+        return 0;
+    if (l->lev) {
+        evconnlistener_free(l->lev);
+        l->lev = NULL;
+    }
+    evtimer_del(l->rest);
+    l->failing = 0;
+    close_hole(l);
+    int rc = 0;
+    if (mode == LISTEN_NORMAL)
+        rc = open_lev(l, err, errlen);
+    else if (mode == LISTEN_BLACKHOLE)
+        rc = open_hole(l, err, errlen);
+    l->mode = rc == 0 ? mode : LISTEN_REFUSE;
+    log_info("%s: listener on port %d: %s", l->name, l->port,
+             l->mode == LISTEN_NORMAL   ? "accepting"
+             : l->mode == LISTEN_REFUSE ? "closed (connection refused)"
+                                        : "black hole (connect times out)");
+    return rc;
+}
+
+enum listen_mode listener_mode(const struct listener *l)
+{
+    return l->mode;
 }
 
 int listener_port(const struct listener *l)

@@ -13,6 +13,14 @@ struct sockaddr_in;
 struct sockaddr_storage;
 struct listener;
 
+/** What the listening port does (the refuse and blackhole faults switch it). */
+enum listen_mode {
+    LISTEN_NORMAL,    /**< accept and serve */
+    LISTEN_REFUSE,    /**< the port is closed: connect gets RST ("connection refused") */
+    LISTEN_BLACKHOLE, /**< the port listens with a full accept queue that is never drained: new
+                           SYNs are dropped and connect times out ("i/o timeout"), without root */
+};
+
 /** How long the listener rests after a failed accept() before it tries again. */
 #define LISTENER_PAUSE_MS 100
 
@@ -32,6 +40,14 @@ void listener_free(struct listener *l);
 
 /** The bound port (the one the kernel chose for port 0). */
 int listener_port(const struct listener *l);
+
+/** Switch the port to mode, keeping its number (a closed port is reopened on it). 0, or -1 + err;
+ *  a mode that cannot be set leaves the port closed (LISTEN_REFUSE). Connections already accepted
+ *  are not touched. */
+int listener_set_mode(struct listener *l, enum listen_mode mode, char *err, size_t errlen);
+
+/** The current mode. */
+enum listen_mode listener_mode(const struct listener *l);
 
 /** accept() failures that paused the listener so far (for tests and logs). */
 unsigned long listener_pauses(const struct listener *l);

@@ -76,6 +76,34 @@ int64_t itest_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int itest_try_connect(int port, int timeout_ms, int64_t *took)
+{
+    int64_t t0 = itest_now_ms();
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+    if (rc < 0 && errno == EINPROGRESS) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        int n = poll(&p, 1, timeout_ms);
+        if (n == 0) {
+            rc = ETIMEDOUT;
+        } else {
+            int err = 0;
+            socklen_t len = sizeof err;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            rc = err;
+        }
+    } else if (rc < 0) {
+        rc = errno;
+    }
+    close(fd);
+    if (took)
+        *took = itest_now_ms() - t0;
+    return rc;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

@@ -290,6 +290,11 @@ void itest_filter_from_env(void);
 /** Monotonic milliseconds. */
 int64_t itest_now_ms(void);
 
+/** connect() to 127.0.0.1:port, waiting at most timeout_ms: 0 connected, the connect error
+ *  (ECONNREFUSED, ...), or ETIMEDOUT when it is still pending (a black hole). The socket is closed
+ *  again; *took (may be NULL) gets the milliseconds it took. */
+int itest_try_connect(int port, int timeout_ms, int64_t *took);
+
 /** GitLab Runner's BashDetectShellScript with $@ replaced by nothing (shells/bash.go): the script
  *  its save-script exec runs with `sh -c` (its DockerCommand). */
 extern const char itest_bash_detect[];

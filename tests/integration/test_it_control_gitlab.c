@@ -7,6 +7,7 @@
  *
  * Engine, fake GitLab and control server live on the itest server thread (made and freed through
  * itest_run); the test thread only talks HTTP to the ports. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +38,7 @@ static struct {
     struct control *control;
     struct gltest gl; /* the fake GitLab */
     struct ctlc api;  /* the control API's address and token */
+    int gl_port;      /* the fake GitLab's port */
     char err[512];
 } F;
 
@@ -50,6 +52,7 @@ static void up(void *arg, struct mockapi_server *s)
         if (!gs)
             return;
         gltest_init(&F.gl, arg, gs);
+        F.gl_port = gitlab_server_port(gs);
     }
     if ((F.control =
              control_new(F.engine, mockapi_server_base(s), NULL, 0, NULL, F.err, sizeof F.err)))
@@ -324,6 +327,47 @@ static void test_request_rules(void **state)
     cJSON_Delete(rules);
 }
 
+/* ---- refuse and blackhole on the fake GitLab's port ---- */
+
+static const char listener_rules[] =
+    "{'name': 'ctlgl', 'seed': 7,"
+    " 'gitlab': {'jobs': [{'name': 'build'}], " LONG_POLL ", 'runnerToken': '" RUNNER_TOKEN "'},"
+    " 'rules': ["
+    "  {'name': 'gl-refused', 'enabled': false, 'match': {'server': 'gitlab'},"
+    "   'fault': {'type': 'refuse'}},"
+    "  {'name': 'gl-unreachable', 'enabled': false, 'match': {'server': 'gitlab'},"
+    "   'fault': {'type': 'blackhole'}}]}";
+
+/* While a GitLab listener rule is on, the fake GitLab's port refuses (or drops SYNs) and the
+ * kube-apiserver's port serves on; switched off, the same port serves again. */
+static void test_listener_rules(void **state)
+{
+    struct itest *t = start(state, listener_rules);
+    struct itest_resp r;
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-refused/enable", NULL, 200));
+    assert_int_equal(itest_try_connect(F.gl_port, 1000, NULL), ECONNREFUSED);
+    request_job(1000, &r);
+    if (r.curl != CURLE_COULDNT_CONNECT)
+        fail_msg("refused: curl %s, code %ld", curl_easy_strerror(r.curl), r.code);
+    itest_resp_release(&r);
+    itest_must(t, "GET", "/version", NULL, NULL, 200); /* the kube port is not touched */
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-refused/disable", NULL, 200));
+    assert_int_equal(itest_try_connect(F.gl_port, 1000, NULL), 0);
+
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-unreachable/enable", NULL, 200));
+    for (int i = 0; i < 2; i++) /* every try, not only the first */
+        assert_int_equal(itest_try_connect(F.gl_port, 500, NULL), ETIMEDOUT);
+    request_job(500, &r);
+    if (r.curl != CURLE_OPERATION_TIMEDOUT)
+        fail_msg("black hole: curl %s, code %ld", curl_easy_strerror(r.curl), r.code);
+    itest_resp_release(&r);
+    itest_must(t, "GET", "/version", NULL, NULL, 200);
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-unreachable/disable", NULL, 200));
+
+    char tok[300];
+    assert_int_equal(gltest_take_job(&F.gl, tok, sizeof tok), 1); /* served again, same port */
+}
+
 /* ---- rules on trace: a 403 once, then gitlab-cancel ---- */
 
 static const char trace_rules[] =
@@ -548,6 +592,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_job_lifecycle, teardown),
         cmocka_unit_test_teardown(test_request_rules, teardown),
+        cmocka_unit_test_teardown(test_listener_rules, teardown),
         cmocka_unit_test_teardown(test_trace_rules, teardown),
         cmocka_unit_test_teardown(test_control_cancel, teardown),
         cmocka_unit_test_teardown(test_control_queue, teardown),

@@ -497,9 +497,9 @@ static void test_drip_watch_stream(void **state)
 /* ---- refuse and blackhole: the listener ---- */
 
 struct mode_req {
-    enum mockapi_listen_mode mode;
+    enum listen_mode mode;
     int rc;
-    enum mockapi_listen_mode now;
+    enum listen_mode now;
     char err[256];
 };
 
@@ -510,7 +510,7 @@ static void set_mode(void *arg, struct mockapi_server *s)
     m->now = mockapi_server_get_listen_mode(s);
 }
 
-static void switch_mode(struct itest *t, enum mockapi_listen_mode mode)
+static void switch_mode(struct itest *t, enum listen_mode mode)
 {
     struct mode_req m = {.mode = mode};
     itest_run(t, set_mode, &m);
@@ -519,48 +519,19 @@ static void switch_mode(struct itest *t, enum mockapi_listen_mode mode)
     assert_int_equal(m.now, mode);
 }
 
-/* connect() to port with a poll bound: 0 connected, an errno, or ETIMEDOUT when still pending. */
-static int try_connect(int port, int timeout_ms, int64_t *took)
-{
-    int64_t t0 = itest_now_ms();
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
-    if (rc < 0 && errno == EINPROGRESS) {
-        struct pollfd p = {fd, POLLOUT, 0};
-        int n = poll(&p, 1, timeout_ms);
-        if (n == 0) {
-            rc = ETIMEDOUT;
-        } else {
-            int err = 0;
-            socklen_t len = sizeof err;
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-            rc = err;
-        }
-    } else if (rc < 0) {
-        rc = errno;
-    }
-    close(fd);
-    if (took)
-        *took = itest_now_ms() - t0;
-    return rc;
-}
-
 static void test_refuse_then_reopen(void **state)
 {
     struct itest *t = start(state, 0, &fault_type_refuse, "{\"type\":\"refuse\"}");
     itest_must(t, "GET", "/version", NULL, NULL, 200);
     switch_mode(t, LISTEN_REFUSE);
-    assert_int_equal(try_connect(itest_port(t), 1000, NULL), ECONNREFUSED);
+    assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), ECONNREFUSED);
     struct itest_req r = {.path = "/version"};
     struct itest_resp resp;
     itest_request(t, &r, &resp);
     assert_int_equal(resp.curl, CURLE_COULDNT_CONNECT); /* 7 */
     itest_resp_release(&resp);
     switch_mode(t, LISTEN_NORMAL); /* the same port again */
-    assert_int_equal(try_connect(itest_port(t), 1000, NULL), 0);
+    assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), 0);
     itest_must(t, "GET", "/version", NULL, NULL, 200);
 }
 
@@ -598,10 +569,10 @@ static void test_blackhole_times_out_then_recovers(void **state)
     switch_mode(t, LISTEN_BLACKHOLE);
     int64_t took = 0;
     for (int i = 0; i < 3; i++) { /* every try, not only the first */
-        assert_int_equal(try_connect(itest_port(t), 1000, &took), ETIMEDOUT);
+        assert_int_equal(itest_try_connect(itest_port(t), 1000, &took), ETIMEDOUT);
         assert_true(took >= 1000 && took < 2000);
     }
-    assert_int_equal(try_connect(ntohs(sin.sin_port), 1000, NULL), 0);
+    assert_int_equal(itest_try_connect(ntohs(sin.sin_port), 1000, NULL), 0);
     struct itest_req r = {.path = "/version", .timeout_ms = 1000};
     struct itest_resp resp;
     itest_request(t, &r, &resp);
@@ -609,7 +580,7 @@ static void test_blackhole_times_out_then_recovers(void **state)
     itest_resp_release(&resp);
 
     switch_mode(t, LISTEN_NORMAL);
-    assert_int_equal(try_connect(itest_port(t), 1000, NULL), 0);
+    assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), 0);
     itest_must(t, "GET", "/version", NULL, NULL, 200);
     close(other);
 }
@@ -620,10 +591,10 @@ static void test_listener_mode_switches(void **state)
     struct itest *t = start(state, 0, &fault_type_refuse, "{\"type\":\"refuse\"}");
     switch_mode(t, LISTEN_REFUSE);
     switch_mode(t, LISTEN_BLACKHOLE);
-    assert_int_equal(try_connect(itest_port(t), 1000, NULL), ETIMEDOUT);
+    assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), ETIMEDOUT);
     switch_mode(t, LISTEN_BLACKHOLE);
     switch_mode(t, LISTEN_REFUSE);
-    assert_int_equal(try_connect(itest_port(t), 1000, NULL), ECONNREFUSED);
+    assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), ECONNREFUSED);
     switch_mode(t, LISTEN_NORMAL);
     switch_mode(t, LISTEN_NORMAL);
     itest_must(t, "GET", "/version", NULL, NULL, 200);
@@ -636,10 +607,10 @@ static void test_listener_mode_cycles(void **state)
     for (int i = 0; i < 20; i++) {
         switch_mode(t, i % 2 ? LISTEN_BLACKHOLE : LISTEN_REFUSE);
         if (i % 5 == 0)
-            assert_int_equal(try_connect(itest_port(t), 200, NULL),
+            assert_int_equal(itest_try_connect(itest_port(t), 200, NULL),
                              i % 2 ? ETIMEDOUT : ECONNREFUSED);
         switch_mode(t, LISTEN_NORMAL);
-        assert_int_equal(try_connect(itest_port(t), 1000, NULL), 0);
+        assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), 0);
     }
     itest_must(t, "GET", "/version", NULL, NULL, 200);
 }
@@ -648,7 +619,7 @@ static void test_blackhole_over_tls(void **state)
 {
     struct itest *t = start(state, 1, &fault_type_blackhole, "{\"type\":\"blackhole\"}");
     switch_mode(t, LISTEN_BLACKHOLE);
-    assert_int_equal(try_connect(itest_port(t), 1000, NULL), ETIMEDOUT);
+    assert_int_equal(itest_try_connect(itest_port(t), 1000, NULL), ETIMEDOUT);
     switch_mode(t, LISTEN_NORMAL);
     itest_must(t, "GET", "/version", NULL, NULL, 200);
 }
