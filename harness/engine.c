@@ -172,6 +172,16 @@ const struct gitlab_hooks *engine_gitlab_hooks(struct engine *e)
 void engine_attach_gitlab(struct engine *e, struct gitlab_server *gl)
 {
     e->gl = gl;
+    if (!gl || !e->srv)
+        return; /* engine_start() has not run: it enables what is on */
+    /* the fake GitLab comes after engine_start(): its listener rules that are on at start (refuse,
+     * blackhole) switch its port now, as the kube-apiserver's were then */
+    for (size_t i = 0; i < e->s->nrules; i++) {
+        struct rule *r = &e->s->rules[i];
+        if (r->enabled && r->match.server == MATCH_SERVER_GITLAB &&
+            r->fault->layer == FAULT_LAYER_LISTENER && r->fault->on_enable)
+            r->fault->on_enable(e, r, r->fault_ctx);
+    }
 }
 
 struct gitlab_server *engine_gitlab(struct engine *e)

@@ -392,11 +392,13 @@ else
 fi
 
 # the GitLab examples end to end with the reference job client in GitLab mode: a trace PATCH
-# answered 500 once (resent, the job succeeds), jobs/request held 1.5 s by a delay rule
+# answered 500 once (resent, the job succeeds), jobs/request held 1.5 s by a delay rule, the GitLab
+# port refusing connections for 3 s
 examples=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scenarios/examples" && pwd)
-kf glex run "$examples/gitlab-trace-rejected-once.json" "$examples/gitlab-slow-jobs-request.json"
+kf glex run "$examples/gitlab-trace-rejected-once.json" "$examples/gitlab-slow-jobs-request.json" \
+  "$examples/gitlab-refused-then-back.json"
 check "run: the GitLab examples pass with the reference job client" \
-  bash -c "[ $rc = 0 ] && grep -q '2 passed, 0 failed' '$work/glex.out'"
+  bash -c "[ $rc = 0 ] && grep -q '3 passed, 0 failed' '$work/glex.out'"
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

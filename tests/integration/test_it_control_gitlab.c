@@ -368,6 +368,23 @@ static void test_listener_rules(void **state)
     assert_int_equal(gltest_take_job(&F.gl, tok, sizeof tok), 1); /* served again, same port */
 }
 
+/* A GitLab listener rule on from the start: the fake GitLab is made after engine_start(), and its
+ * port is refused from the moment it exists. */
+static const char refused_from_start[] =
+    "{'name': 'ctlgl', 'seed': 7,"
+    " 'gitlab': {'jobs': [{'name': 'build'}], " LONG_POLL ", 'runnerToken': '" RUNNER_TOKEN "'},"
+    " 'rules': [{'name': 'gl-down', 'match': {'server': 'gitlab'}, 'fault': {'type': 'refuse'}}]}";
+
+static void test_listener_rule_on_at_start(void **state)
+{
+    struct itest *t = start(state, refused_from_start);
+    assert_int_equal(itest_try_connect(F.gl_port, 1000, NULL), ECONNREFUSED);
+    itest_must(t, "GET", "/version", NULL, NULL, 200);
+    cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-down/disable", NULL, 200));
+    char tok[300];
+    assert_int_equal(gltest_take_job(&F.gl, tok, sizeof tok), 1);
+}
+
 /* ---- rules on trace: a 403 once, then gitlab-cancel ---- */
 
 static const char trace_rules[] =
@@ -593,6 +610,7 @@ int main(void)
         cmocka_unit_test_teardown(test_job_lifecycle, teardown),
         cmocka_unit_test_teardown(test_request_rules, teardown),
         cmocka_unit_test_teardown(test_listener_rules, teardown),
+        cmocka_unit_test_teardown(test_listener_rule_on_at_start, teardown),
         cmocka_unit_test_teardown(test_trace_rules, teardown),
         cmocka_unit_test_teardown(test_control_cancel, teardown),
         cmocka_unit_test_teardown(test_control_queue, teardown),
