@@ -424,8 +424,12 @@ static cJSON *status_json(struct control *ctl)
         cJSON_CreateString(srv ? listen_mode_name(mockapi_server_get_listen_mode(srv)) : "none"));
     if (srv)
         json_add(o, "apiUrl", cJSON_CreateString(mockapi_server_url(srv)));
-    if (engine_gitlab(e))
+    if (engine_gitlab(e)) {
         json_add(o, "gitlabUrl", cJSON_CreateString(gitlab_server_url(engine_gitlab(e))));
+        json_add(
+            o, "gitlabListener",
+            cJSON_CreateString(listen_mode_name(gitlab_server_get_listen_mode(engine_gitlab(e)))));
+    }
     json_add(o, "requests", cJSON_CreateNumber(srv ? (double)mockapi_server_requests(srv) : 0));
     json_add(o, "journalEntries", cJSON_CreateNumber((double)journal_count(engine_journal(e))));
     json_add(o, "rules", cJSON_CreateNumber((double)s->nrules));

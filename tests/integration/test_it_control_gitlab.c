@@ -345,6 +345,10 @@ static void test_listener_rules(void **state)
     struct itest *t = start(state, listener_rules);
     struct itest_resp r;
     cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-refused/enable", NULL, 200));
+    cJSON *st = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
+    itest_assert_jstr(st, "gitlabListener", "refuse");
+    itest_assert_jstr(st, "listener", "normal");
+    cJSON_Delete(st);
     assert_int_equal(itest_try_connect(F.gl_port, 1000, NULL), ECONNREFUSED);
     request_job(1000, &r);
     if (r.curl != CURLE_COULDNT_CONNECT)
@@ -355,6 +359,9 @@ static void test_listener_rules(void **state)
     assert_int_equal(itest_try_connect(F.gl_port, 1000, NULL), 0);
 
     cJSON_Delete(ctlc_ok(&F.api, "POST", "/v1/rules/gl-unreachable/enable", NULL, 200));
+    st = ctlc_ok(&F.api, "GET", "/v1/status", NULL, 200);
+    itest_assert_jstr(st, "gitlabListener", "blackhole");
+    cJSON_Delete(st);
     for (int i = 0; i < 2; i++) /* every try, not only the first */
         assert_int_equal(itest_try_connect(F.gl_port, 500, NULL), ETIMEDOUT);
     request_job(500, &r);
