@@ -26,7 +26,7 @@
 #define MERGE "application/merge-patch+json"
 #define STRATEGIC "application/strategic-merge-patch+json"
 #define JSONPATCH "application/json-patch+json"
-#define SLACK_MS 2000 /* a wait may run late by this much, never early */
+#define SLACK_MS 5000 /* a wait may run late by this much, never early (CI shares two cores) */
 
 #define GK "admission webhook \"validation.gatekeeper.sh\" denied the request: "
 #define RO "[psp-readonlyrootfilesystem] only read-only root filesystem container is allowed: "

@@ -31,7 +31,7 @@
 #define GET_VERSION "GET /version HTTP/1.1\r\nHost: t\r\n\r\n"
 #define GET_API_V1 "GET /api/v1 HTTP/1.1\r\nHost: t\r\n\r\n"
 #define READ_MS 3000
-#define SLACK_MS 2000 /* pacing may run late by this much */
+#define SLACK_MS 5000 /* pacing may run late by this much (wide: CI shares two cores) */
 /* ... and early by one tick of CLOCK_MONOTONIC_COARSE, which libevent's timers use in itest's
  * event_base (event_base_new(), no EVENT_BASE_FLAG_PRECISE_TIMER; kubefault's own base is precise)
  */
@@ -570,7 +570,7 @@ static void test_blackhole_times_out_then_recovers(void **state)
     int64_t took = 0;
     for (int i = 0; i < 3; i++) { /* every try, not only the first */
         assert_int_equal(itest_try_connect(itest_port(t), 1000, &took), ETIMEDOUT);
-        assert_true(took >= 1000 && took < 2000);
+        assert_true(took >= 1000 && took < 1000 + SLACK_MS);
     }
     assert_int_equal(itest_try_connect(ntohs(sin.sin_port), 1000, NULL), 0);
     struct itest_req r = {.path = "/version", .timeout_ms = 1000};

@@ -196,8 +196,8 @@ static void test_wait_times_out(void **state)
     /* the last EVENTS is the failed Run's listing (§7.13, limit=200) */
     assert_string_equal(trace, "SSAR SSAR WATCHLIST VERSION POD GET EVENTS GET EVENTS GET EVENTS "
                                "EVENTS DELPOD");
-    /* three sleeps of poll_interval */
-    assert_true(took >= 3000 && took < 6000);
+    /* three sleeps of poll_interval (the upper bound wide: CI shares two cores) */
+    assert_true(took >= 3000 && took < 10000);
     free(log);
 }
 

@@ -252,7 +252,7 @@ static void test_no_job_until_wait_ends(void **state)
     int64_t took = itest_now_ms() - t0;
     assert_int_equal(r.rc, GLCLIENT_EXIT_NO_JOB);
     assert_false(r.gr.got_job);
-    assert_true(took >= 1400 && took < 5000);
+    assert_true(took >= 1400 && took < 10000); /* wide: CI shares two cores */
     assert_true(r.gr.nothing >= 4);
     assert_int_equal(r.gr.nothing, r.gr.requests);
     assert_contains(r.rlog, "Checking for jobs...nothing");

