@@ -17,7 +17,7 @@
  *  here) reads the connection before it has made its streams and drops what arrives in between:
  *  "Unknown stream id N, discarding message", then "error: closed all streams". A real apiserver
  *  relays exec through a SPDY round trip to the kubelet, so its first frame is never that early;
- *  on loopback ours was (seen once in about 500 kubectl execs on a loaded machine). */
+ *  on loopback ours was (kubectl/matrix failed once so in two loaded ctest -j4 runs). */
 #define REMOTECMD_WS_V5_START_MS 50
 
 /** What runs in the session: opts (required), and the program, script and faults as rcs_new()
